@@ -1,0 +1,6 @@
+//! The native half of ocisig: runs the verifier module in wasmtime (and, later, fetches the
+//! evidence from registries). The `ocisig` binary is thin glue over this library.
+
+pub mod module;
+
+pub use module::{ModuleLimits, VerifierModule};

@@ -1,0 +1,232 @@
+//! Running `ocisig.wasm` in wasmtime, with the guest unable to hurt the host.
+//!
+//! The module is compiled once per process; every verification gets a fresh instance with a
+//! memory cap and a fuel budget, so one hostile input cannot leak state into the next, and a
+//! trap, an exhausted budget or an ABI violation becomes a `module_trap` denial.
+
+use anyhow::{Context as _, anyhow, bail};
+use ocisig::{Reason, Verdict};
+use wasmtime::{
+    Config, Engine, Instance, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TypedFunc,
+};
+
+/// The module built from this workspace, embedded at compile time.
+pub const EMBEDDED_MODULE: &[u8] = include_bytes!(env!("OCISIG_EMBEDDED_MODULE"));
+
+/// The ABI version this host speaks.
+pub const ABI_VERSION: i32 = 1;
+
+/// The largest verdict the host will read back, in bytes.
+const MAX_VERDICT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Caps for one verification.
+#[derive(Clone, Copy, Debug)]
+pub struct ModuleLimits {
+    /// The most linear memory the instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// The fuel budget (roughly, wasm instructions) for one verification.
+    pub fuel: u64,
+}
+
+impl Default for ModuleLimits {
+    fn default() -> Self {
+        Self {
+            // The core accepts 64 MiB of evidence; it needs room for it, its copy and decoding.
+            memory_bytes: 512 * 1024 * 1024,
+            // A P-256 verification costs a few million; this allows thousands of them.
+            fuel: 40_000_000_000,
+        }
+    }
+}
+
+/// The compiled verifier module.
+pub struct VerifierModule {
+    engine: Engine,
+    module: Module,
+    limits: ModuleLimits,
+}
+
+struct Exports {
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<(i32, i32), ()>,
+    verify: TypedFunc<(i32, i32, i32, i32), i64>,
+}
+
+/// The verdict JSON and whether it says `verified`.
+#[derive(Clone, Debug)]
+pub struct ModuleVerdict {
+    /// The verdict, as compact JSON.
+    pub json: String,
+    /// Its `verified` field.
+    pub verified: bool,
+}
+
+impl VerifierModule {
+    /// Compiles the embedded module.
+    ///
+    /// # Errors
+    /// When the module does not compile or does not have the ocisig ABI.
+    pub fn embedded() -> anyhow::Result<Self> {
+        Self::from_bytes(EMBEDDED_MODULE, ModuleLimits::default())
+    }
+
+    /// Compiles a module from its bytes and checks that it speaks the ocisig ABI.
+    ///
+    /// # Errors
+    /// When the bytes are not a valid module, the module imports anything, or its ABI version
+    /// is not [`ABI_VERSION`].
+    pub fn from_bytes(bytes: &[u8], limits: ModuleLimits) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
+        let module = Module::new(&engine, bytes)
+            .map_err(|e| anyhow!("{e}"))
+            .context("not a valid WebAssembly module")?;
+        if let Some(import) = module.imports().next() {
+            bail!(
+                "the module imports {}.{}; an ocisig module imports nothing",
+                import.module(),
+                import.name()
+            );
+        }
+        let verifier = Self {
+            engine,
+            module,
+            limits,
+        };
+        let mut store = verifier.store()?;
+        let instance =
+            Instance::new(&mut store, &verifier.module, &[]).map_err(|e| anyhow!("{e}"))?;
+        let version = instance
+            .get_typed_func::<(), i32>(&mut store, "ocisig_abi_version")
+            .and_then(|f| f.call(&mut store, ()))
+            .map_err(|e| anyhow!("{e}"))
+            .context("the module has no working ocisig_abi_version export")?;
+        if version != ABI_VERSION {
+            bail!("the module speaks ocisig ABI {version}; this host speaks {ABI_VERSION}");
+        }
+        Ok(verifier)
+    }
+
+    fn store(&self) -> anyhow::Result<Store<StoreLimits>> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(1)
+            .memories(1)
+            .tables(4)
+            .build();
+        let mut store = Store::new(&self.engine, limits);
+        store.limiter(|limits| limits);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(store)
+    }
+
+    /// Verifies and always returns a verdict: a trap or ABI violation is a `module_trap`
+    /// denial.
+    pub fn verify(&self, policy: &[u8], evidence: &[u8]) -> ModuleVerdict {
+        match self.run(policy, evidence) {
+            Ok(verdict) => verdict,
+            Err(err) => ModuleVerdict {
+                json: Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"))
+                    .to_json(),
+                verified: false,
+            },
+        }
+    }
+
+    /// One verification in a fresh instance.
+    ///
+    /// # Errors
+    /// A trap, exhausted fuel or memory, or a result that is not a verdict.
+    pub fn run(&self, policy: &[u8], evidence: &[u8]) -> anyhow::Result<ModuleVerdict> {
+        let mut store = self.store()?;
+        let instance = Instance::new(&mut store, &self.module, &[]).map_err(|e| anyhow!("{e}"))?;
+        let exports = Exports {
+            memory: instance
+                .get_memory(&mut store, "memory")
+                .context("the module exports no memory")?,
+            alloc: typed(&instance, &mut store, "ocisig_alloc")?,
+            free: typed(&instance, &mut store, "ocisig_free")?,
+            verify: typed(&instance, &mut store, "ocisig_verify")?,
+        };
+        let (policy_ptr, policy_len) = write_input(&mut store, &exports, policy)?;
+        let (evidence_ptr, evidence_len) = write_input(&mut store, &exports, evidence)?;
+        let packed = exports
+            .verify
+            .call(
+                &mut store,
+                (policy_ptr, policy_len, evidence_ptr, evidence_len),
+            )
+            .map_err(|e| anyhow!("{e}"))
+            .context("ocisig_verify trapped")?;
+        let packed = u64::from_ne_bytes(packed.to_ne_bytes());
+        let ptr = usize::try_from(packed >> 32)?;
+        let len = usize::try_from(packed & 0xffff_ffff)?;
+        if len == 0 || len > MAX_VERDICT_BYTES {
+            bail!("ocisig_verify returned a verdict of {len} bytes");
+        }
+        let mut json = vec![0u8; len];
+        // Bounds-checked: an out-of-range pointer is an error, never a host read out of bounds.
+        exports
+            .memory
+            .read(&store, ptr, &mut json)
+            .context("ocisig_verify returned a verdict outside its memory")?;
+        let verdict: serde_json::Value = serde_json::from_slice(&json)
+            .context("ocisig_verify returned a verdict that is not JSON")?;
+        let verified = verdict
+            .get("verified")
+            .and_then(serde_json::Value::as_bool)
+            .context("the verdict has no boolean `verified`")?;
+        let json = String::from_utf8(json)?;
+        // The instance is dropped next, but freeing keeps to the ABI a long-lived host follows.
+        for (ptr, len) in [(policy_ptr, policy_len), (evidence_ptr, evidence_len)] {
+            exports
+                .free
+                .call(&mut store, (ptr, len))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        let verdict_ptr = i32::try_from(ptr)?;
+        let verdict_len = i32::try_from(len)?;
+        exports
+            .free
+            .call(&mut store, (verdict_ptr, verdict_len))
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(ModuleVerdict { json, verified })
+    }
+}
+
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    instance: &Instance,
+    store: &mut Store<StoreLimits>,
+    name: &str,
+) -> anyhow::Result<TypedFunc<P, R>> {
+    instance
+        .get_typed_func::<P, R>(&mut *store, name)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("the module has no usable export {name}"))
+}
+
+fn write_input(
+    store: &mut Store<StoreLimits>,
+    exports: &Exports,
+    bytes: &[u8],
+) -> anyhow::Result<(i32, i32)> {
+    let len = i32::try_from(bytes.len()).context("input larger than 2 GiB")?;
+    let ptr = exports
+        .alloc
+        .call(&mut *store, len)
+        .map_err(|e| anyhow!("{e}"))
+        .context("ocisig_alloc trapped")?;
+    if ptr == 0 {
+        bail!("the module refused to allocate {len} bytes");
+    }
+    let offset = usize::try_from(u32::from_ne_bytes(ptr.to_ne_bytes()))?;
+    exports
+        .memory
+        .write(&mut *store, offset, bytes)
+        .context("ocisig_alloc returned a buffer outside its memory")?;
+    Ok((ptr, len))
+}

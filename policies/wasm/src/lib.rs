@@ -1,0 +1,76 @@
+//! The raw ocisig module, `dist/ocisig.wasm`: the core verifier behind a pointer/length ABI
+//! with no imports at all.
+//!
+//! ```text
+//! ocisig_abi_version() -> i32                                  always 1
+//! ocisig_alloc(len: i32) -> i32                                0 when refused
+//! ocisig_free(ptr: i32, len: i32)                              unknown buffers are ignored
+//! ocisig_verify(policy_ptr, policy_len, evidence_ptr, evidence_len) -> i64
+//!                                                              (ptr << 32) | len of verdict JSON
+//! ```
+//!
+//! A host allocates two buffers, writes the policy and evidence JSON into them, calls
+//! `ocisig_verify`, reads the verdict, and frees all three. Every buffer handed out is recorded
+//! in a table, and every pointer the host passes back is looked up there: a pointer or length
+//! that does not name (part of) a live buffer gets a denial, not a read of arbitrary memory.
+//! That keeps the module free of raw-pointer code and makes hostile arguments harmless.
+
+#![cfg(target_family = "wasm")]
+
+mod buffers;
+
+use ocisig::{Reason, Verdict};
+
+/// The version of this ABI.
+const ABI_VERSION: i32 = 1;
+
+/// Returns the ABI version, 1.
+// SAFETY: `no_mangle` exports the symbol under its plain name; no other symbol in the module
+// has this name.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn ocisig_abi_version() -> i32 {
+    ABI_VERSION
+}
+
+/// Allocates a zeroed buffer of `len` bytes for the host to write into; 0 when `len` is
+/// negative, too large, or memory is exhausted.
+// SAFETY: as for `ocisig_abi_version`: a unique export name.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn ocisig_alloc(len: i32) -> i32 {
+    buffers::allocate(len)
+}
+
+/// Frees a buffer from `ocisig_alloc` or a verdict from `ocisig_verify`. Anything else is
+/// ignored.
+// SAFETY: as for `ocisig_abi_version`: a unique export name.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn ocisig_free(ptr: i32, len: i32) {
+    buffers::release(ptr, len);
+}
+
+/// Verifies the evidence in one buffer against the policy in another and returns the verdict
+/// JSON as `(ptr << 32) | len`, in a buffer the host frees with `ocisig_free`. Returns 0 only
+/// when even the verdict cannot be allocated.
+// SAFETY: as for `ocisig_abi_version`: a unique export name.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn ocisig_verify(
+    policy_ptr: i32,
+    policy_len: i32,
+    evidence_ptr: i32,
+    evidence_len: i32,
+) -> i64 {
+    let verdict = buffers::with_input(policy_ptr, policy_len, |policy| {
+        buffers::with_input(evidence_ptr, evidence_len, |evidence| {
+            ocisig::verify_json(policy, evidence)
+        })
+        .unwrap_or_else(|why| {
+            Verdict::denied(Reason::InvalidEvidence, format!("evidence buffer: {why}"))
+        })
+    })
+    .unwrap_or_else(|why| Verdict::denied(Reason::InvalidPolicy, format!("policy buffer: {why}")));
+    buffers::hand_out(verdict.to_json().into_bytes())
+}

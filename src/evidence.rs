@@ -1,0 +1,134 @@
+//! The evidence: what the host fetched for one image, handed over as one JSON document.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+
+use crate::digest::Sha256Digest;
+use crate::limits;
+use crate::strict_json;
+
+/// Why an evidence document was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvidenceError {
+    /// A document or count ceiling from [`limits`] was exceeded.
+    TooLarge(String),
+    /// The document is not strict JSON of the evidence shape, or a field is invalid.
+    Invalid(String),
+}
+
+impl core::fmt::Display for EvidenceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLarge(msg) | Self::Invalid(msg) => write!(f, "invalid evidence: {msg}"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EvidenceDocument {
+    image: String,
+    digest: String,
+    #[serde(default)]
+    signature_manifest: Option<String>,
+    #[serde(default)]
+    blobs: BTreeMap<String, String>,
+}
+
+/// Checked evidence for one image.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    image: String,
+    digest: Sha256Digest,
+    signature_manifest: Option<String>,
+    blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+}
+
+impl Evidence {
+    /// Parses an evidence document.
+    ///
+    /// Blob contents are only decoded here; whether they are what the manifest names is checked
+    /// during verification, layer by layer.
+    ///
+    /// # Errors
+    /// [`EvidenceError::TooLarge`] past a ceiling, [`EvidenceError::Invalid`] naming the field.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
+        if bytes.len() > limits::MAX_EVIDENCE_BYTES {
+            return Err(EvidenceError::TooLarge(format!(
+                "the document is {} bytes; the most accepted is {}",
+                bytes.len(),
+                limits::MAX_EVIDENCE_BYTES
+            )));
+        }
+        let document: EvidenceDocument =
+            strict_json::from_slice(bytes).map_err(EvidenceError::Invalid)?;
+        if document.image.is_empty() {
+            return Err(EvidenceError::Invalid("image: must not be empty".into()));
+        }
+        let digest = Sha256Digest::parse(&document.digest)
+            .map_err(|msg| EvidenceError::Invalid(format!("digest: {msg}")))?;
+        if document.blobs.len() > limits::MAX_EVIDENCE_BLOBS {
+            return Err(EvidenceError::TooLarge(format!(
+                "blobs: {} blobs; the most accepted is {}",
+                document.blobs.len(),
+                limits::MAX_EVIDENCE_BLOBS
+            )));
+        }
+        let mut blobs = BTreeMap::new();
+        for (name, encoded) in &document.blobs {
+            let blob_digest = Sha256Digest::parse(name)
+                .map_err(|msg| EvidenceError::Invalid(format!("blobs: key {msg}")))?;
+            let bytes = BASE64.decode(encoded).map_err(|err| {
+                EvidenceError::Invalid(format!(
+                    "blobs[{name:?}]: not standard padded base64: {err}"
+                ))
+            })?;
+            blobs.insert(blob_digest, bytes);
+        }
+        Ok(Self {
+            image: document.image,
+            digest,
+            signature_manifest: document.signature_manifest,
+            blobs,
+        })
+    }
+
+    /// Builds evidence from parts already in hand (hosts that fetched them).
+    pub fn new(
+        image: String,
+        digest: Sha256Digest,
+        signature_manifest: Option<String>,
+        blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+    ) -> Self {
+        Self {
+            image,
+            digest,
+            signature_manifest,
+            blobs,
+        }
+    }
+
+    /// The image reference as the user wrote it.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The digest of the image manifest being admitted.
+    pub fn digest(&self) -> Sha256Digest {
+        self.digest
+    }
+
+    /// The `.sig` manifest text, if there is one.
+    pub fn signature_manifest(&self) -> Option<&str> {
+        self.signature_manifest.as_deref()
+    }
+
+    /// The blob the evidence holds under `digest`, unchecked.
+    pub fn blob(&self, digest: &Sha256Digest) -> Option<&[u8]> {
+        self.blobs.get(digest).map(Vec::as_slice)
+    }
+}

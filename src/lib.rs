@@ -1,0 +1,86 @@
+//! # ocisig: is this image signed by a key we trust?
+//!
+//! `ocisig` checks cosign signatures of OCI images and artifacts as pure computation. A host
+//! fetches the **evidence** (the image digest, the cosign `.sig` manifest and its payload blobs)
+//! and hands it over with a **policy** (trusted keys, a threshold, required keys and
+//! annotations); [`verify`] returns a [`Verdict`] with a typed [`Reason`]. The crate does no
+//! I/O, reads no clock and draws no randomness, so the same inputs always give the same
+//! verdict, byte for byte, natively and in WebAssembly.
+//!
+//! ## Core concepts
+//! - [`Policy`] is parsed and checked once ([`Policy::from_json`]) and reused: keys are
+//!   parsed, names and thresholds validated, and a canonical [`Policy::digest`] computed.
+//! - [`Evidence`] is one image's fetched material ([`Evidence::from_json`]).
+//! - [`verify`] runs, for each layer and key, the checks in the order documented in
+//!   `docs/contracts.md`, stopping as soon as the policy is satisfied. Nothing in a payload is
+//!   read before its signature has verified over the exact bytes.
+//! - Every failure is a denial: [`verify_json`] turns unreadable documents into verdicts too,
+//!   which is what the WebAssembly adapters call.
+//!
+//! ## Example
+//! ```
+//! let policy = br#"{"keys":[{"name":"alice","publicKey":"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEusIAt6EJ3YrTHdg2qkWVS0KuotWQ\nwHDtyaXlq7Nhj8279+1u/l5pZhXJPW8PnGRRLdO5NbsuM6aT7pOcP100uw==\n-----END PUBLIC KEY-----\n"}]}"#;
+//! let evidence = br#"{"image":"example.com/app:v1",
+//!   "digest":"sha256:071bf7a986f1ca9cb2a1f0bc8392822a7777f90d58f2d2c6f271913e08de7c81",
+//!   "signatureManifest":null,"blobs":{}}"#;
+//! let verdict = ocisig::verify_json(policy, evidence);
+//! assert!(!verdict.verified);
+//! assert_eq!(verdict.reason, ocisig::Reason::NoSignatures);
+//! ```
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod digest;
+mod evidence;
+mod keys;
+pub mod limits;
+pub mod manifest;
+pub mod payload;
+mod policy;
+mod reason;
+mod reference;
+mod strict_json;
+mod verdict;
+mod verify;
+
+pub use digest::Sha256Digest;
+pub use evidence::{Evidence, EvidenceError};
+pub use keys::{PublicKey, SignatureError};
+pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
+pub use payload::COSIGN_PAYLOAD_TYPE;
+pub use policy::{KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError};
+pub use reason::Reason;
+pub use reference::{DOCKER_HUB_REGISTRY, Reference};
+pub use verdict::{LayerResult, Verdict};
+pub use verify::verify;
+
+use alloc::string::ToString;
+
+/// Parses both documents and verifies; unreadable documents become denials.
+///
+/// This is the whole contract of every engine adapter: bytes in, verdict out.
+pub fn verify_json(policy: &[u8], evidence: &[u8]) -> Verdict {
+    let policy = match Policy::from_json(policy) {
+        Ok(policy) => policy,
+        Err(err) => {
+            let reason = match err {
+                PolicyError::TooLarge(_) => Reason::LimitExceeded,
+                PolicyError::Syntax(_) | PolicyError::Invalid(_) => Reason::InvalidPolicy,
+            };
+            return Verdict::denied(reason, err.to_string());
+        }
+    };
+    match Evidence::from_json(evidence) {
+        Ok(evidence) => verify(&policy, &evidence),
+        Err(err) => {
+            let reason = match err {
+                EvidenceError::TooLarge(_) => Reason::LimitExceeded,
+                EvidenceError::Invalid(_) => Reason::InvalidEvidence,
+            };
+            let mut verdict = Verdict::denied(reason, err.to_string());
+            verdict.policy_digest = Some(policy.digest().to_string());
+            verdict
+        }
+    }
+}

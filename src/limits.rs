@@ -1,0 +1,32 @@
+//! Every hard limit in one place.
+//!
+//! Defaults are what a policy gets when it names no `limits`. Ceilings bound what a policy may
+//! ask for, so that no policy can switch the caps off. The document ceilings are checked before
+//! a single byte of the document is parsed.
+
+/// Default cap on layers in a `.sig` manifest: cosign's own cap (CVE-2024-29903).
+pub const DEFAULT_MAX_LAYERS: u32 = 1000;
+/// Default cap on one payload blob, in bytes.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: u64 = 262_144;
+/// Default cap on the `.sig` manifest, in bytes.
+pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The most layers any policy may allow.
+pub const CEILING_MAX_LAYERS: u32 = 10_000;
+/// The largest payload any policy may allow, in bytes.
+pub const CEILING_MAX_PAYLOAD_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest manifest any policy may allow, in bytes.
+pub const CEILING_MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest evidence document accepted, in bytes.
+pub const MAX_EVIDENCE_BYTES: usize = 64 * 1024 * 1024;
+/// The most blobs one evidence document may carry.
+pub const MAX_EVIDENCE_BLOBS: usize = CEILING_MAX_LAYERS as usize;
+/// The largest policy document accepted, in bytes.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+/// The most keys one policy may name.
+pub const MAX_POLICY_KEYS: usize = 128;
+/// The most annotations one policy may require.
+pub const MAX_POLICY_ANNOTATIONS: usize = 64;
+/// The longest key name, in bytes.
+pub const MAX_KEY_NAME_BYTES: usize = 256;

@@ -1,0 +1,75 @@
+//! The cosign `.sig` manifest: an OCI image manifest whose layers are signed payloads.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::Deserialize;
+
+use crate::digest::Sha256Digest;
+use crate::strict_json;
+
+/// The media type of a cosign simple-signing layer.
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The layer annotation holding the base64 signature.
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDocument {
+    schema_version: u32,
+    layers: Vec<DescriptorDocument>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescriptorDocument {
+    media_type: String,
+    size: u64,
+    digest: String,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// One layer descriptor of the `.sig` manifest.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// The layer's media type.
+    pub media_type: String,
+    /// The size the descriptor claims, in bytes.
+    pub size: u64,
+    /// The digest the descriptor claims.
+    pub digest: Sha256Digest,
+    /// The descriptor's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Parses the `.sig` manifest's layers.
+///
+/// The caller has already checked the manifest's byte size, which bounds the work here.
+///
+/// # Errors
+/// A message saying what is malformed.
+pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, String> {
+    let document: ManifestDocument = strict_json::from_slice(bytes)?;
+    if document.schema_version != 2 {
+        return Err(format!(
+            "schemaVersion is {}; only 2 is an image manifest",
+            document.schema_version
+        ));
+    }
+    document
+        .layers
+        .into_iter()
+        .enumerate()
+        .map(|(index, layer)| {
+            let digest = Sha256Digest::parse(&layer.digest)
+                .map_err(|msg| format!("layers[{index}].digest: {msg}"))?;
+            Ok(Layer {
+                media_type: layer.media_type,
+                size: layer.size,
+                digest,
+                annotations: layer.annotations,
+            })
+        })
+        .collect()
+}

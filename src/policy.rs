@@ -1,0 +1,309 @@
+//! The policy: which keys are trusted and what a signature must say. Parsed and checked once,
+//! then used for any number of verifications.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Sha256Digest;
+use crate::keys::PublicKey;
+use crate::limits;
+use crate::strict_json;
+
+/// Why a policy document was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyError {
+    /// The document is larger than [`limits::MAX_POLICY_BYTES`].
+    TooLarge(usize),
+    /// The document is not strict JSON of the policy's shape.
+    Syntax(String),
+    /// The document parses but breaks a rule; the message names the field.
+    Invalid(String),
+}
+
+impl core::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLarge(n) => write!(
+                f,
+                "policy is {n} bytes; the most accepted is {}",
+                limits::MAX_POLICY_BYTES
+            ),
+            Self::Syntax(msg) => write!(f, "policy is not valid JSON of the policy shape: {msg}"),
+            Self::Invalid(msg) => write!(f, "invalid policy: {msg}"),
+        }
+    }
+}
+
+/// The policy document, as written (camelCase JSON). See `docs/contracts.md`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyDocument {
+    /// The trusted keys.
+    pub keys: Vec<KeyDocument>,
+    /// How many distinct keys must each verify a layer (default 1).
+    #[serde(default = "default_threshold")]
+    pub threshold: u32,
+    /// Key names that must be among those that verified.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// Pairs that must appear in the `optional` section of the same payload that verified.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Require `critical.identity.docker-reference` to name the evidence image's repository.
+    #[serde(default)]
+    pub match_reference: bool,
+    /// Size and count caps.
+    #[serde(default)]
+    pub limits: LimitsDocument,
+}
+
+/// One trusted key.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyDocument {
+    /// A unique, non-empty name, used in verdicts and in `required`.
+    pub name: String,
+    /// The PEM `PUBLIC KEY` block.
+    pub public_key: String,
+}
+
+/// Size and count caps; each defaults as documented in [`limits`].
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsDocument {
+    /// The most layers a `.sig` manifest may have.
+    #[serde(default = "default_max_layers")]
+    pub max_layers: u32,
+    /// The largest payload blob, in bytes.
+    #[serde(default = "default_max_payload_bytes")]
+    pub max_payload_bytes: u64,
+    /// The largest `.sig` manifest, in bytes.
+    #[serde(default = "default_max_manifest_bytes")]
+    pub max_manifest_bytes: u64,
+}
+
+impl Default for LimitsDocument {
+    fn default() -> Self {
+        Self {
+            max_layers: limits::DEFAULT_MAX_LAYERS,
+            max_payload_bytes: limits::DEFAULT_MAX_PAYLOAD_BYTES,
+            max_manifest_bytes: limits::DEFAULT_MAX_MANIFEST_BYTES,
+        }
+    }
+}
+
+fn default_threshold() -> u32 {
+    1
+}
+fn default_max_layers() -> u32 {
+    limits::DEFAULT_MAX_LAYERS
+}
+fn default_max_payload_bytes() -> u64 {
+    limits::DEFAULT_MAX_PAYLOAD_BYTES
+}
+fn default_max_manifest_bytes() -> u64 {
+    limits::DEFAULT_MAX_MANIFEST_BYTES
+}
+
+/// A trusted key with its name.
+#[derive(Clone, Debug)]
+pub struct NamedKey {
+    /// The policy's name for the key.
+    pub name: String,
+    /// The parsed key.
+    pub key: PublicKey,
+}
+
+/// A checked policy, ready to verify with. Built only by [`Policy::from_json`] or
+/// [`Policy::from_document`], so every `Policy` has passed every rule.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    keys: Vec<NamedKey>,
+    threshold: usize,
+    required: BTreeSet<String>,
+    annotations: BTreeMap<String, String>,
+    match_reference: bool,
+    limits: LimitsDocument,
+    digest: Sha256Digest,
+}
+
+impl Policy {
+    /// Parses and checks a policy document.
+    ///
+    /// # Errors
+    /// [`PolicyError`] naming the field at fault.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PolicyError> {
+        if bytes.len() > limits::MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge(bytes.len()));
+        }
+        let document: PolicyDocument =
+            strict_json::from_slice(bytes).map_err(PolicyError::Syntax)?;
+        Self::from_document(document)
+    }
+
+    /// Checks an already-parsed policy document.
+    ///
+    /// # Errors
+    /// [`PolicyError::Invalid`] naming the field at fault.
+    pub fn from_document(document: PolicyDocument) -> Result<Self, PolicyError> {
+        let invalid = |msg: String| PolicyError::Invalid(msg);
+        if document.keys.is_empty() {
+            return Err(invalid("keys: at least one key is needed".into()));
+        }
+        if document.keys.len() > limits::MAX_POLICY_KEYS {
+            return Err(invalid(format!(
+                "keys: {} keys; the most accepted is {}",
+                document.keys.len(),
+                limits::MAX_POLICY_KEYS
+            )));
+        }
+        let mut keys: Vec<NamedKey> = Vec::with_capacity(document.keys.len());
+        for (index, entry) in document.keys.iter().enumerate() {
+            if entry.name.is_empty() || entry.name.len() > limits::MAX_KEY_NAME_BYTES {
+                return Err(invalid(format!(
+                    "keys[{index}].name: must be 1 to {} bytes",
+                    limits::MAX_KEY_NAME_BYTES
+                )));
+            }
+            if keys.iter().any(|k| k.name == entry.name) {
+                return Err(invalid(format!(
+                    "keys[{index}].name: {:?} is used twice",
+                    entry.name
+                )));
+            }
+            let key = PublicKey::from_pem(&entry.public_key).map_err(|msg| {
+                invalid(format!("keys[{index}].publicKey ({:?}): {msg}", entry.name))
+            })?;
+            // The same key under two names would let one signature count twice.
+            if let Some(twin) = keys.iter().find(|k| k.key.spki_der() == key.spki_der()) {
+                return Err(invalid(format!(
+                    "keys[{index}].publicKey ({:?}): the same key as {:?}; a threshold counts \
+                     distinct keys",
+                    entry.name, twin.name
+                )));
+            }
+            keys.push(NamedKey {
+                name: entry.name.clone(),
+                key,
+            });
+        }
+        let threshold = usize::try_from(document.threshold).unwrap_or(usize::MAX);
+        if threshold == 0 || threshold > keys.len() {
+            return Err(invalid(format!(
+                "threshold: {} is not between 1 and the number of keys ({})",
+                document.threshold,
+                keys.len()
+            )));
+        }
+        let mut required = BTreeSet::new();
+        for name in &document.required {
+            if !keys.iter().any(|k| &k.name == name) {
+                return Err(invalid(format!(
+                    "required: {name:?} is not the name of a key"
+                )));
+            }
+            required.insert(name.clone());
+        }
+        if document.annotations.len() > limits::MAX_POLICY_ANNOTATIONS {
+            return Err(invalid(format!(
+                "annotations: {} pairs; the most accepted is {}",
+                document.annotations.len(),
+                limits::MAX_POLICY_ANNOTATIONS
+            )));
+        }
+        check_limit(
+            "limits.maxLayers",
+            document.limits.max_layers.into(),
+            limits::CEILING_MAX_LAYERS.into(),
+        )?;
+        check_limit(
+            "limits.maxPayloadBytes",
+            document.limits.max_payload_bytes,
+            limits::CEILING_MAX_PAYLOAD_BYTES,
+        )?;
+        check_limit(
+            "limits.maxManifestBytes",
+            document.limits.max_manifest_bytes,
+            limits::CEILING_MAX_MANIFEST_BYTES,
+        )?;
+        let digest = canonical_digest(&document, &keys, &required);
+        Ok(Self {
+            keys,
+            threshold,
+            required,
+            annotations: document.annotations,
+            match_reference: document.match_reference,
+            limits: document.limits,
+            digest,
+        })
+    }
+
+    /// The trusted keys, in policy order.
+    pub fn keys(&self) -> &[NamedKey] {
+        &self.keys
+    }
+
+    /// How many distinct keys must verify.
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+
+    /// Key names that must verify.
+    pub fn required(&self) -> &BTreeSet<String> {
+        &self.required
+    }
+
+    /// Required payload annotations.
+    pub fn annotations(&self) -> &BTreeMap<String, String> {
+        &self.annotations
+    }
+
+    /// Whether the payload's `docker-reference` must name the image's repository.
+    pub fn match_reference(&self) -> bool {
+        self.match_reference
+    }
+
+    /// The caps in force.
+    pub fn limits(&self) -> &LimitsDocument {
+        &self.limits
+    }
+
+    /// SHA-256 of the policy's canonical form: equal for policies that mean the same thing.
+    pub fn digest(&self) -> Sha256Digest {
+        self.digest
+    }
+}
+
+fn check_limit(field: &str, value: u64, ceiling: u64) -> Result<(), PolicyError> {
+    if value == 0 || value > ceiling {
+        return Err(PolicyError::Invalid(format!(
+            "{field}: {value} is not between 1 and {ceiling}"
+        )));
+    }
+    Ok(())
+}
+
+/// The canonical form: defaults filled in, keys as base64 DER, `required` sorted, object keys
+/// sorted (serde_json's map is ordered), no whitespace.
+fn canonical_digest(
+    document: &PolicyDocument,
+    keys: &[NamedKey],
+    required: &BTreeSet<String>,
+) -> Sha256Digest {
+    let canonical = serde_json::json!({
+        "annotations": document.annotations,
+        "keys": keys.iter().map(|k| serde_json::json!({
+            "name": k.name,
+            "publicKey": BASE64.encode(k.key.spki_der()),
+        })).collect::<Vec<_>>(),
+        "limits": document.limits,
+        "matchReference": document.match_reference,
+        "required": required,
+        "threshold": document.threshold,
+    });
+    Sha256Digest::of(canonical.to_string().as_bytes())
+}

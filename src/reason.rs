@@ -1,0 +1,109 @@
+//! Reason codes: the one vocabulary for top-level verdicts and per-layer statuses.
+
+use serde::Serialize;
+
+/// Why a verdict or a layer came out as it did. Serialized in `snake_case`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The policy is satisfied (top level) or the layer passed every check (layer).
+    Verified,
+    /// There is no `.sig` manifest, or it has no layers.
+    NoSignatures,
+    /// No policy key verifies the layer's signature.
+    NoMatchingSignature,
+    /// Fewer distinct keys verified than the threshold asks for.
+    ThresholdNotMet,
+    /// A key the policy requires did not verify any layer.
+    RequiredKeyMissing,
+    /// The verified payload lacks an annotation the policy requires, or has another value.
+    AnnotationMismatch,
+    /// The verified payload names another image digest.
+    ClaimDigestMismatch,
+    /// The verified payload names another repository (with `matchReference`).
+    ReferenceMismatch,
+    /// The blob's sha256 differs from the layer descriptor's digest.
+    PayloadDigestMismatch,
+    /// The blob's length differs from the layer descriptor's size.
+    PayloadSizeMismatch,
+    /// The evidence has no blob for the layer's digest.
+    PayloadMissing,
+    /// The layer is not a cosign simple-signing layer.
+    WrongMediaType,
+    /// The `.sig` manifest is not a well-formed image manifest.
+    MalformedManifest,
+    /// The signed payload is not strict JSON of the simple-signing shape.
+    MalformedPayload,
+    /// The signature annotation is missing, not standard base64, or not a signature of the
+    /// policy keys' type.
+    MalformedSignature,
+    /// The policy document is not valid.
+    InvalidPolicy,
+    /// The evidence document is not valid.
+    InvalidEvidence,
+    /// A size or count limit was hit before the work was done.
+    LimitExceeded,
+    /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
+    /// produce this; the core never does.
+    ModuleTrap,
+}
+
+impl Reason {
+    /// The `snake_case` code, as it appears in JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::NoSignatures => "no_signatures",
+            Self::NoMatchingSignature => "no_matching_signature",
+            Self::ThresholdNotMet => "threshold_not_met",
+            Self::RequiredKeyMissing => "required_key_missing",
+            Self::AnnotationMismatch => "annotation_mismatch",
+            Self::ClaimDigestMismatch => "claim_digest_mismatch",
+            Self::ReferenceMismatch => "reference_mismatch",
+            Self::PayloadDigestMismatch => "payload_digest_mismatch",
+            Self::PayloadSizeMismatch => "payload_size_mismatch",
+            Self::PayloadMissing => "payload_missing",
+            Self::WrongMediaType => "wrong_media_type",
+            Self::MalformedManifest => "malformed_manifest",
+            Self::MalformedPayload => "malformed_payload",
+            Self::MalformedSignature => "malformed_signature",
+            Self::InvalidPolicy => "invalid_policy",
+            Self::InvalidEvidence => "invalid_evidence",
+            Self::LimitExceeded => "limit_exceeded",
+            Self::ModuleTrap => "module_trap",
+        }
+    }
+
+    /// How far through the per-layer check order a layer with this status got. The top-level
+    /// reason of a failed verdict is the status of the layer that got furthest.
+    pub(crate) fn layer_progress(self) -> u8 {
+        match self {
+            Self::WrongMediaType => 1,
+            Self::LimitExceeded => 2,
+            Self::PayloadMissing => 3,
+            Self::PayloadSizeMismatch => 4,
+            Self::PayloadDigestMismatch => 5,
+            Self::MalformedSignature => 6,
+            Self::NoMatchingSignature => 7,
+            Self::MalformedPayload => 8,
+            Self::ClaimDigestMismatch => 9,
+            Self::ReferenceMismatch => 10,
+            Self::AnnotationMismatch => 11,
+            Self::Verified => 12,
+            // Not layer statuses.
+            Self::NoSignatures
+            | Self::ThresholdNotMet
+            | Self::RequiredKeyMissing
+            | Self::MalformedManifest
+            | Self::InvalidPolicy
+            | Self::InvalidEvidence
+            | Self::ModuleTrap => 0,
+        }
+    }
+}
+
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.code())
+    }
+}

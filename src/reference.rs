@@ -1,0 +1,234 @@
+//! Image references (`host/repo:tag@sha256:…`), normalized the way docker and cosign do.
+//!
+//! `busybox`, `docker.io/library/busybox` and `index.docker.io/library/busybox` name one
+//! repository; cosign writes the last form into `docker-reference`, so that is our canonical
+//! form for Docker Hub.
+
+use alloc::string::{String, ToString};
+use core::fmt;
+
+/// The registry host cosign writes for Docker Hub.
+pub const DOCKER_HUB_REGISTRY: &str = "index.docker.io";
+const DOCKER_HUB_ALIASES: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/// A parsed image reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    registry: String,
+    repository: String,
+    tag: Option<String>,
+    digest: Option<String>,
+}
+
+impl Reference {
+    /// Parses `[registry/]repository[:tag][@algorithm:hex]`.
+    ///
+    /// # Errors
+    /// Returns a message naming the part that is not valid.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() || text.len() > 4096 {
+            return Err("an image reference must be 1 to 4096 characters".into());
+        }
+        let (name_and_tag, digest) = match text.split_once('@') {
+            Some((rest, digest)) => {
+                validate_digest(digest)?;
+                (rest, Some(digest.to_string()))
+            }
+            None => (text, None),
+        };
+        // A tag follows the last ':' that comes after the last '/'; an earlier ':' is a port.
+        let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name_and_tag[last_slash..].find(':') {
+            Some(i) => {
+                let at = last_slash + i;
+                let tag = &name_and_tag[at + 1..];
+                validate_tag(tag)?;
+                (&name_and_tag[..at], Some(tag.to_string()))
+            }
+            None => (name_and_tag, None),
+        };
+        let (registry, path) = match name.split_once('/') {
+            Some((first, rest)) if looks_like_registry(first) => (first, rest.to_string()),
+            _ => (DOCKER_HUB_REGISTRY, name.to_string()),
+        };
+        let registry = if DOCKER_HUB_ALIASES.contains(&registry) {
+            DOCKER_HUB_REGISTRY.to_string()
+        } else {
+            validate_registry(registry)?;
+            registry.to_string()
+        };
+        let repository = if registry == DOCKER_HUB_REGISTRY && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        validate_repository(&repository)?;
+        Ok(Self {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// The registry host, with port if any (`index.docker.io` for Docker Hub).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The repository path within the registry (`library/busybox`).
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// The tag, if the reference has one.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The digest, if the reference has one.
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+
+    /// `registry/repository`, the form cosign writes as `docker-reference`.
+    pub fn repository_name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+fn looks_like_registry(component: &str) -> bool {
+    component.contains('.')
+        || component.contains(':')
+        || component == "localhost"
+        || component.chars().any(|c| c.is_ascii_uppercase())
+}
+
+fn validate_registry(registry: &str) -> Result<(), String> {
+    let ok = !registry.is_empty()
+        && registry
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{registry:?} is not a valid registry host"))
+    }
+}
+
+fn validate_repository(repository: &str) -> Result<(), String> {
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+            && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
+    };
+    if repository.len() <= 255 && repository.split('/').all(component_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{repository:?} is not a valid repository (lowercase letters, digits and . _ - \
+             between slashes)"
+        ))
+    }
+}
+
+fn validate_tag(tag: &str) -> Result<(), String> {
+    let ok = !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{tag:?} is not a valid tag"))
+    }
+}
+
+fn validate_digest(digest: &str) -> Result<(), String> {
+    let ok = digest.split_once(':').is_some_and(|(algorithm, hex)| {
+        !algorithm.is_empty()
+            && algorithm
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+            && hex.len() >= 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{digest:?} is not a valid digest"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(text: &str) -> String {
+        Reference::parse(text).unwrap().repository_name()
+    }
+
+    #[test]
+    fn normalizes_docker_hub_like_docker_and_cosign() {
+        assert_eq!(repo("busybox"), "index.docker.io/library/busybox");
+        assert_eq!(repo("busybox:1.36"), "index.docker.io/library/busybox");
+        assert_eq!(
+            repo("docker.io/library/busybox"),
+            "index.docker.io/library/busybox"
+        );
+        assert_eq!(
+            repo("securesystemsengineering/testimage"),
+            "index.docker.io/securesystemsengineering/testimage"
+        );
+        assert_eq!(repo("registry-1.docker.io/x/y"), "index.docker.io/x/y");
+    }
+
+    #[test]
+    fn keeps_registry_ports_apart_from_tags() {
+        let r = Reference::parse("127.0.0.1:5000/team/app:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(r.registry(), "127.0.0.1:5000");
+        assert_eq!(r.repository(), "team/app");
+        assert_eq!(r.tag(), Some("v1"));
+        assert!(r.digest().is_some());
+        assert_eq!(repo("localhost/app"), "localhost/app");
+        assert_eq!(repo("localhost:5000/app"), "localhost:5000/app");
+    }
+
+    #[test]
+    fn rejects_invalid_references() {
+        for bad in [
+            "",
+            "UPPER/Case/x",
+            "repo:",
+            "repo@sha256:xyz",
+            "a//b",
+            "-a/b",
+            "repo:t@g",
+        ] {
+            assert!(Reference::parse(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+}

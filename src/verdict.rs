@@ -1,0 +1,69 @@
+//! The verdict: the one output of a verification, as a value and as JSON.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::Serialize;
+
+use crate::reason::Reason;
+
+/// The outcome of verifying one image against one policy. See `docs/contracts.md`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    /// True only when the policy is satisfied.
+    pub verified: bool,
+    /// One reason code for the whole verdict.
+    pub reason: Reason,
+    /// A sentence for people.
+    pub message: String,
+    /// The image reference from the evidence, when the evidence could be read.
+    pub image: Option<String>,
+    /// The image digest from the evidence, when the evidence could be read.
+    pub digest: Option<String>,
+    /// Names of the keys that each verified at least one layer, in policy order.
+    pub satisfied_keys: Vec<String>,
+    /// One entry per layer examined, in manifest order.
+    pub signatures: Vec<LayerResult>,
+    /// SHA-256 of the policy's canonical form, when the policy could be read.
+    pub policy_digest: Option<String>,
+}
+
+/// What happened to one layer of the `.sig` manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LayerResult {
+    /// The layer's index in the manifest, from 0.
+    pub layer: u32,
+    /// `verified`, or the first check that failed.
+    pub status: Reason,
+    /// The name of the policy key whose signature verified, if one did.
+    pub key: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Printed in the impossible case that serializing a verdict fails, so that a host always
+/// receives a denial.
+const UNSERIALIZABLE: &str = "{\"verified\":false,\"reason\":\"invalid_evidence\",\
+\"message\":\"the verdict could not be serialized\",\"image\":null,\"digest\":null,\
+\"satisfiedKeys\":[],\"signatures\":[],\"policyDigest\":null}";
+
+impl Verdict {
+    /// A denial that never reached the layers: bad policy, bad evidence, a cap hit.
+    pub fn denied(reason: Reason, message: String) -> Self {
+        Self {
+            verified: false,
+            reason,
+            message,
+            image: None,
+            digest: None,
+            satisfied_keys: Vec::new(),
+            signatures: Vec::new(),
+            policy_digest: None,
+        }
+    }
+
+    /// Compact JSON; the same verdict always gives the same bytes.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| UNSERIALIZABLE.into())
+    }
+}

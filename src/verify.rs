@@ -1,0 +1,362 @@
+//! The verification itself: the per-layer checks, in order, and the verdict they add up to.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+use crate::evidence::Evidence;
+use crate::keys::SignatureError;
+use crate::manifest::{self, Layer, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
+use crate::payload;
+use crate::policy::Policy;
+use crate::reason::Reason;
+use crate::reference::Reference;
+use crate::verdict::{LayerResult, Verdict};
+
+/// Verifies `evidence` against `policy`.
+///
+/// Never fails: every problem is a denial with a [`Reason`]. The result depends on nothing but
+/// the two arguments.
+pub fn verify(policy: &Policy, evidence: &Evidence) -> Verdict {
+    let mut verdict = Verdict::denied(Reason::NoSignatures, String::new());
+    verdict.image = Some(evidence.image().to_string());
+    verdict.digest = Some(evidence.digest().to_string());
+    verdict.policy_digest = Some(policy.digest().to_string());
+    match evaluate(policy, evidence, &mut verdict.signatures) {
+        Ok(satisfied) => decide(policy, &satisfied, &mut verdict),
+        Err((reason, message)) => {
+            verdict.reason = reason;
+            verdict.message = message;
+        }
+    }
+    verdict
+}
+
+/// Runs the layers until the policy is satisfied; returns which keys verified a layer.
+fn evaluate(
+    policy: &Policy,
+    evidence: &Evidence,
+    results: &mut Vec<LayerResult>,
+) -> Result<Vec<bool>, (Reason, String)> {
+    let expected_repository = if policy.match_reference() {
+        let reference = Reference::parse(evidence.image()).map_err(|msg| {
+            (
+                Reason::InvalidEvidence,
+                format!("matchReference needs a registry reference as the image: {msg}"),
+            )
+        })?;
+        Some(reference.repository_name())
+    } else {
+        None
+    };
+    let Some(manifest_text) = evidence.signature_manifest() else {
+        return Err((
+            Reason::NoSignatures,
+            format!("no signature manifest for {}", evidence.digest()),
+        ));
+    };
+    let limits = policy.limits();
+    let manifest_len = u64::try_from(manifest_text.len()).unwrap_or(u64::MAX);
+    if manifest_len > limits.max_manifest_bytes {
+        return Err((
+            Reason::LimitExceeded,
+            format!(
+                "signature manifest is {manifest_len} bytes; the limit is {}",
+                limits.max_manifest_bytes
+            ),
+        ));
+    }
+    let layers = manifest::parse_layers(manifest_text.as_bytes()).map_err(|msg| {
+        (
+            Reason::MalformedManifest,
+            format!("signature manifest: {msg}"),
+        )
+    })?;
+    if layers.is_empty() {
+        return Err((
+            Reason::NoSignatures,
+            "signature manifest has no layers".into(),
+        ));
+    }
+    let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
+    if layers.len() > max_layers {
+        return Err((
+            Reason::LimitExceeded,
+            format!(
+                "signature manifest has {} layers; the limit is {max_layers}",
+                layers.len()
+            ),
+        ));
+    }
+    let context = LayerContext {
+        policy,
+        evidence,
+        expected_repository: expected_repository.as_deref(),
+    };
+    let mut satisfied = alloc::vec![false; policy.keys().len()];
+    for (index, layer) in layers.iter().enumerate() {
+        let outcome = context.check(layer);
+        if outcome.status == Reason::Verified {
+            if let Some(key) = outcome.key {
+                satisfied[key] = true;
+            }
+        }
+        results.push(LayerResult {
+            layer: u32::try_from(index).unwrap_or(u32::MAX),
+            status: outcome.status,
+            key: outcome.key.map(|k| policy.keys()[k].name.clone()),
+            message: outcome.message,
+        });
+        if is_satisfied(policy, &satisfied) {
+            break;
+        }
+    }
+    Ok(satisfied)
+}
+
+fn is_satisfied(policy: &Policy, satisfied: &[bool]) -> bool {
+    let count = satisfied.iter().filter(|s| **s).count();
+    count >= policy.threshold()
+        && policy
+            .keys()
+            .iter()
+            .zip(satisfied)
+            .all(|(k, ok)| *ok || !policy.required().contains(&k.name))
+}
+
+/// Turns the per-layer results into the top-level reason and message.
+fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
+    let names = |want: bool| -> Vec<String> {
+        policy
+            .keys()
+            .iter()
+            .zip(satisfied)
+            .filter(|(_, ok)| **ok == want)
+            .map(|(k, _)| k.name.clone())
+            .collect()
+    };
+    verdict.satisfied_keys = names(true);
+    let count = verdict.satisfied_keys.len();
+    if is_satisfied(policy, satisfied) {
+        verdict.verified = true;
+        verdict.reason = Reason::Verified;
+        verdict.message = format!(
+            "verified: signed by {} (threshold {})",
+            verdict.satisfied_keys.join(", "),
+            policy.threshold()
+        );
+    } else if count > 0 && count < policy.threshold() {
+        verdict.reason = Reason::ThresholdNotMet;
+        verdict.message = format!(
+            "{count} of the {} distinct keys needed signed: {}",
+            policy.threshold(),
+            verdict.satisfied_keys.join(", ")
+        );
+    } else if count > 0 {
+        let missing: Vec<String> = names(false)
+            .into_iter()
+            .filter(|n| policy.required().contains(n))
+            .collect();
+        verdict.reason = Reason::RequiredKeyMissing;
+        verdict.message = format!("required key(s) did not sign: {}", missing.join(", "));
+    } else {
+        // Nothing verified: report the layer that got furthest; `max_by_key` keeps the last of
+        // equals, so walk in reverse to let the lowest layer win ties.
+        let furthest = verdict
+            .signatures
+            .iter()
+            .rev()
+            .max_by_key(|result| result.status.layer_progress());
+        if let Some(result) = furthest {
+            verdict.reason = result.status;
+            verdict.message = format!("layer {}: {}", result.layer, result.message);
+        }
+    }
+}
+
+struct LayerOutcome {
+    status: Reason,
+    key: Option<usize>,
+    message: String,
+}
+
+impl LayerOutcome {
+    fn fail(status: Reason, key: Option<usize>, message: String) -> Self {
+        Self {
+            status,
+            key,
+            message,
+        }
+    }
+}
+
+struct LayerContext<'a> {
+    policy: &'a Policy,
+    evidence: &'a Evidence,
+    expected_repository: Option<&'a str>,
+}
+
+impl LayerContext<'_> {
+    /// The checks of one layer, in the documented order. Nothing of the payload is parsed
+    /// before its signature has verified.
+    fn check(&self, layer: &Layer) -> LayerOutcome {
+        let payload = match self.authentic_payload_bytes(layer) {
+            Ok(bytes) => bytes,
+            Err((status, message)) => return LayerOutcome::fail(status, None, message),
+        };
+        let signature = match signature_bytes(layer) {
+            Ok(bytes) => bytes,
+            Err(message) => return LayerOutcome::fail(Reason::MalformedSignature, None, message),
+        };
+        let key = match self.verifying_key(payload, &signature) {
+            Ok(index) => index,
+            Err((status, message)) => return LayerOutcome::fail(status, None, message),
+        };
+        match self.check_claims(payload) {
+            Ok(()) => LayerOutcome {
+                status: Reason::Verified,
+                key: Some(key),
+                message: format!(
+                    "signature verified with key {:?}",
+                    self.policy.keys()[key].name
+                ),
+            },
+            Err((status, message)) => LayerOutcome::fail(status, Some(key), message),
+        }
+    }
+
+    /// Check 1: a simple-signing layer whose blob is exactly what the descriptor names.
+    fn authentic_payload_bytes(&self, layer: &Layer) -> Result<&[u8], (Reason, String)> {
+        if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
+            return Err((
+                Reason::WrongMediaType,
+                format!(
+                    "media type is {:?}, not {SIMPLE_SIGNING_MEDIA_TYPE}",
+                    layer.media_type
+                ),
+            ));
+        }
+        let max = self.policy.limits().max_payload_bytes;
+        if layer.size > max {
+            return Err((
+                Reason::LimitExceeded,
+                format!(
+                    "descriptor size {} exceeds the payload limit {max}",
+                    layer.size
+                ),
+            ));
+        }
+        let blob = self.evidence.blob(&layer.digest).ok_or_else(|| {
+            (
+                Reason::PayloadMissing,
+                format!("the evidence has no blob {}", layer.digest),
+            )
+        })?;
+        let length = u64::try_from(blob.len()).unwrap_or(u64::MAX);
+        if length != layer.size {
+            return Err((
+                Reason::PayloadSizeMismatch,
+                format!(
+                    "blob is {length} bytes but the descriptor says {}",
+                    layer.size
+                ),
+            ));
+        }
+        let actual = crate::Sha256Digest::of(blob);
+        if actual != layer.digest {
+            return Err((
+                Reason::PayloadDigestMismatch,
+                format!(
+                    "blob hashes to {actual}, not the descriptor's {}",
+                    layer.digest
+                ),
+            ));
+        }
+        Ok(blob)
+    }
+
+    /// Check 3: the first policy key under which the signature verifies over the raw bytes.
+    fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<usize, (Reason, String)> {
+        let mut any_well_formed = false;
+        for (index, named) in self.policy.keys().iter().enumerate() {
+            match named.key.verify(payload, signature) {
+                Ok(()) => return Ok(index),
+                Err(SignatureError::Mismatch) => any_well_formed = true,
+                Err(SignatureError::Malformed) => {}
+            }
+        }
+        let keys = self.policy.keys().len();
+        if any_well_formed {
+            Err((
+                Reason::NoMatchingSignature,
+                format!("the signature does not verify with any of the {keys} policy key(s)"),
+            ))
+        } else {
+            Err((
+                Reason::MalformedSignature,
+                format!(
+                    "the signature is not a valid signature for any of the {keys} policy key(s)"
+                ),
+            ))
+        }
+    }
+
+    /// Checks 4 to 6, on a payload whose signature has verified.
+    fn check_claims(&self, payload: &[u8]) -> Result<(), (Reason, String)> {
+        let payload = payload::parse(payload)
+            .map_err(|msg| (Reason::MalformedPayload, format!("signed payload: {msg}")))?;
+        let expected = self.evidence.digest().to_string();
+        if payload.manifest_digest != expected {
+            return Err((
+                Reason::ClaimDigestMismatch,
+                format!(
+                    "the signed payload is for {}, not for this image ({expected})",
+                    payload.manifest_digest
+                ),
+            ));
+        }
+        if let Some(expected_repository) = self.expected_repository {
+            let claimed = payload.docker_reference.as_deref().unwrap_or("");
+            let claimed_repository = Reference::parse(claimed).map(|r| r.repository_name());
+            if claimed_repository.as_deref() != Ok(expected_repository) {
+                return Err((
+                    Reason::ReferenceMismatch,
+                    format!(
+                        "the signed payload names repository {claimed:?}, not {expected_repository:?}"
+                    ),
+                ));
+            }
+        }
+        for (name, wanted) in self.policy.annotations() {
+            match payload.optional.get(name) {
+                Some(Value::String(found)) if found == wanted => {}
+                Some(found) => {
+                    return Err((
+                        Reason::AnnotationMismatch,
+                        format!("annotation {name:?} is {found}, the policy requires {wanted:?}"),
+                    ));
+                }
+                None => {
+                    return Err((
+                        Reason::AnnotationMismatch,
+                        format!("annotation {name:?} is missing, the policy requires {wanted:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Check 2: the signature annotation, as standard padded base64.
+fn signature_bytes(layer: &Layer) -> Result<Vec<u8>, String> {
+    let encoded = layer
+        .annotations
+        .get(SIGNATURE_ANNOTATION)
+        .ok_or_else(|| format!("the layer has no {SIGNATURE_ANNOTATION} annotation"))?;
+    BASE64
+        .decode(encoded)
+        .map_err(|err| format!("the signature annotation is not standard base64: {err}"))
+}
