@@ -117,12 +117,26 @@ fn looks_like_registry(component: &str) -> bool {
         || component.chars().any(|c| c.is_ascii_uppercase())
 }
 
+/// `host[:port]`, where host is a DNS name, an IPv4 address or a bracketed IPv6 address.
 fn validate_registry(registry: &str) -> Result<(), String> {
-    let ok = !registry.is_empty()
-        && registry
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if ok {
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) if !host.starts_with('[') || host.ends_with(']') => (host, Some(port)),
+        _ => (registry, None),
+    };
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        !inner.is_empty() && inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':')
+    } else {
+        !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    if host_ok && port_ok {
         Ok(())
     } else {
         Err(format!("{registry:?} is not a valid registry host"))

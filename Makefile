@@ -1,0 +1,49 @@
+# ocisig: `make build` writes every wasm artifact to dist/ and the ocisig binary to
+# $(TARGET_DIR)/release/ocisig; `make test` runs every test. CARGO_TARGET_DIR is honoured.
+
+CARGO      ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
+OCISIG     := $(TARGET_DIR)/release/ocisig
+EXAMPLE    ?= signed
+
+.PHONY: all build wasm native run test lint fmt test-rust examples clean help
+
+all: build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: wasm native ## Build dist/*.wasm and the ocisig binary
+
+wasm: ## Build dist/ocisig.wasm (the raw verifier module)
+	$(CARGO) build --locked -p ocisig-wasm --target wasm32-unknown-unknown --profile dist
+	@mkdir -p dist
+	cp $(WASM_DIR)/ocisig_wasm.wasm dist/ocisig.wasm
+	@echo "dist/ocisig.wasm: $$(wc -c < dist/ocisig.wasm) bytes"
+
+native: wasm ## Build the ocisig binary, with dist/ocisig.wasm embedded
+	$(CARGO) build --locked --release -p ocisig-host
+
+run: native ## Verify a bundled example (EXAMPLE=signed|threshold|tampered|...)
+	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
+
+test: build lint test-rust ## Run every check and test
+
+test-rust: wasm
+	$(CARGO) test --locked --release --workspace
+
+lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm --target wasm32-unknown-unknown -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+examples: ## Regenerate examples/ with the real cosign and a local registry
+	bash examples/regenerate.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf dist

@@ -1,0 +1,94 @@
+# Shell helpers for scripts that need a throwaway local registry and cosign keys.
+# Source it; it defines functions and touches nothing until they are called.
+
+# start_registry DIR [PORT]: starts Debian's docker-registry on 127.0.0.1 (a free port unless
+# PORT is given) with storage under DIR, waits until it answers, and sets REGISTRY (host:port)
+# and REGISTRY_PID.
+start_registry() {
+    local dir=$1 port=${2:-}
+    mkdir -p "$dir/storage"
+    [ -n "$port" ] || port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    cat >"$dir/config.yml" <<CFG
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+CFG
+    docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+    REGISTRY_PID=$!
+    REGISTRY=127.0.0.1:$port
+    for _ in $(seq 1 100); do
+        if curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    echo "docker-registry did not start; log:" >&2
+    cat "$dir/registry.log" >&2
+    return 1
+}
+
+# make_image_layout DIR TEXT: writes a one-layer OCI image layout (tag "latest") whose only
+# file holds TEXT. Deterministic: the same TEXT gives the same digest.
+make_image_layout() {
+    python3 - "$1" "$2" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+out, text = sys.argv[1], sys.argv[2].encode()
+blobs = os.path.join(out, "blobs", "sha256")
+os.makedirs(blobs, exist_ok=True)
+def put(data):
+    digest = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(blobs, digest), "wb") as f:
+        f.write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+raw = io.BytesIO()
+with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    info = tarfile.TarInfo("hello.txt"); info.size = len(text); info.mtime = 0
+    tar.addfile(info, io.BytesIO(text))
+layer_tar = raw.getvalue()
+layer = put(gzip.compress(layer_tar, mtime=0))
+config = put(json.dumps({"architecture": "amd64", "os": "linux",
+    "config": {"Cmd": ["/hello.txt"]},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]}},
+    separators=(",", ":")).encode())
+manifest = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": dict(mediaType="application/vnd.oci.image.config.v1+json", **config),
+    "layers": [dict(mediaType="application/vnd.oci.image.layer.v1.tar+gzip", **layer)]},
+    separators=(",", ":")).encode())
+with open(os.path.join(out, "oci-layout"), "w") as f:
+    json.dump({"imageLayoutVersion": "1.0.0"}, f)
+with open(os.path.join(out, "index.json"), "w") as f:
+    json.dump({"schemaVersion": 2, "manifests": [dict(mediaType="application/vnd.oci.image.manifest.v1+json",
+        annotations={"org.opencontainers.image.ref.name": "latest"}, **manifest)]}, f)
+print(manifest["digest"])
+PY
+}
+
+# push_image TEXT REF: builds a one-layer image holding TEXT, pushes it to REF over plain HTTP
+# and prints its manifest digest.
+push_image() {
+    local layout
+    layout=$(mktemp -d)
+    local digest
+    digest=$(make_image_layout "$layout" "$1")
+    skopeo copy --quiet --dest-tls-verify=false "oci:$layout:latest" "docker://$2" >&2
+    rm -rf "$layout"
+    echo "$digest"
+}
+
+# new_cosign_key PREFIX: writes PREFIX.key and PREFIX.pub with an empty password.
+new_cosign_key() {
+    COSIGN_PASSWORD= cosign generate-key-pair --output-key-prefix "$1" >/dev/null 2>&1
+}
+
+# cosign_sign KEY IMAGE@DIGEST [cosign sign flags...]: signs without the transparency log.
+cosign_sign() {
+    local key=$1 image=$2
+    shift 2
+    COSIGN_PASSWORD= cosign sign --key "$key" --tlog-upload=false --allow-http-registry \
+        --allow-insecure-registry -y "$@" "$image" >/dev/null 2>&1
+}

@@ -1,0 +1,17 @@
+//! The verifier harness: every case runs through the native core and through
+//! `dist/ocisig.wasm` in wasmtime, and the two verdicts must be byte-identical.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod support;
+
+mod abi;
+mod cases;
+mod examples;
+mod schema;
+mod vectors;

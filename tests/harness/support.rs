@@ -1,0 +1,217 @@
+//! What every harness test shares: running a case through both the native core and the wasm
+//! module, and building signed evidence with real P-256 signatures.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ocisig_host::VerifierModule;
+use p256::ecdsa::SigningKey;
+use p256::ecdsa::signature::Signer as _;
+use p256::pkcs8::{EncodePublicKey as _, LineEnding};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// The embedded verifier module, compiled once for the whole test binary.
+pub fn module() -> &'static VerifierModule {
+    static MODULE: OnceLock<VerifierModule> = OnceLock::new();
+    MODULE.get_or_init(|| VerifierModule::embedded().expect("the embedded module loads"))
+}
+
+/// Runs one case natively and in wasm, insists the verdict JSON is byte-identical, and
+/// returns it parsed.
+pub fn run(policy: &[u8], evidence: &[u8]) -> Value {
+    let native = ocisig::verify_json(policy, evidence).to_json();
+    let wasm = module()
+        .run(policy, evidence)
+        .expect("the wasm module must not trap");
+    assert_eq!(native, wasm.json, "native and wasm verdicts differ");
+    let verdict: Value = serde_json::from_str(&native).expect("verdict is JSON");
+    assert_eq!(verdict["verified"], wasm.verified);
+    verdict
+}
+
+/// [`run`], then checks the top-level reason (and that only `verified` verifies).
+#[track_caller]
+pub fn expect(policy: &[u8], evidence: &[u8], reason: &str) -> Value {
+    let verdict = run(policy, evidence);
+    assert_eq!(verdict["reason"], reason, "verdict: {verdict:#}");
+    assert_eq!(
+        verdict["verified"],
+        reason == "verified",
+        "verdict: {verdict:#}"
+    );
+    verdict
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A test signer with a fixed key, so failures reproduce.
+pub struct Signer {
+    pub name: String,
+    key: SigningKey,
+}
+
+impl Signer {
+    pub fn new(name: &str, seed: u8) -> Self {
+        let mut secret = [0x11u8; 32];
+        secret[0] = seed;
+        secret[31] = seed.wrapping_mul(7).wrapping_add(1);
+        Self {
+            name: name.into(),
+            key: SigningKey::from_slice(&secret).expect("valid scalar"),
+        }
+    }
+
+    pub fn public_pem(&self) -> String {
+        self.key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .expect("PEM encodes")
+    }
+
+    /// Standard base64 of an ASN.1 DER ECDSA P-256/SHA-256 signature, as cosign writes it.
+    pub fn sign(&self, message: &[u8]) -> String {
+        let signature: p256::ecdsa::Signature = self.key.sign(message);
+        BASE64.encode(signature.to_der().as_bytes())
+    }
+
+    pub fn key_entry(&self) -> Value {
+        json!({"name": self.name, "publicKey": self.public_pem()})
+    }
+}
+
+/// A policy trusting `signers`, with `extra` fields merged in.
+pub fn policy(signers: &[&Signer], extra: Value) -> Vec<u8> {
+    let mut doc = json!({"keys": signers.iter().map(|s| s.key_entry()).collect::<Vec<_>>()});
+    if let (Some(doc), Value::Object(extra)) = (doc.as_object_mut(), extra) {
+        doc.extend(extra);
+    }
+    serde_json::to_vec(&doc).expect("serializes")
+}
+
+/// A simple-signing payload byte-for-byte as cosign 2.x writes it (Go's compact JSON, keys in
+/// cosign's order, `"optional":null` without annotations).
+pub fn cosign_payload(digest: &str, reference: &str, optional: Option<&Value>) -> Vec<u8> {
+    let optional = optional.map_or_else(|| "null".to_string(), |o| o.to_string());
+    format!(
+        "{{\"critical\":{{\"identity\":{{\"docker-reference\":\"{reference}\"}},\"image\":{{\
+         \"docker-manifest-digest\":\"{digest}\"}},\"type\":\"cosign container image \
+         signature\"}},\"optional\":{optional}}}"
+    )
+    .into_bytes()
+}
+
+/// One layer of a test `.sig` manifest. Fields default to a well-formed layer for `payload`.
+#[derive(Clone)]
+pub struct Layer {
+    pub media_type: String,
+    pub payload: Vec<u8>,
+    pub signature: Option<String>,
+    pub size: Option<i64>,
+    pub digest: Option<String>,
+    /// The blob the evidence carries for this layer; `None` leaves it out.
+    pub blob: Option<Vec<u8>>,
+}
+
+impl Layer {
+    pub fn signed(signer: &Signer, payload: Vec<u8>) -> Self {
+        Self {
+            media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
+            signature: Some(signer.sign(&payload)),
+            blob: Some(payload.clone()),
+            payload,
+            size: None,
+            digest: None,
+        }
+    }
+
+    fn descriptor(&self) -> Value {
+        let mut annotations = serde_json::Map::new();
+        if let Some(signature) = &self.signature {
+            annotations.insert(
+                ocisig::SIGNATURE_ANNOTATION.into(),
+                signature.clone().into(),
+            );
+        }
+        json!({
+            "mediaType": self.media_type,
+            "size": self.size.unwrap_or(self.payload.len() as i64),
+            "digest": self.digest.clone().unwrap_or_else(|| sha256(&self.payload)),
+            "annotations": annotations,
+        })
+    }
+}
+
+/// A `.sig` manifest as cosign pushes it.
+pub fn sig_manifest(layers: &[Layer]) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": 233,
+            "digest": sha256(b"config"),
+        },
+        "layers": layers.iter().map(Layer::descriptor).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+/// An evidence document for `image`@`digest` with these layers (no manifest when `None`).
+pub fn evidence(image: &str, digest: &str, layers: Option<&[Layer]>) -> Vec<u8> {
+    let mut blobs = serde_json::Map::new();
+    for layer in layers.unwrap_or_default() {
+        if let Some(blob) = &layer.blob {
+            let name = layer
+                .digest
+                .clone()
+                .unwrap_or_else(|| sha256(&layer.payload));
+            blobs.insert(name, BASE64.encode(blob).into());
+        }
+    }
+    serde_json::to_vec(&json!({
+        "image": image,
+        "digest": digest,
+        "signatureManifest": layers.map(sig_manifest),
+        "blobs": blobs,
+    }))
+    .expect("serializes")
+}
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/vectors`, or `None` with a visible skip message. Under CI the folder must exist.
+pub fn vectors_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/vectors");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but the shared vectors are missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: real-signature vectors not found at {} (they live beside the repository, \
+         not in it)",
+        dir.display()
+    );
+    None
+}
+
+pub fn read(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+pub fn read_text(path: &std::path::Path) -> String {
+    String::from_utf8(read(path)).expect("UTF-8")
+}
