@@ -7,7 +7,7 @@ WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 
-.PHONY: all build wasm native run test lint fmt test-rust examples clean help
+.PHONY: all build wasm-target wasm native run test lint fmt test-rust examples clean help
 
 all: build
 
@@ -16,7 +16,11 @@ help: ## List the targets
 
 build: wasm native ## Build dist/*.wasm and the ocisig binary
 
-wasm: ## Build dist/ocisig.wasm (the raw verifier module)
+wasm-target:
+	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || \
+		rustup target add wasm32-unknown-unknown
+
+wasm: wasm-target ## Build dist/ocisig.wasm (the raw verifier module)
 	$(CARGO) build --locked -p ocisig-wasm --target wasm32-unknown-unknown --profile dist
 	@mkdir -p dist
 	cp $(WASM_DIR)/ocisig_wasm.wasm dist/ocisig.wasm

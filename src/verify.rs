@@ -98,10 +98,10 @@ fn evaluate(
     let mut satisfied = alloc::vec![false; policy.keys().len()];
     for (index, layer) in layers.iter().enumerate() {
         let outcome = context.check(layer);
-        if outcome.status == Reason::Verified {
-            if let Some(key) = outcome.key {
-                satisfied[key] = true;
-            }
+        if outcome.status == Reason::Verified
+            && let Some(key) = outcome.key
+        {
+            satisfied[key] = true;
         }
         results.push(LayerResult {
             layer: u32::try_from(index).unwrap_or(u32::MAX),

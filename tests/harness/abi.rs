@@ -71,7 +71,7 @@ fn random_arguments_to_every_export_never_trap() {
             }
             1 => {
                 // Free a live buffer, or something random.
-                let (ptr, len) = if !live.is_empty() && rng.next() % 2 == 0 {
+                let (ptr, len) = if !live.is_empty() && rng.next().is_multiple_of(2) {
                     live.swap_remove((rng.next() % live.len() as u64) as usize)
                 } else {
                     (rng.i32(), rng.i32())
@@ -81,9 +81,16 @@ fn random_arguments_to_every_export_never_trap() {
             }
             _ => {
                 let pick = |rng: &mut Rng, live: &[(i32, i32)]| {
-                    if !live.is_empty() && rng.next() % 2 == 0 {
+                    if !live.is_empty() && rng.next().is_multiple_of(2) {
                         let (ptr, len) = live[(rng.next() % live.len() as u64) as usize];
-                        (ptr, if rng.next() % 2 == 0 { len } else { rng.i32() })
+                        (
+                            ptr,
+                            if rng.next().is_multiple_of(2) {
+                                len
+                            } else {
+                                rng.i32()
+                            },
+                        )
                     } else {
                         (rng.i32(), rng.i32())
                     }

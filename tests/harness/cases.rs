@@ -275,7 +275,7 @@ fn signed_payloads_of_the_wrong_shape_are_malformed() {
         b"[]".to_vec(),
         b"{\"optional\":null}".to_vec(),
         format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{d}"}},"type":"something else"}}}}"#).into_bytes(),
-        format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":7}},"type":"cosign container image signature"}}}}"#).into_bytes(),
+        br#"{"critical":{"image":{"docker-manifest-digest":7},"type":"cosign container image signature"}}"#.to_vec(),
         format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{d}"}},"type":"cosign container image signature"}},"optional":[]}}"#).into_bytes(),
         b"{\"critical\":{\"a\":\"\xff\"}}".to_vec(),
     ];
