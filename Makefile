@@ -7,7 +7,7 @@ WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 
-.PHONY: all build wasm-target wasm native run test lint fmt test-rust examples clean help
+.PHONY: all build wasm-target wasm native run run-example test lint fmt test-rust bench examples clean help
 
 all: build
 
@@ -29,7 +29,10 @@ wasm: wasm-target ## Build dist/ocisig.wasm (the raw verifier module)
 native: wasm ## Build the ocisig binary, with dist/ocisig.wasm embedded
 	$(CARGO) build --locked --release -p ocisig-host
 
-run: native ## Verify a bundled example (EXAMPLE=signed|threshold|tampered|...)
+run: native ## Verify the bundled cosign-signed image (an OCI layout) with its key
+	$(OCISIG) verify oci:examples/signed/layout --key examples/keys/alice.pub
+
+run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
 test: build lint test-rust ## Run every check and test
@@ -41,6 +44,9 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm --target wasm32-unknown-unknown -- -D warnings
+
+bench: wasm ## Benchmarks: medians and ratios measured in one run; writes target/bench/summary.json
+	$(CARGO) bench --locked --bench verify
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -28,6 +28,8 @@ impl core::fmt::Display for EvidenceError {
     }
 }
 
+impl core::error::Error for EvidenceError {}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct EvidenceDocument {

@@ -31,7 +31,7 @@ struct DescriptorDocument {
 }
 
 /// One layer descriptor of the `.sig` manifest.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Layer {
     /// The layer's media type.
     pub media_type: String,

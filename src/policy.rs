@@ -38,6 +38,8 @@ impl core::fmt::Display for PolicyError {
     }
 }
 
+impl core::error::Error for PolicyError {}
+
 /// The policy document, as written (camelCase JSON). See `docs/contracts.md`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -96,6 +98,20 @@ impl Default for LimitsDocument {
     }
 }
 
+impl PolicyDocument {
+    /// Parses a policy document strictly, without checking its rules (see
+    /// [`Policy::from_document`]); for hosts that add to a policy file before checking it.
+    ///
+    /// # Errors
+    /// [`PolicyError::TooLarge`] or [`PolicyError::Syntax`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PolicyError> {
+        if bytes.len() > limits::MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge(bytes.len()));
+        }
+        strict_json::from_slice(bytes).map_err(PolicyError::Syntax)
+    }
+}
+
 fn default_threshold() -> u32 {
     1
 }
@@ -137,12 +153,7 @@ impl Policy {
     /// # Errors
     /// [`PolicyError`] naming the field at fault.
     pub fn from_json(bytes: &[u8]) -> Result<Self, PolicyError> {
-        if bytes.len() > limits::MAX_POLICY_BYTES {
-            return Err(PolicyError::TooLarge(bytes.len()));
-        }
-        let document: PolicyDocument =
-            strict_json::from_slice(bytes).map_err(PolicyError::Syntax)?;
-        Self::from_document(document)
+        Self::from_document(PolicyDocument::from_json(bytes)?)
     }
 
     /// Checks an already-parsed policy document.

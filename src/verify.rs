@@ -1,5 +1,6 @@
 //! The verification itself: the per-layer checks, in order, and the verdict they add up to.
 
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use base64::Engine as _;
@@ -96,8 +97,27 @@ fn evaluate(
         expected_repository: expected_repository.as_deref(),
     };
     let mut satisfied = alloc::vec![false; policy.keys().len()];
+    // A layer identical to an earlier one gets that layer's outcome without a second round of
+    // signature checks: a manifest of 1000 copies of one signature costs one check, not 1000.
+    let mut seen: BTreeMap<&Layer, usize> = BTreeMap::new();
     for (index, layer) in layers.iter().enumerate() {
-        let outcome = context.check(layer);
+        let outcome = match seen.get(layer) {
+            Some(&earlier) => {
+                let earlier: &LayerResult = &results[earlier];
+                LayerOutcome {
+                    status: earlier.status,
+                    key: earlier
+                        .key
+                        .as_ref()
+                        .and_then(|name| policy.keys().iter().position(|k| &k.name == name)),
+                    message: earlier.message.clone(),
+                }
+            }
+            None => {
+                seen.insert(layer, results.len());
+                context.check(layer)
+            }
+        };
         if outcome.status == Reason::Verified
             && let Some(key) = outcome.key
         {
@@ -143,7 +163,7 @@ fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
         verdict.verified = true;
         verdict.reason = Reason::Verified;
         verdict.message = format!(
-            "verified: signed by {} (threshold {})",
+            "signed by {} (threshold {})",
             verdict.satisfied_keys.join(", "),
             policy.threshold()
         );

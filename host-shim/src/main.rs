@@ -1,19 +1,22 @@
 //! `ocisig`: check that a container image was signed by keys you trust.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use ocisig_host::{ModuleLimits, VerifierModule};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ocisig_host::policy_args::PolicyArgs;
+use ocisig_host::{ModuleLimits, VerifierModule, evidence};
 
-/// Exit status: the policy is satisfied.
+/// Exit status: every image verified.
 const EXIT_VERIFIED: u8 = 0;
-/// Exit status: the policy is not satisfied.
+/// Exit status: some image did not verify.
 const EXIT_NOT_VERIFIED: u8 = 1;
-/// Exit status: usage error, or a file that cannot be read.
+/// Exit status: usage error, unreadable file, or invalid policy.
 const EXIT_USAGE: u8 = 2;
+/// Exit status: the evidence could not be fetched (registry or I/O failure).
+const EXIT_FETCH: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -24,11 +27,14 @@ const EXIT_USAGE: u8 = 2;
                   you trust. The verification runs inside a sandboxed WebAssembly module: the \
                   same module that runs in Kubewarden, OPA hosts and the browser.",
     after_help = "Examples:\n  \
+        ocisig verify oci:examples/signed/layout --key examples/keys/alice.pub\n  \
+        ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
         Exit status:\n  \
         0  verified\n  \
         1  not verified (the verdict says why)\n  \
-        2  usage error or unreadable file"
+        2  usage error, unreadable file or invalid policy\n  \
+        3  the evidence could not be fetched"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +43,51 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Verify images against trusted keys and print one verdict per image.
+    #[command(after_help = concat!(
+        "Image sources:\n  \
+        oci:DIR[:TAG]   an OCI image layout, as written by `cosign save` or `skopeo copy`\n\n\
+        Examples:\n  \
+        ocisig verify oci:examples/signed/layout --key examples/keys/alice.pub\n  \
+        ocisig verify oci:DIR --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
+        ocisig verify oci:DIR --key a.pub -a env=prod --output json\n\n",
+        "Exit status:\n  \
+        0  every image verified\n  \
+        1  some image did not verify (the verdict says why)\n  \
+        2  usage error, unreadable file or invalid policy\n  \
+        3  the evidence could not be fetched"))]
+    Verify {
+        /// Images to verify.
+        #[arg(value_name = "IMAGE", required = true)]
+        images: Vec<String>,
+        #[command(flatten)]
+        policy: PolicyFlags,
+        /// Output format: one line per image, or one JSON verdict per line.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Run this verifier module instead of the one built into the binary.
+        #[arg(long, value_name = "FILE")]
+        module: Option<PathBuf>,
+    },
+    /// Fetch an image's signature evidence and write it as an evidence document.
+    #[command(
+        after_help = "The evidence document is the input of `ocisig eval`, the OPA and \
+        browser builds, and Kubewarden's raw mode (docs/contracts.md).\n\n\
+        Examples:\n  \
+        ocisig fetch oci:examples/signed/layout -o evidence.json\n\n\
+        Exit status:\n  \
+        0  written\n  \
+        2  usage error\n  \
+        3  the evidence could not be fetched"
+    )]
+    Fetch {
+        /// The image.
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
@@ -56,6 +107,31 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
     },
+}
+
+#[derive(Args)]
+struct PolicyFlags {
+    /// A trusted public key (PEM); repeatable. NAME defaults to the file name without extension.
+    #[arg(short = 'k', long = "key", value_name = "[NAME=]FILE")]
+    keys: Vec<String>,
+    /// How many distinct keys must each have signed [default: 1]
+    #[arg(long, value_name = "N")]
+    threshold: Option<u32>,
+    /// A key that must be among the signers; repeatable.
+    #[arg(long = "require", value_name = "NAME")]
+    required: Vec<String>,
+    /// An annotation the signature must carry; repeatable.
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// A policy file (JSON, docs/contracts.md); the flags above add to it.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -82,6 +158,58 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Verify {
+            images,
+            policy,
+            output,
+            module,
+        } => {
+            let args = PolicyArgs {
+                file: policy.policy,
+                keys: policy.keys,
+                threshold: policy.threshold,
+                required: policy.required,
+                annotations: policy.annotations,
+            };
+            let (policy, policy_json) = args.build()?;
+            let verifier = load_module(module.as_deref())?;
+            let mut worst = EXIT_VERIFIED;
+            for image in &images {
+                let evidence = match evidence::fetch(image, policy.limits()) {
+                    Ok(evidence) => evidence,
+                    Err(err) => {
+                        eprintln!("ocisig: {image}: {err:#}");
+                        worst = worst.max(EXIT_FETCH);
+                        continue;
+                    }
+                };
+                let verdict = verifier.verify(&policy_json, &evidence);
+                if !verdict.verified {
+                    worst = worst.max(EXIT_NOT_VERIFIED);
+                }
+                match output {
+                    Output::Json => print_line(&verdict.json),
+                    Output::Text => print_line(&text_line(image, &verdict.json)),
+                }
+            }
+            Ok(worst)
+        }
+        Command::Fetch { image, output } => {
+            let limits = ocisig::LimitsDocument::default();
+            let evidence = match evidence::fetch(&image, &limits) {
+                Ok(evidence) => evidence,
+                Err(err) => {
+                    eprintln!("ocisig: {image}: {err:#}");
+                    return Ok(EXIT_FETCH);
+                }
+            };
+            match output {
+                Some(path) => std::fs::write(&path, &evidence)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print_line(&String::from_utf8_lossy(&evidence)),
+            }
+            Ok(EXIT_VERIFIED)
+        }
         Command::Eval {
             policy,
             evidence,
@@ -89,14 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let policy = read(&policy, "policy")?;
             let evidence = read(&evidence, "evidence")?;
-            let verifier = match module {
-                Some(path) => {
-                    VerifierModule::from_bytes(&read(&path, "module")?, ModuleLimits::default())
-                        .with_context(|| format!("cannot load module {}", path.display()))?
-                }
-                None => VerifierModule::embedded()?,
-            };
-            let verdict = verifier.verify(&policy, &evidence);
+            let verdict = load_module(module.as_deref())?.verify(&policy, &evidence);
             print_line(&verdict.json);
             Ok(if verdict.verified {
                 EXIT_VERIFIED
@@ -107,7 +228,41 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
+    match path {
+        Some(path) => VerifierModule::from_bytes(&read(path, "module")?, ModuleLimits::default())
+            .with_context(|| format!("cannot load module {}", path.display())),
+        None => VerifierModule::embedded(),
+    }
+}
+
+/// `verified  IMAGE@DIGEST  message` or `denied    IMAGE@DIGEST  reason: message`.
+fn text_line(image: &str, verdict_json: &str) -> String {
+    let verdict: serde_json::Value = serde_json::from_str(verdict_json).unwrap_or_default();
+    let field = |name: &str| {
+        verdict
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    };
+    let digest = field("digest");
+    let at = if digest.is_empty() {
+        String::new()
+    } else {
+        format!("@{digest}")
+    };
+    if verdict.get("verified").and_then(serde_json::Value::as_bool) == Some(true) {
+        format!("verified  {image}{at}  {}", field("message"))
+    } else {
+        format!(
+            "denied    {image}{at}  {}: {}",
+            field("reason"),
+            field("message")
+        )
+    }
+}
+
+fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {what} file {}", path.display()))
 }
 

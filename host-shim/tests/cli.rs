@@ -135,3 +135,213 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+fn layout() -> String {
+    format!("oci:{}", examples().join("signed/layout").display())
+}
+
+fn key(name: &str) -> String {
+    examples()
+        .join(format!("keys/{name}.pub"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn verify_checks_a_cosign_saved_layout() {
+    let output = ocisig(&["verify", &layout(), "--key", &key("alice")]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert!(line.starts_with("verified  oci:"), "{line}");
+    assert!(line.contains("@sha256:"), "{line}");
+
+    let output = ocisig(&["verify", &layout(), "--key", &key("mallory")]);
+    assert_eq!(output.status.code(), Some(1));
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        line.starts_with("denied    ") && line.contains("no_matching_signature"),
+        "{line}"
+    );
+}
+
+#[test]
+fn verify_builds_the_policy_from_flags() {
+    let two = [
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--key",
+        &key("bob"),
+        "--threshold",
+        "2",
+    ];
+    let output = ocisig(&two.map(|s| s as &str));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("threshold_not_met"));
+
+    let named = format!("signer={}", key("alice"));
+    let output = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &named,
+        "--require",
+        "signer",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        verdict(&output)["satisfiedKeys"],
+        serde_json::json!(["signer"])
+    );
+
+    let output = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "-a",
+        "env=prod",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(verdict(&output)["reason"], "annotation_mismatch");
+}
+
+#[test]
+fn verify_exits_2_for_policy_errors_and_3_for_fetch_errors() {
+    let output = ocisig(&["verify", &layout()]);
+    assert_eq!(output.status.code(), Some(2), "no keys: {output:?}");
+    let output = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--threshold",
+        "3",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("threshold"));
+    let output = ocisig(&["verify", "oci:/nonexistent/layout", "--key", &key("alice")]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        output.stdout.is_empty(),
+        "a fetch failure is never reported as a verdict"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/layout"));
+}
+
+#[test]
+fn fetch_writes_evidence_that_eval_accepts() {
+    let dir = tempdir();
+    let evidence = dir.join("evidence.json");
+    let output = ocisig(&["fetch", &layout(), "-o", evidence.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let fetched: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&evidence).unwrap()).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(examples().join("signed/evidence.json")).unwrap())
+            .unwrap();
+    // The layout and the registry give the same digest, manifest and blobs.
+    for field in ["digest", "signatureManifest", "blobs"] {
+        assert_eq!(fetched[field], recorded[field], "{field}");
+    }
+    let policy = examples().join("signed/policy.json");
+    let output = ocisig(&[
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn a_layout_whose_bytes_do_not_match_their_digests_is_refused() {
+    let source = examples().join("signed/layout");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(source.join("index.json")).unwrap()).unwrap();
+    let manifests = index["manifests"].as_array().unwrap();
+    let digest_of = |kind: &str| {
+        manifests
+            .iter()
+            .find(|m| m["annotations"]["kind"] == kind)
+            .unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_string()
+    };
+    let sig_manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            source
+                .join("blobs/sha256")
+                .join(digest_of("dev.cosignproject.cosign/sigs")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let payload = sig_manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+
+    // The image manifest altered: the layout cannot be read at all.
+    let copy = copy_layout(&source, "image");
+    flip_last_byte(
+        &copy
+            .join("blobs/sha256")
+            .join(digest_of("dev.cosignproject.cosign/image")),
+    );
+    let output = ocisig(&[
+        "verify",
+        &format!("oci:{}", copy.display()),
+        "--key",
+        &key("alice"),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("hashes to"));
+
+    // The payload altered: the blob is left out and the verdict names it.
+    let copy = copy_layout(&source, "payload");
+    flip_last_byte(&copy.join("blobs/sha256").join(&payload));
+    let output = ocisig(&[
+        "verify",
+        &format!("oci:{}", copy.display()),
+        "--key",
+        &key("alice"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(verdict(&output)["reason"], "payload_missing");
+}
+
+fn copy_layout(source: &std::path::Path, name: &str) -> PathBuf {
+    let target = tempdir().join(name);
+    std::fs::create_dir_all(target.join("blobs/sha256")).unwrap();
+    for file in ["index.json", "oci-layout"] {
+        std::fs::copy(source.join(file), target.join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(source.join("blobs/sha256")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            target.join("blobs/sha256").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    target
+}
+
+fn flip_last_byte(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}

@@ -591,3 +591,33 @@ fn policy_digest_is_canonical() {
         base
     );
 }
+
+#[test]
+fn identical_layers_share_one_outcome() {
+    let (a, b) = (alice(), bob());
+    let layer = Layer::signed(&b, good_payload());
+    let layers = vec![layer; 2000];
+    let v = expect(
+        &policy(&[&a], json!({"limits": {"maxLayers": 5000}})),
+        &evidence(IMAGE, &digest_of("app"), Some(&layers)),
+        "no_matching_signature",
+    );
+    let statuses = v["signatures"].as_array().unwrap();
+    assert_eq!(statuses.len(), 2000);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s["status"] == "no_matching_signature" && s["key"].is_null())
+    );
+    // And an identical copy of a verifying layer still names its key.
+    let twice = [
+        Layer::signed(&b, good_payload()),
+        Layer::signed(&b, good_payload()),
+    ];
+    let v = expect(
+        &policy(&[&a, &b], json!({"threshold": 2})),
+        &evidence(IMAGE, &digest_of("app"), Some(&twice)),
+        "threshold_not_met",
+    );
+    assert_eq!(v["signatures"][1]["key"], "bob");
+}

@@ -1,0 +1,84 @@
+//! Building a policy from command-line flags, on top of an optional policy file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use ocisig::{KeyDocument, Policy, PolicyDocument};
+
+/// What the command line says about the policy.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyArgs {
+    /// A policy file (JSON) to start from.
+    pub file: Option<PathBuf>,
+    /// `[NAME=]FILE` key specs; the name defaults to the file stem.
+    pub keys: Vec<String>,
+    /// `--threshold`.
+    pub threshold: Option<u32>,
+    /// `--require` key names.
+    pub required: Vec<String>,
+    /// `-a KEY=VALUE` annotations.
+    pub annotations: Vec<String>,
+}
+
+impl PolicyArgs {
+    /// Reads the files and builds the checked policy and its JSON document.
+    ///
+    /// # Errors
+    /// When a file cannot be read, a flag is malformed, or the policy breaks a rule.
+    pub fn build(&self) -> anyhow::Result<(Policy, Vec<u8>)> {
+        let mut document = match &self.file {
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read policy file {}", path.display()))?;
+                PolicyDocument::from_json(&bytes)
+                    .with_context(|| format!("{} is not a valid policy", path.display()))?
+            }
+            None => PolicyDocument {
+                keys: Vec::new(),
+                threshold: 1,
+                required: Vec::new(),
+                annotations: Default::default(),
+                match_reference: false,
+                limits: Default::default(),
+            },
+        };
+        for spec in &self.keys {
+            document.keys.push(key_from_spec(spec)?);
+        }
+        if let Some(threshold) = self.threshold {
+            document.threshold = threshold;
+        }
+        document.required.extend(self.required.iter().cloned());
+        for pair in &self.annotations {
+            let Some((key, value)) = pair.split_once('=') else {
+                bail!("-a {pair:?}: expected KEY=VALUE");
+            };
+            document.annotations.insert(key.into(), value.into());
+        }
+        if document.keys.is_empty() {
+            bail!("no keys: name at least one with --key FILE or in --policy FILE");
+        }
+        let json = serde_json::to_vec(&document)?;
+        let policy = Policy::from_document(document)?;
+        Ok((policy, json))
+    }
+}
+
+fn key_from_spec(spec: &str) -> anyhow::Result<KeyDocument> {
+    // NAME=FILE, unless the whole spec is an existing file (whose name may hold '=').
+    let (name, path) = match spec.split_once('=') {
+        Some((name, path)) if !Path::new(spec).exists() => (name.to_string(), PathBuf::from(path)),
+        _ => {
+            let path = PathBuf::from(spec);
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .with_context(|| format!("--key {spec:?}: cannot name a key after this file"))?
+                .to_string();
+            (stem, path)
+        }
+    };
+    let public_key = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
+    Ok(KeyDocument { name, public_key })
+}
