@@ -7,10 +7,16 @@ use std::collections::BTreeMap;
 /// The largest buffer handed out: room for the largest evidence document the core accepts.
 const MAX_BUFFER_BYTES: usize = ocisig::limits::MAX_EVIDENCE_BYTES + 1024;
 
+/// A buffer handed to the host. It holds at least one byte, so that no two live buffers share
+/// an address; `len` is the length the host asked for.
+struct Buffer {
+    bytes: Box<[u8]>,
+    len: usize,
+}
+
 thread_local! {
-    /// Live buffers by start address, with the length the host asked for. Each holds at least
-    /// one byte so that no two live buffers share an address.
-    static LIVE: RefCell<BTreeMap<u32, (Box<[u8]>, usize)>> = const { RefCell::new(BTreeMap::new()) };
+    /// Live buffers by start address.
+    static LIVE: RefCell<BTreeMap<u32, Buffer>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// wasm32 addresses are 32 bits; the ABI passes them as i32, so reinterpret the bits.
@@ -30,7 +36,7 @@ fn to_i32(value: u32) -> i32 {
 fn register(bytes: Vec<u8>, len: usize) -> u32 {
     let buffer = bytes.into_boxed_slice();
     let ptr = address_of(&buffer);
-    LIVE.with_borrow_mut(|live| live.insert(ptr, (buffer, len)));
+    LIVE.with_borrow_mut(|live| live.insert(ptr, Buffer { bytes: buffer, len }));
     ptr
 }
 
@@ -59,7 +65,7 @@ pub(crate) fn release(ptr: i32, len: i32) {
     LIVE.with_borrow_mut(|live| {
         if live
             .get(&ptr)
-            .is_some_and(|(_, live_len)| usize::try_from(len).ok() == Some(*live_len))
+            .is_some_and(|buffer| usize::try_from(len).ok() == Some(buffer.len))
         {
             live.remove(&ptr);
         }
@@ -73,15 +79,15 @@ pub(crate) fn release(ptr: i32, len: i32) {
 pub(crate) fn with_input<T>(ptr: i32, len: i32, f: impl FnOnce(&[u8]) -> T) -> Result<T, String> {
     let len = usize::try_from(len).map_err(|_| format!("negative length {len}"))?;
     LIVE.with_borrow(|live| {
-        let (buffer, live_len) = live
+        let buffer = live
             .get(&address(ptr))
             .ok_or_else(|| format!("{ptr:#x} is not a buffer from ocisig_alloc"))?;
-        if len > *live_len {
-            return Err(format!(
-                "length {len} exceeds the buffer's {live_len} bytes"
-            ));
-        }
-        Ok(f(&buffer[..len]))
+        let input = buffer
+            .bytes
+            .get(..len)
+            .filter(|_| len <= buffer.len)
+            .ok_or_else(|| format!("length {len} exceeds the buffer's {} bytes", buffer.len))?;
+        Ok(f(input))
     })
 }
 
