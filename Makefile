@@ -35,8 +35,10 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: build lint test-rust ## Run every check and test
+test: wasm lint test-rust ## Run every check and test
 
+# Builds the ocisig binary too (the CLI tests run it), with the same dependency features as the
+# tests, so that wasmtime is compiled once rather than once per feature set.
 test-rust: wasm
 	$(CARGO) test --locked --release --workspace
 

@@ -1,7 +1,7 @@
 //! `ocisig eval` as a user runs it: exit codes, output and help text.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn examples() -> PathBuf {
@@ -17,8 +17,10 @@ fn ocisig(args: &[&str]) -> Output {
 
 fn eval(example: &str) -> Output {
     let dir = examples().join(example);
-    let policy = dir.join("policy.json");
-    let evidence = dir.join("evidence.json");
+    eval_files(&dir.join("policy.json"), &dir.join("evidence.json"))
+}
+
+fn eval_files(policy: &Path, evidence: &Path) -> Output {
     ocisig(&[
         "eval",
         "--policy",
@@ -63,13 +65,7 @@ fn eval_exits_1_for_an_invalid_policy_document() {
     let policy = dir.join("policy.json");
     std::fs::write(&policy, br#"{"keys":[]}"#).unwrap();
     let evidence = examples().join("signed/evidence.json");
-    let output = ocisig(&[
-        "eval",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--evidence",
-        evidence.to_str().unwrap(),
-    ]);
+    let output = eval_files(&policy, &evidence);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(verdict(&output)["reason"], "invalid_policy");
 }
@@ -250,13 +246,7 @@ fn fetch_writes_evidence_that_eval_accepts() {
         assert_eq!(fetched[field], recorded[field], "{field}");
     }
     let policy = examples().join("signed/policy.json");
-    let output = ocisig(&[
-        "eval",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--evidence",
-        evidence.to_str().unwrap(),
-    ]);
+    let output = eval_files(&policy, &evidence);
     assert_eq!(output.status.code(), Some(0));
 }
 
