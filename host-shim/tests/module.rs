@@ -1,0 +1,116 @@
+//! The host survives misbehaving modules: every failure is a `module_trap` denial.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use ocisig_host::{ModuleLimits, VerifierModule};
+
+/// A module with the ocisig ABI whose `ocisig_verify` body is `verify_body`.
+fn module(verify_body: &str) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module
+          (memory (export "memory") 2)
+          (global $next (mut i32) (i32.const 1024))
+          (func (export "ocisig_abi_version") (result i32) i32.const 1)
+          (func (export "ocisig_alloc") (param $len i32) (result i32)
+            (local $ptr i32)
+            global.get $next
+            local.set $ptr
+            global.get $next
+            local.get $len
+            i32.add
+            global.set $next
+            local.get $ptr)
+          (func (export "ocisig_free") (param i32 i32))
+          (func (export "ocisig_verify") (param i32 i32 i32 i32) (result i64)
+            {verify_body}))"#
+    ))
+    .unwrap()
+}
+
+fn limits() -> ModuleLimits {
+    ModuleLimits {
+        memory_bytes: 16 * 1024 * 1024,
+        fuel: 10_000_000,
+    }
+}
+
+#[track_caller]
+fn assert_module_trap(verify_body: &str, needle: &str) {
+    let verifier = VerifierModule::from_bytes(&module(verify_body), limits()).unwrap();
+    let verdict = verifier.verify(b"{}", b"{}");
+    assert!(!verdict.verified);
+    let json: serde_json::Value = serde_json::from_str(&verdict.json).unwrap();
+    assert_eq!(json["reason"], "module_trap", "{json:#}");
+    assert_eq!(json["verified"], false);
+    let message = json["message"].as_str().unwrap();
+    assert!(message.contains(needle), "{needle:?} not in {message:?}");
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    assert_module_trap(
+        "(loop $forever (br $forever)) i64.const 0",
+        "ocisig_verify trapped",
+    );
+}
+
+#[test]
+fn a_trap_is_a_denial() {
+    assert_module_trap("unreachable", "ocisig_verify trapped");
+}
+
+#[test]
+fn growing_past_the_memory_cap_is_a_denial() {
+    // memory.grow fails (-1) past the cap; the module then traps on its own check.
+    assert_module_trap(
+        "(if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1)) (then unreachable)) i64.const 0",
+        "trapped",
+    );
+}
+
+#[test]
+fn a_verdict_outside_memory_is_a_denial() {
+    // ptr = 0xffff0000, len = 100: past the 128 KiB memory.
+    assert_module_trap("i64.const 0xffff000000000064", "outside its memory");
+}
+
+#[test]
+fn a_verdict_that_is_not_json_is_a_denial() {
+    // 16 zero bytes at address 0.
+    assert_module_trap("i64.const 16", "not JSON");
+}
+
+#[test]
+fn a_verdict_claiming_verified_without_a_boolean_is_a_denial() {
+    let body = r#"i64.const 8"#;
+    let wasm = wat::parse_str(format!(
+        r#"(module
+          (memory (export "memory") 1)
+          (data (i32.const 0) "{{\"verified\":\"yes\"}}")
+          (func (export "ocisig_abi_version") (result i32) i32.const 1)
+          (func (export "ocisig_alloc") (param i32) (result i32) i32.const 512)
+          (func (export "ocisig_free") (param i32 i32))
+          (func (export "ocisig_verify") (param i32 i32 i32 i32) (result i64)
+            {body} i64.const 10 i64.add))"#
+    ))
+    .unwrap();
+    let verifier = VerifierModule::from_bytes(&wasm, limits()).unwrap();
+    let verdict = verifier.verify(b"{}", b"{}");
+    assert!(!verdict.verified);
+    assert!(verdict.json.contains("module_trap"), "{}", verdict.json);
+}
+
+#[test]
+fn modules_that_import_or_speak_another_abi_are_refused_at_load() {
+    let importing = wat::parse_str(r#"(module (import "env" "f" (func)))"#).unwrap();
+    let err = VerifierModule::from_bytes(&importing, limits())
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("imports env.f"), "{err:#}");
+    let other_abi =
+        wat::parse_str(r#"(module (func (export "ocisig_abi_version") (result i32) i32.const 2))"#)
+            .unwrap();
+    let err = VerifierModule::from_bytes(&other_abi, limits())
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("ABI 2"), "{err:#}");
+}
