@@ -99,23 +99,14 @@ fn evaluate(
     let mut satisfied = alloc::vec![false; policy.keys().len()];
     // A layer identical to an earlier one gets that layer's outcome without a second round of
     // signature checks: a manifest of 1000 copies of one signature costs one check, not 1000.
-    let mut seen: BTreeMap<&Layer, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<&Layer, LayerOutcome> = BTreeMap::new();
     for (index, layer) in layers.iter().enumerate() {
         let outcome = match seen.get(layer) {
-            Some(&earlier) => {
-                let earlier: &LayerResult = &results[earlier];
-                LayerOutcome {
-                    status: earlier.status,
-                    key: earlier
-                        .key
-                        .as_ref()
-                        .and_then(|name| policy.keys().iter().position(|k| &k.name == name)),
-                    message: earlier.message.clone(),
-                }
-            }
+            Some(earlier) => earlier.clone(),
             None => {
-                seen.insert(layer, results.len());
-                context.check(layer)
+                let outcome = context.check(layer);
+                seen.insert(layer, outcome.clone());
+                outcome
             }
         };
         if outcome.status == Reason::Verified
@@ -196,6 +187,7 @@ fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
     }
 }
 
+#[derive(Clone)]
 struct LayerOutcome {
     status: Reason,
     key: Option<usize>,
