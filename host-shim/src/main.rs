@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ocisig_host::module::ModuleVerdict;
 use ocisig_host::policy_args::PolicyArgs;
 use ocisig_host::{ModuleLimits, VerifierModule, evidence};
 
@@ -189,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 match output {
                     Output::Json => print_line(&verdict.json),
-                    Output::Text => print_line(&text_line(image, &verdict.json)),
+                    Output::Text => print_line(&text_line(image, &verdict)),
                 }
             }
             Ok(worst)
@@ -237,10 +238,10 @@ fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
 }
 
 /// `verified  IMAGE@DIGEST  message` or `denied    IMAGE@DIGEST  reason: message`.
-fn text_line(image: &str, verdict_json: &str) -> String {
-    let verdict: serde_json::Value = serde_json::from_str(verdict_json).unwrap_or_default();
+fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
     let field = |name: &str| {
         verdict
+            .value
             .get(name)
             .and_then(serde_json::Value::as_str)
             .unwrap_or("")
@@ -251,7 +252,7 @@ fn text_line(image: &str, verdict_json: &str) -> String {
     } else {
         format!("@{digest}")
     };
-    if verdict.get("verified").and_then(serde_json::Value::as_bool) == Some(true) {
+    if verdict.verified {
         format!("verified  {image}{at}  {}", field("message"))
     } else {
         format!(

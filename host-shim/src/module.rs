@@ -53,11 +53,13 @@ struct Exports {
     verify: TypedFunc<(i32, i32, i32, i32), i64>,
 }
 
-/// The verdict JSON and whether it says `verified`.
+/// The verdict as the module wrote it, and parsed.
 #[derive(Clone, Debug)]
 pub struct ModuleVerdict {
     /// The verdict, as compact JSON.
     pub json: String,
+    /// The same verdict, parsed (an object with a boolean `verified`).
+    pub value: serde_json::Value,
     /// Its `verified` field.
     pub verified: bool,
 }
@@ -129,11 +131,15 @@ impl VerifierModule {
     pub fn verify(&self, policy: &[u8], evidence: &[u8]) -> ModuleVerdict {
         match self.run(policy, evidence) {
             Ok(verdict) => verdict,
-            Err(err) => ModuleVerdict {
-                json: Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"))
-                    .to_json(),
-                verified: false,
-            },
+            Err(err) => {
+                let verdict =
+                    Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"));
+                ModuleVerdict {
+                    json: verdict.to_json(),
+                    value: serde_json::to_value(&verdict).unwrap_or_default(),
+                    verified: false,
+                }
+            }
         }
     }
 
@@ -194,7 +200,11 @@ impl VerifierModule {
             .free
             .call(&mut store, (verdict_ptr, verdict_len))
             .map_err(|e| anyhow!("{e}"))?;
-        Ok(ModuleVerdict { json, verified })
+        Ok(ModuleVerdict {
+            json,
+            value: verdict,
+            verified,
+        })
     }
 }
 
