@@ -82,6 +82,134 @@ fn openssl_verify() -> Option<Duration> {
     (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second))
 }
 
+/// A key type: its name, `openssl genpkey` args, the `openssl dgst` digest (`None`: pure
+/// Ed25519), and the `openssl speed` algorithm and result-line marker for comparison.
+type KeyTypeRow = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+const KEY_TYPES: &[KeyTypeRow] = &[
+    (
+        "P-384",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        Some("-sha384"),
+        "ecdsap384",
+        "ecdsa (nistp384)",
+    ),
+    (
+        "P-521",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+        Some("-sha512"),
+        "ecdsap521",
+        "ecdsa (nistp521)",
+    ),
+    (
+        "RSA-2048",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        Some("-sha256"),
+        "rsa2048",
+        "rsa 2048 bits",
+    ),
+    (
+        "RSA-4096",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096"],
+        Some("-sha256"),
+        "rsa4096",
+        "rsa 4096 bits",
+    ),
+    (
+        "Ed25519",
+        &["-algorithm", "ED25519"],
+        None,
+        "ed25519",
+        "Ed25519",
+    ),
+];
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl").args(args).output().unwrap();
+    assert!(output.status.success(), "openssl {args:?}: {output:?}");
+    output.stdout
+}
+
+/// Per-signature cost for one key type, by difference: `EXTRA_LAYERS` layers signed by the
+/// policy key over payloads for another image (each costs one successful signature check,
+/// then fails its claim) before one good layer.
+fn key_type_per_signature(
+    rounds: usize,
+    genpkey: &[&str],
+    digest_flag: Option<&str>,
+    mut run: impl FnMut(&[u8], &[u8]),
+) -> Duration {
+    let dir = std::env::temp_dir().join(format!("ocisig-bench-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key.pem");
+    let key = key.to_str().unwrap();
+    let mut args = vec!["genpkey"];
+    args.extend_from_slice(genpkey);
+    args.extend(["-out", key]);
+    openssl(&args);
+    let public = String::from_utf8(openssl(&["pkey", "-in", key, "-pubout"])).unwrap();
+    let message = dir.join("payload");
+    let message = message.to_str().unwrap();
+    let sign = |payload: &[u8]| -> String {
+        std::fs::write(message, payload).unwrap();
+        let signature = match digest_flag {
+            Some(flag) => openssl(&["dgst", flag, "-sign", key, message]),
+            None => openssl(&["pkeyutl", "-sign", "-rawin", "-inkey", key, "-in", message]),
+        };
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(signature)
+    };
+    let digest = sha256(b"bench");
+    let layer = |payload: Vec<u8>| Layer {
+        media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        signature: Some(sign(&payload)),
+        blob: Some(payload.clone()),
+        payload,
+        size: None,
+        digest: None,
+    };
+    let good = layer(cosign_payload(&digest, "bench.example/app", None));
+    let mut layers: Vec<Layer> = (0..EXTRA_LAYERS)
+        .map(|n| {
+            layer(cosign_payload(
+                &sha256(&[n as u8]),
+                "bench.example/app",
+                None,
+            ))
+        })
+        .collect();
+    layers.push(good.clone());
+    let policy =
+        serde_json::to_vec(&json!({"keys": [{"name": "k", "publicKey": public}]})).unwrap();
+    let one = evidence("bench.example/app:v1", &digest, Some(&[good]));
+    let many = evidence("bench.example/app:v1", &digest, Some(&layers));
+    let fixed = time(rounds, || run(&policy, &one));
+    let total = time(rounds, || run(&policy, &many));
+    let _ = std::fs::remove_dir_all(&dir);
+    total.saturating_sub(fixed) / u32::try_from(EXTRA_LAYERS).unwrap()
+}
+
+/// `openssl speed`'s verify time for `algorithm`, from the line holding `marker`.
+fn openssl_speed_verify(algorithm: &str, marker: &str) -> Option<Duration> {
+    let output = Command::new("openssl")
+        .args(["speed", "-seconds", "1", algorithm])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains(marker) && !l.contains("sign/s"))?;
+    // Columns: ... sign(s) verify(s) sign/s verify/s; the last is verifications per second.
+    let per_second: f64 = line.split_whitespace().last()?.parse().ok()?;
+    (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second))
+}
+
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -149,6 +277,31 @@ fn main() {
     );
     println!("  {:<44} {:>9} B", "dist/ocisig.wasm", module_bytes);
 
+    let mut key_types = serde_json::Map::new();
+    println!("  per key type, verify (us): wasm, native, OpenSSL, wasm/OpenSSL");
+    for (name, genpkey, digest_flag, speed_algorithm, marker) in KEY_TYPES {
+        let wasm = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
+            assert!(verifier.run(p, e).unwrap().verified);
+        });
+        let native = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
+            assert!(ocisig::verify_json(p, e).verified);
+        });
+        let openssl = openssl_speed_verify(speed_algorithm, marker);
+        let ratio = openssl.map(|o| wasm.as_secs_f64() / o.as_secs_f64());
+        println!(
+            "  {:<12} {:>9.1} {:>9.1} {:>9} {:>8}",
+            name,
+            micros(wasm),
+            micros(native),
+            openssl.map_or("-".into(), |o| format!("{:.1}", micros(o))),
+            ratio.map_or("-".into(), |r| format!("{r:.1}x")),
+        );
+        key_types.insert(
+            (*name).into(),
+            json!({"wasm": micros(wasm), "native": micros(native), "openssl": openssl.map(micros), "wasmOverOpenssl": ratio}),
+        );
+    }
+
     let summary = json!({
         "rounds": rounds,
         "p256VerifyMicros": {
@@ -162,6 +315,7 @@ fn main() {
         },
         "oneLayerVerdictMicros": {"native": micros(native_fixed), "wasm": micros(wasm_fixed)},
         "moduleBytes": {"ocisig.wasm": module_bytes},
+        "keyTypeVerifyMicros": key_types,
     });
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(

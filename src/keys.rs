@@ -1,12 +1,16 @@
 //! Public keys: PEM in, signature checks out.
 //!
-//! One enum carries every key type the policy may name, so that adding a key type is one new
-//! variant and one new match arm. Crypto failures stay deliberately coarse (see RustCrypto's
-//! `signature::Error`): a signature is either unreadable for this key type or does not verify.
+//! One enum carries every key type the policy may name (ECDSA P-256, P-384 and P-521, RSA
+//! PKCS#1 v1.5 and PSS, Ed25519), so that adding a key type is one new variant and one new match
+//! arm. Crypto failures stay deliberately coarse (see RustCrypto's `signature::Error`): a
+//! signature is either unreadable for this key type or does not verify.
 
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use p256::ecdsa::signature::Verifier as _;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use signature::hazmat::PrehashVerifier as _;
 use spki::der::Decode as _;
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
@@ -14,42 +18,129 @@ use crate::digest::Sha256Digest;
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// The smallest RSA modulus accepted: smaller keys are breakable or close to it.
+pub(crate) const MIN_RSA_BITS: usize = 2048;
+/// The largest RSA modulus accepted, which bounds the work one signature check can cost.
+pub(crate) const MAX_RSA_BITS: usize = 4096;
 
 /// Why a signature did not verify under one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureError {
     /// The signature bytes are not a well-formed signature for this key type (for ECDSA: not
-    /// DER, or a zero or out-of-range scalar as in CVE-2022-21449).
+    /// DER, or a zero or out-of-range scalar as in CVE-2022-21449; for RSA: not the modulus
+    /// length; for Ed25519: not 64 bytes).
     Malformed,
     /// The signature is well formed but does not verify under this key.
     Mismatch,
+}
+
+/// The digest a key signs over (`hashAlgorithm` in the policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashAlgorithm {
+    /// What real signers produce: the curve's own hash, then SHA-256 (cosign 2.x signs with
+    /// SHA-256 for every key type; newer cosign uses SHA-384 for P-384 and SHA-512 for P-521).
+    /// SHA-256 for RSA; Ed25519 is pure and hashes internally.
+    #[default]
+    Auto,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(message).to_vec(),
+            Self::Auto | Self::Sha256 => sha2::Sha256::digest(message).to_vec(),
+        }
+    }
+}
+
+/// The RSA signature scheme (`scheme` in the policy).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RsaScheme {
+    /// RSASSA-PKCS1-v1_5, what cosign uses for RSA keys.
+    #[default]
+    Pkcs1v15,
+    /// RSASSA-PSS, with the salt length detected.
+    Pss,
+}
+
+/// How a key is to be used: the per-key policy fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    /// The digest signed over.
+    pub hash: HashAlgorithm,
+    /// For RSA keys, the signature scheme.
+    pub scheme: Option<RsaScheme>,
 }
 
 /// A public key the policy trusts, parsed once.
 #[derive(Clone, Debug)]
 pub struct PublicKey {
     verifier: Verifier,
+    /// The hashes to try, in order; empty for Ed25519 (pure).
+    hashes: Vec<HashAlgorithm>,
     spki_der: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
 enum Verifier {
-    EcdsaP256Sha256(p256::ecdsa::VerifyingKey),
+    EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP384(p384::ecdsa::VerifyingKey),
+    EcdsaP521(p521::ecdsa::VerifyingKey),
+    Rsa(rsa::PublicKey, RsaScheme),
+    Ed25519(ed25519_dalek::VerifyingKey),
 }
 
 impl PublicKey {
-    /// Parses one PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block.
+    /// Parses one PEM `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1) block,
+    /// with the default options.
     ///
     /// # Errors
-    /// Returns a message that says why: not PEM, not a public key, or a key type or curve that
-    /// is not supported.
+    /// Returns a message that says why: not PEM, not a public key, or a key type, curve or
+    /// size that is not supported.
     pub fn from_pem(pem: &str) -> Result<Self, String> {
+        Self::from_pem_with(pem, KeyOptions::default())
+    }
+
+    /// Parses one PEM public key with the policy's per-key options.
+    ///
+    /// # Errors
+    /// As [`PublicKey::from_pem`], and options that do not fit the key type.
+    pub fn from_pem_with(pem: &str, options: KeyOptions) -> Result<Self, String> {
         let (label, der) = spki::der::pem::decode_vec(pem.trim().as_bytes())
             .map_err(|err| format!("not a PEM block: {err}"))?;
         match label {
-            "PUBLIC KEY" => Self::from_spki_der(&der),
+            "PUBLIC KEY" => Self::from_spki_der(&der, options),
+            "RSA PUBLIC KEY" => {
+                let key = <rsa::PublicKey as rsa::pkcs1::DecodeRsaPublicKey>::from_pkcs1_der(&der)
+                    .map_err(|err| format!("not a PKCS#1 RSA public key: {err}"))?;
+                Self::from_rsa(key, options)
+            }
             other => Err(format!(
-                "PEM label is {other:?}; expected \"PUBLIC KEY\" (a SubjectPublicKeyInfo)"
+                "PEM label is {other:?}; expected \"PUBLIC KEY\" (SubjectPublicKeyInfo) or \
+                 \"RSA PUBLIC KEY\" (PKCS#1)"
             )),
         }
     }
@@ -57,51 +148,199 @@ impl PublicKey {
     /// Parses a DER SubjectPublicKeyInfo.
     ///
     /// # Errors
-    /// As [`PublicKey::from_pem`].
-    pub fn from_spki_der(der: &[u8]) -> Result<Self, String> {
+    /// As [`PublicKey::from_pem_with`].
+    pub fn from_spki_der(der: &[u8], options: KeyOptions) -> Result<Self, String> {
         let spki = SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|err| format!("not a DER SubjectPublicKeyInfo: {err}"))?;
         let algorithm = spki.algorithm.oid;
+        if algorithm == OID_RSA {
+            let key = rsa::PublicKey::try_from(spki)
+                .map_err(|err| format!("invalid RSA public key: {err}"))?;
+            return Self::from_rsa(key, options);
+        }
+        if options.scheme.is_some() {
+            return Err("scheme applies to RSA keys only".to_string());
+        }
+        if algorithm == OID_ED25519 {
+            if options.hash != HashAlgorithm::Auto {
+                return Err(
+                    "Ed25519 signs the message itself (pure Ed25519); hashAlgorithm must be auto"
+                        .to_string(),
+                );
+            }
+            let bytes: [u8; 32] = spki
+                .subject_public_key
+                .as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| String::from("an Ed25519 public key is 32 bytes"))?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .map_err(|_| String::from("invalid Ed25519 public key"))?;
+            return Ok(Self {
+                verifier: Verifier::Ed25519(key),
+                hashes: Vec::new(),
+                spki_der: der.to_vec(),
+            });
+        }
         if algorithm != OID_EC_PUBLIC_KEY {
-            return Err(format!("unsupported key algorithm {algorithm}"));
+            return Err(format!(
+                "unsupported key algorithm {algorithm}; supported: ECDSA P-256, P-384 and \
+                 P-521, RSA and Ed25519"
+            ));
         }
         let curve = spki
             .algorithm
             .parameters_oid()
             .map_err(|_| String::from("EC key without a named curve"))?;
-        let verifier = match curve {
-            OID_P256 => Verifier::EcdsaP256Sha256(
-                p256::ecdsa::VerifyingKey::try_from(spki)
-                    .map_err(|err| format!("invalid P-256 public key: {err}"))?,
+        let (verifier, own_hash) = match curve {
+            OID_P256 => (
+                Verifier::EcdsaP256(
+                    p256::ecdsa::VerifyingKey::try_from(spki)
+                        .map_err(|err| format!("invalid P-256 public key: {err}"))?,
+                ),
+                HashAlgorithm::Sha256,
             ),
-            other => return Err(format!("unsupported elliptic curve {other}")),
+            OID_P384 => (
+                Verifier::EcdsaP384(
+                    p384::ecdsa::VerifyingKey::try_from(spki)
+                        .map_err(|err| format!("invalid P-384 public key: {err}"))?,
+                ),
+                HashAlgorithm::Sha384,
+            ),
+            OID_P521 => (
+                Verifier::EcdsaP521(
+                    p521_from_spki(spki)
+                        .map_err(|err| format!("invalid P-521 public key: {err}"))?,
+                ),
+                HashAlgorithm::Sha512,
+            ),
+            other => {
+                return Err(format!(
+                    "unsupported elliptic curve {other}; supported: P-256, P-384 and P-521"
+                ));
+            }
+        };
+        let hashes = match options.hash {
+            HashAlgorithm::Auto if own_hash == HashAlgorithm::Sha256 => alloc::vec![own_hash],
+            HashAlgorithm::Auto => alloc::vec![own_hash, HashAlgorithm::Sha256],
+            fixed => alloc::vec![fixed],
         };
         Ok(Self {
             verifier,
+            hashes,
             spki_der: der.to_vec(),
         })
     }
 
-    /// Checks `signature` over the exact `message` bytes.
+    fn from_rsa(key: rsa::PublicKey, options: KeyOptions) -> Result<Self, String> {
+        use rsa::traits::PublicKeyParts as _;
+        let bits = key.n().bit_width() as usize;
+        if bits < MIN_RSA_BITS {
+            return Err(format!(
+                "RSA key of {bits} bits is too weak; at least {MIN_RSA_BITS} bits are required"
+            ));
+        }
+        if bits > MAX_RSA_BITS {
+            return Err(format!(
+                "RSA key of {bits} bits is larger than the {MAX_RSA_BITS}-bit maximum"
+            ));
+        }
+        // One canonical form whatever the PEM type, so that the same key under two names (one
+        // SPKI, one PKCS#1) is caught as a duplicate.
+        let spki_der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&key)
+            .map_err(|err| format!("cannot encode the RSA key: {err}"))?
+            .to_vec();
+        let hash = match options.hash {
+            HashAlgorithm::Auto => HashAlgorithm::Sha256,
+            fixed => fixed,
+        };
+        Ok(Self {
+            verifier: Verifier::Rsa(key, options.scheme.unwrap_or_default()),
+            hashes: alloc::vec![hash],
+            spki_der,
+        })
+    }
+
+    /// Checks `signature` over the exact `message` bytes; on success, names the algorithm
+    /// that verified (`ecdsa-p384-sha256`).
     ///
     /// # Errors
     /// [`SignatureError::Malformed`] when the bytes are not a signature of this key's type,
     /// [`SignatureError::Mismatch`] when they are but do not verify.
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
-        match &self.verifier {
-            Verifier::EcdsaP256Sha256(key) => {
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<String, SignatureError> {
+        if let Verifier::Ed25519(key) = &self.verifier {
+            let signature = ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|_| SignatureError::Malformed)?;
+            // verify_strict: no small-order keys or non-canonical encodings.
+            key.verify_strict(message, &signature)
+                .map_err(|_| SignatureError::Mismatch)?;
+            return Ok("ed25519".to_string());
+        }
+        for hash in &self.hashes {
+            let prehash = hash.digest(message);
+            if self.verify_prehash(&prehash, *hash, signature)? {
+                return Ok(format!("{}-{}", self.algorithm(), hash.name()));
+            }
+        }
+        Err(SignatureError::Mismatch)
+    }
+
+    /// `Ok(true)` when `signature` verifies over the digest `prehash` made with `hash`.
+    fn verify_prehash(
+        &self,
+        prehash: &[u8],
+        hash: HashAlgorithm,
+        signature: &[u8],
+    ) -> Result<bool, SignatureError> {
+        Ok(match &self.verifier {
+            Verifier::EcdsaP256(key) => {
                 let signature = p256::ecdsa::Signature::from_der(signature)
                     .map_err(|_| SignatureError::Malformed)?;
-                key.verify(message, &signature)
-                    .map_err(|_| SignatureError::Mismatch)
+                key.verify_prehash(prehash, &signature).is_ok()
             }
+            Verifier::EcdsaP384(key) => {
+                let signature = p384::ecdsa::Signature::from_der(signature)
+                    .map_err(|_| SignatureError::Malformed)?;
+                key.verify_prehash(prehash, &signature).is_ok()
+            }
+            Verifier::EcdsaP521(key) => {
+                let signature = p521::ecdsa::Signature::from_der(signature)
+                    .map_err(|_| SignatureError::Malformed)?;
+                key.verify_prehash(prehash, &signature).is_ok()
+            }
+            Verifier::Rsa(key, scheme) => verify_rsa(key, *scheme, hash, prehash, signature)?,
+            Verifier::Ed25519(_) => false,
+        })
+    }
+
+    /// The algorithm family, for people: `ecdsa-p256`, `rsa-3072-pkcs1v15`, `ed25519`.
+    pub fn algorithm(&self) -> String {
+        match &self.verifier {
+            Verifier::EcdsaP256(_) => "ecdsa-p256".to_string(),
+            Verifier::EcdsaP384(_) => "ecdsa-p384".to_string(),
+            Verifier::EcdsaP521(_) => "ecdsa-p521".to_string(),
+            Verifier::Rsa(key, scheme) => {
+                use rsa::traits::PublicKeyParts as _;
+                let scheme = match scheme {
+                    RsaScheme::Pkcs1v15 => "pkcs1v15",
+                    RsaScheme::Pss => "pss",
+                };
+                format!("rsa-{}-{scheme}", key.n().bit_width())
+            }
+            Verifier::Ed25519(_) => "ed25519".to_string(),
         }
     }
 
-    /// The algorithm, for people: `ecdsa-p256-sha256`.
-    pub fn algorithm(&self) -> &'static str {
-        match self.verifier {
-            Verifier::EcdsaP256Sha256(_) => "ecdsa-p256-sha256",
+    /// The key type and size, for people: `ECDSA P-384`, `RSA 3072`, `Ed25519`.
+    pub fn kind(&self) -> String {
+        match &self.verifier {
+            Verifier::EcdsaP256(_) => "ECDSA P-256".to_string(),
+            Verifier::EcdsaP384(_) => "ECDSA P-384".to_string(),
+            Verifier::EcdsaP521(_) => "ECDSA P-521".to_string(),
+            Verifier::Rsa(key, _) => {
+                use rsa::traits::PublicKeyParts as _;
+                format!("RSA {}", key.n().bit_width())
+            }
+            Verifier::Ed25519(_) => "Ed25519".to_string(),
         }
     }
 
@@ -113,5 +352,73 @@ impl PublicKey {
     /// SHA-256 of the DER SubjectPublicKeyInfo, the usual key fingerprint.
     pub fn fingerprint(&self) -> Sha256Digest {
         Sha256Digest::of(&self.spki_der)
+    }
+}
+
+/// P-521's crate has no SPKI conversion for its verifying key; go through the SEC1 point.
+fn p521_from_spki(spki: SubjectPublicKeyInfoRef<'_>) -> Result<p521::ecdsa::VerifyingKey, String> {
+    let point = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| String::from("the public key bit string is not whole bytes"))?;
+    p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|err| err.to_string())
+}
+
+fn verify_rsa(
+    key: &rsa::PublicKey,
+    scheme: RsaScheme,
+    hash: HashAlgorithm,
+    prehash: &[u8],
+    signature: &[u8],
+) -> Result<bool, SignatureError> {
+    use rsa::traits::PublicKeyParts as _;
+    if signature.len() != key.size() {
+        return Err(SignatureError::Malformed);
+    }
+    let pkcs1 =
+        rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| SignatureError::Malformed)?;
+    let pss = rsa::pss::Signature::try_from(signature).map_err(|_| SignatureError::Malformed)?;
+    let key = key.clone();
+    macro_rules! check {
+        ($digest:ty) => {
+            match scheme {
+                RsaScheme::Pkcs1v15 => rsa::pkcs1v15::VerifyingKey::<$digest>::new(key)
+                    .verify_prehash(prehash, &pkcs1)
+                    .is_ok(),
+                RsaScheme::Pss => rsa::pss::VerifyingKey::<$digest>::new_with_auto_salt_len(key)
+                    .verify_prehash(prehash, &pss)
+                    .is_ok(),
+            }
+        };
+    }
+    Ok(match hash {
+        HashAlgorithm::Sha384 => check!(sha2::Sha384),
+        HashAlgorithm::Sha512 => check!(sha2::Sha512),
+        HashAlgorithm::Auto | HashAlgorithm::Sha256 => check!(sha2::Sha256),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_options_that_do_not_fit_the_key() {
+        let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+        assert!(PublicKey::from_pem(ed25519).is_ok());
+        let with_hash = KeyOptions {
+            hash: HashAlgorithm::Sha512,
+            scheme: None,
+        };
+        assert!(PublicKey::from_pem_with(ed25519, with_hash).is_err());
+        let with_scheme = KeyOptions {
+            hash: HashAlgorithm::Auto,
+            scheme: Some(RsaScheme::Pss),
+        };
+        assert!(
+            PublicKey::from_pem_with(ed25519, with_scheme)
+                .unwrap_err()
+                .contains("RSA keys only")
+        );
     }
 }

@@ -46,7 +46,7 @@ mod verify;
 
 pub use digest::Sha256Digest;
 pub use evidence::{Evidence, EvidenceError};
-pub use keys::{PublicKey, SignatureError};
+pub use keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme, SignatureError};
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
 pub use policy::{KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError};

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
-use crate::keys::PublicKey;
+use crate::keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme};
 use crate::limits;
 use crate::strict_json;
 
@@ -69,8 +69,30 @@ pub struct PolicyDocument {
 pub struct KeyDocument {
     /// A unique, non-empty name, used in verdicts and in `required`.
     pub name: String,
-    /// The PEM `PUBLIC KEY` block.
+    /// The PEM `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1) block.
     pub public_key: String,
+    /// The digest the key signs over; `auto` (the default) accepts what real signers produce.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub hash_algorithm: HashAlgorithm,
+    /// For RSA keys: `pkcs1v15` (the default) or `pss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<RsaScheme>,
+}
+
+impl KeyDocument {
+    /// A key with the default options.
+    pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public_key: public_key.into(),
+            hash_algorithm: HashAlgorithm::Auto,
+            scheme: None,
+        }
+    }
+}
+
+fn is_auto(hash: &HashAlgorithm) -> bool {
+    *hash == HashAlgorithm::Auto
 }
 
 /// Size and count caps; each defaults as documented in [`limits`].
@@ -186,7 +208,11 @@ impl Policy {
                     entry.name
                 )));
             }
-            let key = PublicKey::from_pem(&entry.public_key).map_err(|msg| {
+            let options = KeyOptions {
+                hash: entry.hash_algorithm,
+                scheme: entry.scheme,
+            };
+            let key = PublicKey::from_pem_with(&entry.public_key, options).map_err(|msg| {
                 invalid(format!("keys[{index}].publicKey ({:?}): {msg}", entry.name))
             })?;
             // The same key under two names would let one signature count twice.
@@ -307,7 +333,9 @@ fn canonical_digest(
 ) -> Sha256Digest {
     let canonical = serde_json::json!({
         "annotations": document.annotations,
-        "keys": keys.iter().map(|k| serde_json::json!({
+        "keys": keys.iter().zip(&document.keys).map(|(k, entry)| serde_json::json!({
+            "algorithm": k.key.algorithm(),
+            "hashAlgorithm": entry.hash_algorithm,
             "name": k.name,
             "publicKey": BASE64.encode(k.key.spki_der()),
         })).collect::<Vec<_>>(),

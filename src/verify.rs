@@ -222,8 +222,8 @@ impl LayerContext<'_> {
             Ok(bytes) => bytes,
             Err(message) => return LayerOutcome::fail(Reason::MalformedSignature, None, message),
         };
-        let key = match self.verifying_key(payload, &signature) {
-            Ok(index) => index,
+        let (key, algorithm) = match self.verifying_key(payload, &signature) {
+            Ok(found) => found,
             Err((status, message)) => return LayerOutcome::fail(status, None, message),
         };
         match self.check_claims(payload) {
@@ -231,7 +231,7 @@ impl LayerContext<'_> {
                 status: Reason::Verified,
                 key: Some(key),
                 message: format!(
-                    "signature verified with key {:?}",
+                    "signature verified with key {:?} ({algorithm})",
                     self.policy.keys()[key].name
                 ),
             },
@@ -290,11 +290,15 @@ impl LayerContext<'_> {
     }
 
     /// Check 3: the first policy key under which the signature verifies over the raw bytes.
-    fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<usize, (Reason, String)> {
+    fn verifying_key(
+        &self,
+        payload: &[u8],
+        signature: &[u8],
+    ) -> Result<(usize, String), (Reason, String)> {
         let mut any_well_formed = false;
         for (index, named) in self.policy.keys().iter().enumerate() {
             match named.key.verify(payload, signature) {
-                Ok(()) => return Ok(index),
+                Ok(algorithm) => return Ok((index, algorithm)),
                 Err(SignatureError::Mismatch) => any_well_formed = true,
                 Err(SignatureError::Malformed) => {}
             }

@@ -8,7 +8,7 @@ use ocisig::{KeyDocument, Policy, PolicyDocument};
 /// What the command line says about the policy.
 #[derive(Clone, Debug, Default)]
 pub struct PolicyArgs {
-    /// A policy file (JSON) to start from.
+    /// A policy file (JSON, or YAML when named `.yaml` or `.yml`) to start from.
     pub file: Option<PathBuf>,
     /// `[NAME=]FILE` key specs; the name defaults to the file stem.
     pub keys: Vec<String>,
@@ -30,7 +30,13 @@ impl PolicyArgs {
             Some(path) => {
                 let bytes = std::fs::read(path)
                     .with_context(|| format!("cannot read policy file {}", path.display()))?;
-                PolicyDocument::from_json(&bytes)
+                let json = if is_yaml(path) {
+                    yaml_to_json(&bytes)
+                        .with_context(|| format!("{} is not valid YAML", path.display()))?
+                } else {
+                    bytes
+                };
+                PolicyDocument::from_json(&json)
                     .with_context(|| format!("{} is not a valid policy", path.display()))?
             }
             None => PolicyDocument {
@@ -64,6 +70,25 @@ impl PolicyArgs {
     }
 }
 
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"))
+}
+
+/// YAML in, JSON out: the policy then goes through the same strict JSON reader as every other
+/// policy (the YAML parser already refuses duplicate keys).
+fn yaml_to_json(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    if bytes.len() > ocisig::limits::MAX_POLICY_BYTES {
+        bail!(
+            "the policy is larger than {} bytes",
+            ocisig::limits::MAX_POLICY_BYTES
+        );
+    }
+    let value: serde_json::Value = serde_yaml_ng::from_slice(bytes)?;
+    Ok(serde_json::to_vec(&value)?)
+}
+
 fn key_from_spec(spec: &str) -> anyhow::Result<KeyDocument> {
     // NAME=FILE, unless the whole spec is an existing file (whose name may hold '=').
     let (name, path) = match spec.split_once('=') {
@@ -80,5 +105,5 @@ fn key_from_spec(spec: &str) -> anyhow::Result<KeyDocument> {
     };
     let public_key = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    Ok(KeyDocument { name, public_key })
+    Ok(KeyDocument::new(name, public_key))
 }

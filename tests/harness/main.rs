@@ -13,5 +13,6 @@ mod support;
 mod abi;
 mod cases;
 mod examples;
+mod keytypes;
 mod schema;
 mod vectors;

@@ -137,11 +137,9 @@ fn connaisseur_alice_bob_charlie_meets_thresholds_one_to_three() {
     );
 }
 
-/// The sigstore-rs busybox set: a payload and a signature, wrapped in a `.sig` manifest here.
-#[test]
-fn sigstore_rs_p256_busybox_verifies() {
-    let Some(v) = vectors_dir() else { return };
-    let dir = v.join("sigstore-rs/ecdsa-p256-busybox");
+/// A sigstore-rs set (a payload and a signature), wrapped in a `.sig` manifest here.
+fn sigstore_rs_single(v: &Path, set: &str, image: &str) -> Vec<u8> {
+    let dir = v.join("sigstore-rs").join(set);
     let payload = read(&dir.join("payload.json"));
     let signature = read_text(&dir.join("signature.b64")).trim().to_string();
     let claimed: Value = serde_json::from_slice(&payload).unwrap();
@@ -156,16 +154,66 @@ fn sigstore_rs_p256_busybox_verifies() {
         size: None,
         digest: None,
     };
-    let e = evidence(
+    evidence(image, digest, Some(&[layer]))
+}
+
+fn sigstore_rs_key(v: &Path, set: &str) -> String {
+    read_text(&v.join("sigstore-rs").join(set).join("cosign.pub"))
+}
+
+#[test]
+fn sigstore_rs_p256_busybox_verifies() {
+    let Some(v) = vectors_dir() else { return };
+    let e = sigstore_rs_single(
+        &v,
+        "ecdsa-p256-busybox",
         "registry-testing.svc.lan/busybox:latest",
-        digest,
-        Some(&[layer]),
     );
-    let own = json!({"keys": [{"name": "busybox", "publicKey": read_text(&dir.join("cosign.pub"))}], "matchReference": true});
+    let own = json!({"keys": [{"name": "busybox", "publicKey": sigstore_rs_key(&v, "ecdsa-p256-busybox")}], "matchReference": true});
     expect(&serde_json::to_vec(&own).unwrap(), &e, "verified");
     let wrong = json!({"keys": [{"name": "wrong", "publicKey": read_text(&v.join("sigstore-rs/wrong-key.pub"))}]});
     expect(
         &serde_json::to_vec(&wrong).unwrap(),
+        &e,
+        "no_matching_signature",
+    );
+}
+
+/// RSA-2048, PKCS#1 v1.5 with SHA-256, signed by OBS for SUSE's toolbox image.
+#[test]
+fn sigstore_rs_rsa_2048_suse_toolbox_verifies() {
+    let Some(v) = vectors_dir() else { return };
+    let e = sigstore_rs_single(
+        &v,
+        "rsa-2048-suse-toolbox",
+        "registry.suse.com/suse/sle-micro/5.0/toolbox:latest",
+    );
+    let own = json!({
+        "keys": [{"name": "obs", "publicKey": sigstore_rs_key(&v, "rsa-2048-suse-toolbox")}],
+        "annotations": {"creator": "OBS"},
+        "matchReference": true,
+    });
+    let verdict = expect(&serde_json::to_vec(&own).unwrap(), &e, "verified");
+    assert!(
+        verdict["signatures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rsa-2048-pkcs1v15-sha256"),
+        "{verdict:#}"
+    );
+    // Under ECDSA keys, 256 bytes of RSA signature are not even a DER ECDSA signature.
+    for other in ["wrong-key.pub", "ecdsa-p256-busybox/cosign.pub"] {
+        let wrong = json!({"keys": [{"name": "other", "publicKey": read_text(&v.join("sigstore-rs").join(other))}]});
+        expect(
+            &serde_json::to_vec(&wrong).unwrap(),
+            &e,
+            "malformed_signature",
+        );
+    }
+    // PSS is not what signed it.
+    let pss = json!({"keys": [{"name": "obs", "publicKey": sigstore_rs_key(&v, "rsa-2048-suse-toolbox"), "scheme": "pss"}]});
+    expect(
+        &serde_json::to_vec(&pss).unwrap(),
         &e,
         "no_matching_signature",
     );
