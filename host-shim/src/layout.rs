@@ -61,18 +61,10 @@ struct Index {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Descriptor {
-    #[serde(default)]
-    media_type: String,
     digest: String,
     size: u64,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct LayersOnly {
-    #[serde(default)]
-    layers: Vec<Descriptor>,
 }
 
 /// What the layout holds for one image: the parts of an evidence document.
@@ -129,30 +121,9 @@ pub fn read(
     }
     let manifest = read_blob(&source.dir, &sig_digest, signatures.size)
         .context("reading the signature manifest")?;
-    let layers: LayersOnly =
-        serde_json::from_slice(&manifest).context("the signature manifest is not JSON")?;
-    let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
-    if layers.layers.len() > max_layers {
-        bail!(
-            "the signature manifest has {} layers; the limit is {max_layers}",
-            layers.layers.len()
-        );
-    }
     let mut blobs = BTreeMap::new();
-    for layer in &layers.layers {
-        if layer.media_type != ocisig::SIMPLE_SIGNING_MEDIA_TYPE
-            || layer.size > limits.max_payload_bytes
-        {
-            // The verifier reports these layers; there is nothing of theirs worth reading.
-            continue;
-        }
-        let Ok(digest) = Sha256Digest::parse(&layer.digest) else {
-            continue;
-        };
-        if blobs.contains_key(&digest) {
-            continue;
-        }
-        match read_blob(&source.dir, &digest, layer.size) {
+    for (digest, size) in crate::evidence::payload_descriptors(&manifest, limits) {
+        match read_blob(&source.dir, &digest, size) {
             Ok(bytes) => {
                 blobs.insert(digest, bytes);
             }

@@ -1,9 +1,13 @@
-//! The native half of ocisig: runs the verifier module in wasmtime (and, later, fetches the
-//! evidence from registries). The `ocisig` binary is thin glue over this library.
+//! The native half of ocisig: fetches cosign evidence from registries and OCI layouts, and
+//! runs the verifier module in wasmtime. The `ocisig` binary is thin glue over this library.
 
+pub mod batch;
+pub mod credentials;
 pub mod evidence;
 pub mod layout;
 pub mod module;
+pub mod module_cache;
 pub mod policy_args;
+pub mod registry;
 
 pub use module::{ModuleLimits, VerifierModule};

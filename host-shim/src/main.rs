@@ -1,14 +1,20 @@
 //! `ocisig`: check that a container image was signed by keys you trust.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ocisig_host::batch::{Batch, ImageOutcome};
+use ocisig_host::credentials::Credentials;
+use ocisig_host::evidence::{self, Source};
 use ocisig_host::module::ModuleVerdict;
 use ocisig_host::policy_args::PolicyArgs;
-use ocisig_host::{ModuleLimits, VerifierModule, evidence};
+use ocisig_host::registry::{Registry, RegistryOptions};
+use ocisig_host::{ModuleLimits, VerifierModule};
 
 /// Exit status: every image verified.
 const EXIT_VERIFIED: u8 = 0;
@@ -29,6 +35,7 @@ const EXIT_FETCH: u8 = 3;
                   same module that runs in Kubewarden, OPA hosts and the browser.",
     after_help = "Examples:\n  \
         ocisig verify oci:examples/signed/layout --key examples/keys/alice.pub\n  \
+        ocisig verify ghcr.io/org/app:1.2 --key cosign.pub\n  \
         ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
         Exit status:\n  \
@@ -47,11 +54,18 @@ enum Command {
     /// Verify images against trusted keys and print one verdict per image.
     #[command(after_help = concat!(
         "Image sources:\n  \
-        oci:DIR[:TAG]   an OCI image layout, as written by `cosign save` or `skopeo copy`\n\n\
+        HOST/REPO:TAG          a registry image; the tag is resolved to a digest once, by hashing\n  \
+        HOST/REPO@sha256:HEX   a registry image by digest\n  \
+        busybox                Docker Hub short names work as in docker and cosign\n  \
+        oci:DIR[:TAG]          an OCI image layout, as written by `cosign save` or `skopeo copy`\n\n\
+        Registry credentials come from $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or\n\
+        ~/.docker/config.json (what `docker login` writes), credential helpers included.\n\n\
         Examples:\n  \
         ocisig verify oci:examples/signed/layout --key examples/keys/alice.pub\n  \
-        ocisig verify oci:DIR --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
-        ocisig verify oci:DIR --key a.pub -a env=prod --output json\n\n",
+        ocisig verify ghcr.io/org/app:1.2 ghcr.io/org/db:3 --key cosign.pub\n  \
+        ocisig verify localhost:5000/app:dev --insecure-registry localhost:5000 --key cosign.pub\n  \
+        ocisig verify IMAGE --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
+        ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n\n",
         "Exit status:\n  \
         0  every image verified\n  \
         1  some image did not verify (the verdict says why)\n  \
@@ -66,6 +80,11 @@ enum Command {
         /// Output format: one line per image, or one JSON verdict per line.
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// How many images to fetch and verify at once.
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        #[command(flatten)]
+        registry: RegistryFlags,
         /// Run this verifier module instead of the one built into the binary.
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
@@ -75,7 +94,8 @@ enum Command {
         after_help = "The evidence document is the input of `ocisig eval`, the OPA and \
         browser builds, and Kubewarden's raw mode (docs/contracts.md).\n\n\
         Examples:\n  \
-        ocisig fetch oci:examples/signed/layout -o evidence.json\n\n\
+        ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
+        ocisig fetch ghcr.io/org/app:1.2 > evidence.json\n\n\
         Exit status:\n  \
         0  written\n  \
         2  usage error\n  \
@@ -88,6 +108,8 @@ enum Command {
         /// Write to FILE instead of standard output.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        registry: RegistryFlags,
     },
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
@@ -124,9 +146,41 @@ struct PolicyFlags {
     /// An annotation the signature must carry; repeatable.
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
-    /// A policy file (JSON, docs/contracts.md); the flags above add to it.
+    /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RegistryFlags {
+    /// Reach this registry (HOST or HOST:PORT) over plain HTTP; repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    insecure_registries: Vec<String>,
+    /// Also trust the CA certificates in this PEM file; repeatable.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    ca_files: Vec<PathBuf>,
+    /// Give up on a registry request after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+}
+
+impl RegistryFlags {
+    /// The registry client, if any source needs one.
+    fn client(&self, sources: &[Source]) -> anyhow::Result<Option<Registry>> {
+        if !sources.iter().any(|s| matches!(s, Source::Registry(_))) {
+            return Ok(None);
+        }
+        let options = RegistryOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ca_files: self.ca_files.clone(),
+            timeout: Duration::from_secs(self.timeout),
+            ..RegistryOptions::default()
+        };
+        Ok(Some(Registry::new(
+            &options,
+            Credentials::from_environment()?,
+        )?))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -163,6 +217,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             images,
             policy,
             output,
+            concurrency,
+            registry,
             module,
         } => {
             let args = PolicyArgs {
@@ -173,41 +229,65 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 annotations: policy.annotations,
             };
             let (policy, policy_json) = args.build()?;
+            let sources = images
+                .iter()
+                .map(|image| Source::parse(image))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let registry = registry.client(&sources)?;
             let verifier = load_module(module.as_deref())?;
+            let progress = progress_bar(sources.len());
             let mut worst = EXIT_VERIFIED;
-            for image in &images {
-                let evidence = match evidence::fetch(image, policy.limits()) {
-                    Ok(evidence) => evidence,
-                    Err(err) => {
-                        eprintln!("ocisig: {image}: {err:#}");
-                        worst = worst.max(EXIT_FETCH);
-                        continue;
+            let batch = Batch {
+                policy_json: &policy_json,
+                limits: policy.limits(),
+                registry: registry.as_ref(),
+                module: &verifier,
+                concurrency: usize::from(concurrency),
+            };
+            batch.run(&sources, |index, outcome| {
+                let image = images.get(index).map_or("", String::as_str);
+                progress.inc(1);
+                match outcome {
+                    ImageOutcome::Verdict(verdict) => {
+                        if !verdict.verified {
+                            worst = worst.max(EXIT_NOT_VERIFIED);
+                        }
+                        let line = match output {
+                            Output::Json => verdict.json.clone(),
+                            Output::Text => text_line(image, &verdict),
+                        };
+                        progress.suspend(|| print_line(&line));
                     }
-                };
-                let verdict = verifier.verify(&policy_json, &evidence);
-                if !verdict.verified {
-                    worst = worst.max(EXIT_NOT_VERIFIED);
+                    ImageOutcome::FetchFailed(err) => {
+                        worst = worst.max(EXIT_FETCH);
+                        progress.suspend(|| {
+                            eprintln!("ocisig: {image}: {err:#}; nothing was verified");
+                        });
+                    }
                 }
-                match output {
-                    Output::Json => print_line(&verdict.json),
-                    Output::Text => print_line(&text_line(image, &verdict)),
-                }
-            }
+            });
+            progress.finish_and_clear();
             Ok(worst)
         }
-        Command::Fetch { image, output } => {
+        Command::Fetch {
+            image,
+            output,
+            registry,
+        } => {
+            let source = Source::parse(&image)?;
+            let registry = registry.client(std::slice::from_ref(&source))?;
             let limits = ocisig::LimitsDocument::default();
-            let evidence = match evidence::fetch(&image, &limits) {
-                Ok(evidence) => evidence,
+            let fetched = match evidence::fetch(&source, registry.as_ref(), &limits) {
+                Ok(fetched) => fetched,
                 Err(err) => {
                     eprintln!("ocisig: {image}: {err:#}");
                     return Ok(EXIT_FETCH);
                 }
             };
             match output {
-                Some(path) => std::fs::write(&path, &evidence)
+                Some(path) => std::fs::write(&path, &fetched.document)
                     .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print_line(&String::from_utf8_lossy(&evidence)),
+                None => print_line(&String::from_utf8_lossy(&fetched.document)),
             }
             Ok(EXIT_VERIFIED)
         }
@@ -227,6 +307,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+/// One progress bar on standard error, shown only on a terminal and for more than one image.
+fn progress_bar(images: usize) -> ProgressBar {
+    if images < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(u64::try_from(images).unwrap_or(u64::MAX));
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} images  {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {

@@ -82,8 +82,7 @@ impl VerifierModule {
         let mut config = Config::new();
         config.consume_fuel(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
-        let module = Module::new(&engine, bytes)
-            .map_err(|e| anyhow!("{e}"))
+        let module = crate::module_cache::compile(&engine, bytes)
             .context("not a valid WebAssembly module")?;
         if let Some(import) = module.imports().next() {
             bail!(

@@ -1,0 +1,236 @@
+//! A small HTTP proxy in front of the real registry that misbehaves on purpose: it corrupts,
+//! truncates, stalls, swaps bytes, lies in headers, or demands a bearer token.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use base64::Engine as _;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Fault {
+    /// Forward as is, but only with `Authorization: Bearer <token>`, which `/token` hands out
+    /// for basic credentials `user:password`.
+    RequireBearer { user: String, password: String },
+    /// Flip one byte of every blob body.
+    CorruptBlobs,
+    /// Send a blob's headers and half its body, then close.
+    TruncateBlobs,
+    /// Never answer blob requests.
+    StallBlobs,
+    /// Answer every manifest request by digest with the manifest tagged `tag`.
+    ManifestsByDigestFromTag(String),
+    /// Send a false `Docker-Content-Digest` with every manifest.
+    LyingDigestHeader,
+    /// Send a body larger than any cap, for every manifest request by tag.
+    HugeManifest,
+}
+
+/// Starts the proxy for `upstream` (`host:port`); returns its `host:port`.
+pub(crate) fn start(upstream: &str, fault: Fault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let upstream = upstream.to_string();
+    let proxy_address = address.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let upstream = upstream.clone();
+            let fault = fault.clone();
+            let proxy_address = proxy_address.clone();
+            std::thread::spawn(move || {
+                let _ = serve(stream, &upstream, &fault, &proxy_address);
+            });
+        }
+    });
+    address
+}
+
+struct Request {
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn read_request(stream: &mut TcpStream) -> std::io::Result<Request> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let mut lines = text.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Request { path, headers })
+}
+
+/// The upstream's answer: status line and headers (without Content-Length), and the body.
+struct Answer {
+    status: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn forward(upstream: &str, path: &str, accept: Option<&str>) -> std::io::Result<Answer> {
+    let mut connection = TcpStream::connect(upstream)?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n");
+    if let Some(accept) = accept {
+        request.push_str(&format!("Accept: {accept}\r\n"));
+    }
+    request.push_str("\r\n");
+    connection.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    connection.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or(std::io::ErrorKind::InvalidData)?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default().to_string();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .filter(|(n, _)| {
+            !n.eq_ignore_ascii_case("content-length") && !n.eq_ignore_ascii_case("connection")
+        })
+        .collect();
+    Ok(Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+fn write_answer(
+    stream: &mut TcpStream,
+    answer: &Answer,
+    body: &[u8],
+    length: usize,
+) -> std::io::Result<()> {
+    let mut head = format!("{}\r\n", answer.status);
+    for (name, value) in &answer.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    ));
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn plain(stream: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+const TOKEN: &str = "proxy-token-7c1e";
+
+fn serve(mut stream: TcpStream, upstream: &str, fault: &Fault, me: &str) -> std::io::Result<()> {
+    let request = read_request(&mut stream)?;
+    let is_blob = request.path.contains("/blobs/");
+    let is_manifest = request.path.contains("/manifests/");
+    let accept = request.header("accept").map(str::to_string);
+    match fault {
+        Fault::RequireBearer { user, password } => {
+            if request.path.starts_with("/token") {
+                let expected = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+                );
+                if request.header("authorization") != Some(expected.as_str()) {
+                    return plain(
+                        &mut stream,
+                        "401 Unauthorized",
+                        "",
+                        r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#,
+                    );
+                }
+                return plain(
+                    &mut stream,
+                    "200 OK",
+                    "",
+                    &format!(r#"{{"token":"{TOKEN}"}}"#),
+                );
+            }
+            if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+                let challenge = format!(
+                    "WWW-Authenticate: Bearer realm=\"http://{me}/token\",service=\"proxy\",scope=\"repository:x:pull\"\r\n"
+                );
+                return plain(
+                    &mut stream,
+                    "401 Unauthorized",
+                    &challenge,
+                    r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#,
+                );
+            }
+        }
+        Fault::StallBlobs if is_blob => {
+            std::thread::sleep(Duration::from_secs(120));
+            return Ok(());
+        }
+        Fault::HugeManifest if is_manifest && !request.path.contains("sha256:") => {
+            let chunk = vec![b' '; 1024 * 1024];
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n"
+            )?;
+            // 64 MiB without a Content-Length; the client must stop reading long before.
+            for _ in 0..64 {
+                stream.write_all(&chunk)?;
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    let path = match fault {
+        Fault::ManifestsByDigestFromTag(tag) if is_manifest && request.path.contains("sha256:") => {
+            let (prefix, _) = request.path.rsplit_once('/').unwrap_or_default();
+            format!("{prefix}/{tag}")
+        }
+        _ => request.path.clone(),
+    };
+    let mut answer = forward(upstream, &path, accept.as_deref())?;
+    let ok = answer.status.contains(" 200 ");
+    match fault {
+        Fault::CorruptBlobs if is_blob && ok => {
+            if let Some(last) = answer.body.last_mut() {
+                *last ^= 0x01;
+            }
+        }
+        Fault::TruncateBlobs if is_blob && ok => {
+            let half = answer.body.len() / 2;
+            let length = answer.body.len();
+            return write_answer(&mut stream, &answer, &answer.body[..half], length);
+        }
+        Fault::LyingDigestHeader if is_manifest && ok => {
+            for (name, value) in &mut answer.headers {
+                if name.eq_ignore_ascii_case("docker-content-digest") {
+                    *value = format!("sha256:{}", "ab".repeat(32));
+                }
+            }
+        }
+        _ => {}
+    }
+    write_answer(&mut stream, &answer, &answer.body, answer.body.len())
+}
