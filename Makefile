@@ -47,8 +47,9 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm --target wasm32-unknown-unknown -- -D warnings
 
-bench: wasm ## Benchmarks: medians and ratios measured in one run; writes target/bench/summary.json
+bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify
+	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -40,6 +40,7 @@ pub mod payload;
 mod policy;
 mod reason;
 mod reference;
+pub mod rekor;
 mod strict_json;
 mod verdict;
 mod verify;
@@ -49,7 +50,10 @@ pub use evidence::{Evidence, EvidenceError};
 pub use keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme, SignatureError};
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
-pub use policy::{KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError};
+pub use policy::{
+    KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError, RekorDocument,
+    RekorMode,
+};
 pub use reason::Reason;
 pub use reference::{DOCKER_HUB_REGISTRY, Reference};
 pub use verdict::{LayerResult, Verdict};

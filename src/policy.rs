@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Sha256Digest;
 use crate::keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme};
 use crate::limits;
+use crate::rekor::LogKey;
 use crate::strict_json;
 
 /// Why a policy document was refused.
@@ -61,6 +62,37 @@ pub struct PolicyDocument {
     /// Size and count caps.
     #[serde(default)]
     pub limits: LimitsDocument,
+    /// Offline checks of the Rekor bundles cosign attaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekor: Option<RekorDocument>,
+}
+
+/// The `rekor` section: which transparency-log keys to trust, and how much to insist.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RekorDocument {
+    /// PEM public keys of trusted Rekor logs.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// A Sigstore `trusted_root.json`, whose `tlogs` keys are trusted too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_root: Option<serde_json::Value>,
+    /// `require`, `verify-if-present` or `ignore`; the default is `verify-if-present` when
+    /// keys are given and `ignore` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RekorMode>,
+}
+
+/// How Rekor bundles count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RekorMode {
+    /// A layer counts only with a bundle that verifies.
+    Require,
+    /// A layer's bundle, if it has one, must verify.
+    VerifyIfPresent,
+    /// Bundles are not looked at.
+    Ignore,
 }
 
 /// One trusted key.
@@ -166,6 +198,8 @@ pub struct Policy {
     annotations: BTreeMap<String, String>,
     match_reference: bool,
     limits: LimitsDocument,
+    rekor_mode: RekorMode,
+    log_keys: Vec<LogKey>,
     digest: Sha256Digest,
 }
 
@@ -267,7 +301,8 @@ impl Policy {
             document.limits.max_manifest_bytes,
             limits::CEILING_MAX_MANIFEST_BYTES,
         )?;
-        let digest = canonical_digest(&document, &keys, &required);
+        let (rekor_mode, log_keys) = rekor_settings(document.rekor.as_ref())?;
+        let digest = canonical_digest(&document, &keys, &required, rekor_mode, &log_keys);
         Ok(Self {
             keys,
             threshold,
@@ -275,8 +310,20 @@ impl Policy {
             annotations: document.annotations,
             match_reference: document.match_reference,
             limits: document.limits,
+            rekor_mode,
+            log_keys,
             digest,
         })
+    }
+
+    /// How Rekor bundles count.
+    pub fn rekor_mode(&self) -> RekorMode {
+        self.rekor_mode
+    }
+
+    /// The trusted Rekor log keys.
+    pub fn log_keys(&self) -> &[LogKey] {
+        &self.log_keys
     }
 
     /// The trusted keys, in policy order.
@@ -324,14 +371,63 @@ fn check_limit(field: &str, value: u64, ceiling: u64) -> Result<(), PolicyError>
     Ok(())
 }
 
+/// The Rekor mode and log keys, with the defaults applied and the rules checked.
+fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKey>), PolicyError> {
+    let invalid = |msg: String| PolicyError::Invalid(msg);
+    let Some(rekor) = rekor else {
+        return Ok((RekorMode::Ignore, Vec::new()));
+    };
+    if rekor.public_keys.len() > limits::MAX_POLICY_KEYS {
+        return Err(invalid(format!(
+            "rekor.publicKeys: {} keys; the most accepted is {}",
+            rekor.public_keys.len(),
+            limits::MAX_POLICY_KEYS
+        )));
+    }
+    let mut log_keys: Vec<LogKey> = Vec::new();
+    for (index, pem) in rekor.public_keys.iter().enumerate() {
+        let key = PublicKey::from_pem(pem)
+            .map_err(|msg| invalid(format!("rekor.publicKeys[{index}]: {msg}")))?;
+        log_keys.push(LogKey::new(key));
+    }
+    if let Some(root) = &rekor.trusted_root {
+        let keys = crate::rekor::trusted_root_log_keys(root)
+            .map_err(|msg| invalid(format!("rekor.trustedRoot: {msg}")))?;
+        if keys.len() > limits::MAX_POLICY_KEYS {
+            return Err(invalid("rekor.trustedRoot: too many tlogs".into()));
+        }
+        log_keys.extend(keys.into_iter().map(LogKey::new));
+    }
+    // Keep each log once, in a canonical order.
+    log_keys.sort_by_key(|k| k.log_id);
+    log_keys.dedup_by(|a, b| a.log_id == b.log_id);
+    let mode = rekor.mode.unwrap_or(if log_keys.is_empty() {
+        RekorMode::Ignore
+    } else {
+        RekorMode::VerifyIfPresent
+    });
+    if mode != RekorMode::Ignore && log_keys.is_empty() {
+        return Err(invalid(
+            "rekor: this mode checks bundles, so it needs publicKeys or a trustedRoot".into(),
+        ));
+    }
+    Ok((mode, log_keys))
+}
+
 /// The canonical form: defaults filled in, keys as base64 DER, `required` sorted, object keys
 /// sorted (serde_json's map is ordered), no whitespace.
 fn canonical_digest(
     document: &PolicyDocument,
     keys: &[NamedKey],
     required: &BTreeSet<String>,
+    rekor_mode: RekorMode,
+    log_keys: &[LogKey],
 ) -> Sha256Digest {
     let canonical = serde_json::json!({
+        "rekor": {
+            "mode": rekor_mode,
+            "publicKeys": log_keys.iter().map(|k| BASE64.encode(k.key.spki_der())).collect::<Vec<_>>(),
+        },
         "annotations": document.annotations,
         "keys": keys.iter().zip(&document.keys).map(|(k, entry)| serde_json::json!({
             "algorithm": k.key.algorithm(),

@@ -43,6 +43,11 @@ pub enum Reason {
     InvalidEvidence,
     /// A size or count limit was hit before the work was done.
     LimitExceeded,
+    /// The layer's signature verified, but its Rekor bundle does not (wrong log, bad SET, or
+    /// an entry for another payload, signature or key).
+    TlogVerificationFailed,
+    /// The policy requires a Rekor bundle and the layer has none.
+    TlogMissing,
     /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
     /// produce this; the core never does.
     ModuleTrap,
@@ -70,6 +75,8 @@ impl Reason {
             Self::InvalidPolicy => "invalid_policy",
             Self::InvalidEvidence => "invalid_evidence",
             Self::LimitExceeded => "limit_exceeded",
+            Self::TlogVerificationFailed => "tlog_verification_failed",
+            Self::TlogMissing => "tlog_missing",
             Self::ModuleTrap => "module_trap",
         }
     }
@@ -85,11 +92,13 @@ impl Reason {
             Self::PayloadDigestMismatch => 5,
             Self::MalformedSignature => 6,
             Self::NoMatchingSignature => 7,
-            Self::MalformedPayload => 8,
-            Self::ClaimDigestMismatch => 9,
-            Self::ReferenceMismatch => 10,
-            Self::AnnotationMismatch => 11,
-            Self::Verified => 12,
+            Self::TlogMissing => 8,
+            Self::TlogVerificationFailed => 9,
+            Self::MalformedPayload => 10,
+            Self::ClaimDigestMismatch => 11,
+            Self::ReferenceMismatch => 12,
+            Self::AnnotationMismatch => 13,
+            Self::Verified => 14,
             // Not layer statuses.
             Self::NoSignatures
             | Self::ThresholdNotMet

@@ -39,6 +39,12 @@ pub struct LayerResult {
     pub key: Option<String>,
     /// A sentence for people.
     pub message: String,
+    /// When the Rekor log integrated the signature (Unix seconds), if its bundle verified.
+    #[serde(rename = "integratedTime", skip_serializing_if = "Option::is_none")]
+    pub integrated_time: Option<i64>,
+    /// The signature's Rekor log index, if its bundle verified.
+    #[serde(rename = "logIndex", skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<i64>,
 }
 
 /// Printed in the impossible case that serializing a verdict fails, so that a host always

@@ -11,9 +11,10 @@ use crate::evidence::Evidence;
 use crate::keys::SignatureError;
 use crate::manifest::{self, Layer, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::payload;
-use crate::policy::Policy;
+use crate::policy::{Policy, RekorMode};
 use crate::reason::Reason;
 use crate::reference::Reference;
+use crate::rekor::{self, BUNDLE_ANNOTATION, LogEntry};
 use crate::verdict::{LayerResult, Verdict};
 
 /// Verifies `evidence` against `policy`.
@@ -119,6 +120,8 @@ fn evaluate(
             status: outcome.status,
             key: outcome.key.map(|k| policy.keys()[k].name.clone()),
             message: outcome.message,
+            integrated_time: outcome.log_entry.map(|e| e.integrated_time),
+            log_index: outcome.log_entry.map(|e| e.log_index),
         });
         if is_satisfied(policy, &satisfied) {
             break;
@@ -192,6 +195,7 @@ struct LayerOutcome {
     status: Reason,
     key: Option<usize>,
     message: String,
+    log_entry: Option<LogEntry>,
 }
 
 impl LayerOutcome {
@@ -200,6 +204,7 @@ impl LayerOutcome {
             status,
             key,
             message,
+            log_entry: None,
         }
     }
 }
@@ -226,16 +231,31 @@ impl LayerContext<'_> {
             Ok(found) => found,
             Err((status, message)) => return LayerOutcome::fail(status, None, message),
         };
+        let log_entry = match self.check_log(layer, payload, &signature, key) {
+            Ok(entry) => entry,
+            Err((status, message)) => return LayerOutcome::fail(status, Some(key), message),
+        };
         match self.check_claims(payload) {
             Ok(()) => LayerOutcome {
                 status: Reason::Verified,
                 key: Some(key),
-                message: format!(
-                    "signature verified with key {:?} ({algorithm})",
-                    self.policy.keys()[key].name
-                ),
+                message: match log_entry {
+                    Some(entry) => format!(
+                        "signature verified with key {:?} ({algorithm}), logged in Rekor at index {}",
+                        self.policy.keys()[key].name,
+                        entry.log_index
+                    ),
+                    None => format!(
+                        "signature verified with key {:?} ({algorithm})",
+                        self.policy.keys()[key].name
+                    ),
+                },
+                log_entry,
             },
-            Err((status, message)) => LayerOutcome::fail(status, Some(key), message),
+            Err((status, message)) => LayerOutcome {
+                log_entry,
+                ..LayerOutcome::fail(status, Some(key), message)
+            },
         }
     }
 
@@ -320,6 +340,40 @@ impl LayerContext<'_> {
     }
 
     /// Checks 4 to 6, on a payload whose signature has verified.
+    /// Check 4: the Rekor bundle, as the policy's mode asks. Runs only after the signature
+    /// verified, so the bundle is bound to the policy key that verified it.
+    fn check_log(
+        &self,
+        layer: &Layer,
+        payload: &[u8],
+        signature: &[u8],
+        key: usize,
+    ) -> Result<Option<LogEntry>, (Reason, String)> {
+        if self.policy.rekor_mode() == RekorMode::Ignore {
+            return Ok(None);
+        }
+        let Some(bundle) = layer.annotations.get(BUNDLE_ANNOTATION) else {
+            return match self.policy.rekor_mode() {
+                RekorMode::Require => Err((
+                    Reason::TlogMissing,
+                    format!(
+                        "the policy requires a Rekor bundle and the layer has no {BUNDLE_ANNOTATION} annotation"
+                    ),
+                )),
+                _ => Ok(None),
+            };
+        };
+        rekor::verify_bundle(
+            bundle,
+            self.policy.log_keys(),
+            payload,
+            signature,
+            &self.policy.keys()[key].key,
+        )
+        .map(Some)
+        .map_err(|msg| (Reason::TlogVerificationFailed, msg))
+    }
+
     fn check_claims(&self, payload: &[u8]) -> Result<(), (Reason, String)> {
         let payload = payload::parse(payload)
             .map_err(|msg| (Reason::MalformedPayload, format!("signed payload: {msg}")))?;

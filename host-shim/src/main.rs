@@ -65,7 +65,8 @@ enum Command {
         ocisig verify ghcr.io/org/app:1.2 ghcr.io/org/db:3 --key cosign.pub\n  \
         ocisig verify localhost:5000/app:dev --insecure-registry localhost:5000 --key cosign.pub\n  \
         ocisig verify IMAGE --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
-        ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n\n",
+        ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n  \
+        ocisig verify IMAGE --key k.pub --trusted-root trusted_root.json --rekor-mode require\n\n",
         "Exit status:\n  \
         0  every image verified\n  \
         1  some image did not verify (the verdict says why)\n  \
@@ -146,6 +147,15 @@ struct PolicyFlags {
     /// An annotation the signature must carry; repeatable.
     #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
     annotations: Vec<String>,
+    /// A trusted Rekor log key (PEM); repeatable. Rekor bundles are then checked offline.
+    #[arg(long = "rekor-key", value_name = "FILE")]
+    rekor_keys: Vec<PathBuf>,
+    /// A Sigstore trusted_root.json whose transparency-log keys are trusted.
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// Whether a Rekor bundle is required [default: verify-if-present with Rekor keys, else ignore]
+    #[arg(long = "rekor-mode", value_name = "MODE", value_parser = parse_rekor_mode)]
+    rekor_mode: Option<ocisig::RekorMode>,
     /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -227,6 +237,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 threshold: policy.threshold,
                 required: policy.required,
                 annotations: policy.annotations,
+                rekor_keys: policy.rekor_keys,
+                trusted_root: policy.trusted_root,
+                rekor_mode: policy.rekor_mode,
             };
             let (policy, policy_json) = args.build()?;
             let sources = images
@@ -306,6 +319,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_NOT_VERIFIED
             })
         }
+    }
+}
+
+fn parse_rekor_mode(text: &str) -> Result<ocisig::RekorMode, String> {
+    match text {
+        "require" => Ok(ocisig::RekorMode::Require),
+        "verify-if-present" => Ok(ocisig::RekorMode::VerifyIfPresent),
+        "ignore" => Ok(ocisig::RekorMode::Ignore),
+        other => Err(format!(
+            "{other:?} is not a mode; use require, verify-if-present or ignore"
+        )),
     }
 }
 

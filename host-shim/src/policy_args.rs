@@ -18,6 +18,12 @@ pub struct PolicyArgs {
     pub required: Vec<String>,
     /// `-a KEY=VALUE` annotations.
     pub annotations: Vec<String>,
+    /// `--rekor-key` PEM files: trusted Rekor log keys.
+    pub rekor_keys: Vec<PathBuf>,
+    /// `--trusted-root`: a Sigstore trusted_root.json whose tlog keys are trusted.
+    pub trusted_root: Option<PathBuf>,
+    /// `--rekor-mode`: require, verify-if-present or ignore.
+    pub rekor_mode: Option<ocisig::RekorMode>,
 }
 
 impl PolicyArgs {
@@ -46,6 +52,7 @@ impl PolicyArgs {
                 annotations: Default::default(),
                 match_reference: false,
                 limits: Default::default(),
+                rekor: None,
             },
         };
         for spec in &self.keys {
@@ -60,6 +67,26 @@ impl PolicyArgs {
                 bail!("-a {pair:?}: expected KEY=VALUE");
             };
             document.annotations.insert(key.into(), value.into());
+        }
+        if !self.rekor_keys.is_empty() || self.trusted_root.is_some() || self.rekor_mode.is_some() {
+            let rekor = document.rekor.get_or_insert_with(Default::default);
+            for path in &self.rekor_keys {
+                rekor.public_keys.push(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read Rekor key {}", path.display()))?,
+                );
+            }
+            if let Some(path) = &self.trusted_root {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read trusted root {}", path.display()))?;
+                rekor.trusted_root = Some(
+                    serde_json::from_slice(&bytes)
+                        .with_context(|| format!("{} is not JSON", path.display()))?,
+                );
+            }
+            if self.rekor_mode.is_some() {
+                rekor.mode = self.rekor_mode;
+            }
         }
         if document.keys.is_empty() {
             bail!("no keys: name at least one with --key FILE or in --policy FILE");

@@ -335,3 +335,35 @@ fn flip_last_byte(path: &std::path::Path) {
     bytes[last] ^= 0x01;
     std::fs::write(path, bytes).unwrap();
 }
+
+#[test]
+fn rekor_flags_require_a_bundle_the_example_does_not_have() {
+    // The bundled example was signed with --tlog-upload=false, so it has no Rekor bundle.
+    let output = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--rekor-key",
+        &key("bob"),
+        "--rekor-mode",
+        "require",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(verdict(&output)["reason"], "tlog_missing");
+
+    let bad_mode = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--rekor-mode",
+        "often",
+    ]);
+    assert_eq!(bad_mode.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad_mode.stderr).contains("require, verify-if-present or ignore")
+    );
+}

@@ -14,5 +14,6 @@ mod abi;
 mod cases;
 mod examples;
 mod keytypes;
+mod rekor;
 mod schema;
 mod vectors;

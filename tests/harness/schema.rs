@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn schema(name: &str) -> jsonschema::Validator {
+pub(crate) fn schema(name: &str) -> jsonschema::Validator {
     let path = repo_root()
         .join("docs/schema")
         .join(format!("{name}.schema.json"));
@@ -14,7 +14,7 @@ fn schema(name: &str) -> jsonschema::Validator {
 }
 
 #[track_caller]
-fn assert_valid(validator: &jsonschema::Validator, doc: &Value, what: &str) {
+pub(crate) fn assert_valid(validator: &jsonschema::Validator, doc: &Value, what: &str) {
     let errors: Vec<String> = validator
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
