@@ -7,14 +7,14 @@ WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 
-.PHONY: all build wasm-target wasm native run run-example test lint fmt test-rust bench examples clean help
+.PHONY: all build wasm-target wasm opa native run run-example test lint fmt test-rust test-opa bench examples clean help
 
 all: build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: wasm native ## Build dist/*.wasm and the ocisig binary
+build: wasm opa native ## Build dist/*.wasm, the OPA bundle and the ocisig binary
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || \
@@ -26,6 +26,20 @@ wasm: wasm-target ## Build dist/ocisig.wasm (the raw verifier module)
 	cp $(WASM_DIR)/ocisig_wasm.wasm dist/ocisig.wasm
 	@echo "dist/ocisig.wasm: $$(wc -c < dist/ocisig.wasm) bytes"
 
+# The OPA module gets its ABI-version globals after the build (a Rust static would export an
+# address); the bundle is reproducible (fixed order, times and owners).
+opa: wasm-target ## Build dist/ocisig-opa.wasm and the OPA bundle dist/ocisig-opa-bundle.tar.gz
+	$(CARGO) build --locked -p ocisig-opa --target wasm32-unknown-unknown --profile dist
+	$(CARGO) build --locked --release -p wasm-post
+	@mkdir -p dist
+	$(TARGET_DIR)/release/wasm-post opa-globals $(WASM_DIR)/ocisig_opa.wasm dist/ocisig-opa.wasm
+	@echo "dist/ocisig-opa.wasm: $$(wc -c < dist/ocisig-opa.wasm) bytes"
+	@rm -rf $(TARGET_DIR)/opa-bundle && mkdir -p $(TARGET_DIR)/opa-bundle
+	cp dist/ocisig-opa.wasm $(TARGET_DIR)/opa-bundle/policy.wasm
+	cp policies/opa/bundle.manifest.json $(TARGET_DIR)/opa-bundle/.manifest
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+		-C $(TARGET_DIR)/opa-bundle -cf - .manifest policy.wasm | gzip -n > dist/ocisig-opa-bundle.tar.gz
+
 native: wasm ## Build the ocisig binary, with dist/ocisig.wasm embedded
 	$(CARGO) build --locked --release -p ocisig-host
 
@@ -35,7 +49,15 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: wasm lint test-rust ## Run every check and test
+test: wasm opa lint test-rust test-opa ## Run every check and test
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+# OPA's own JavaScript SDK loads dist/ocisig-opa.wasm; compared with `ocisig eval`.
+test-opa: opa native node_modules
+	OCISIG=$(OCISIG) node --test tests/opa/
 
 # Builds the ocisig binary too (the CLI tests run it), with the same dependency features as the
 # tests, so that wasmtime is compiled once rather than once per feature set.
@@ -45,7 +67,7 @@ test-rust: wasm
 lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa --target wasm32-unknown-unknown -- -D warnings
 
 bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify

@@ -19,14 +19,19 @@ pub fn module() -> &'static VerifierModule {
     MODULE.get_or_init(|| VerifierModule::embedded().expect("the embedded module loads"))
 }
 
-/// Runs one case natively and in wasm, insists the verdict JSON is byte-identical, and
-/// returns it parsed.
+/// Runs one case natively, in the raw wasm module and in the OPA module, insists the verdict
+/// JSON is byte-identical, and returns it parsed.
 pub fn run(policy: &[u8], evidence: &[u8]) -> Value {
     let native = ocisig::verify_json(policy, evidence).to_json();
     let wasm = module()
         .run(policy, evidence)
         .expect("the wasm module must not trap");
     assert_eq!(native, wasm.json, "native and wasm verdicts differ");
+    match opa_verdict(policy, evidence) {
+        Some(opa) => assert_eq!(native, opa, "native and OPA-module verdicts differ"),
+        // An OPA host cannot even load data that is not JSON (the SDKs throw).
+        None => assert!(serde_json::from_slice::<Value>(policy).is_err()),
+    }
     let verdict: Value = serde_json::from_str(&native).expect("verdict is JSON");
     assert_eq!(verdict["verified"], wasm.verified);
     verdict
@@ -43,6 +48,76 @@ pub fn expect(policy: &[u8], evidence: &[u8], reason: &str) -> Value {
         "verdict: {verdict:#}"
     );
     verdict
+}
+
+/// `dist/ocisig-opa.wasm`, compiled once.
+fn opa_module() -> &'static (wasmtime::Engine, wasmtime::Module) {
+    static MODULE: OnceLock<(wasmtime::Engine, wasmtime::Module)> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        let engine = wasmtime::Engine::default();
+        let path = repo_root().join("dist/ocisig-opa.wasm");
+        let module = wasmtime::Module::from_file(&engine, &path)
+            .unwrap_or_else(|e| panic!("{}: {e} (make opa builds it)", path.display()));
+        (engine, module)
+    })
+}
+
+/// The verdict of the OPA module, driven as OPA's SDKs drive it: data loaded with
+/// `opa_malloc` + `opa_json_parse`, input written at the heap pointer, one `opa_eval`. `None`
+/// when the data is not JSON (a host could not load it).
+pub fn opa_verdict(policy: &[u8], evidence: &[u8]) -> Option<String> {
+    use wasmtime::{Linker, Memory, MemoryType, Store};
+    let (engine, module) = opa_module();
+    let mut store = Store::new(engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(5, None)).unwrap();
+    let mut linker = Linker::new(engine);
+    linker.define(&store, "env", "memory", memory).unwrap();
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    let call = |store: &mut Store<()>, name: &str, args: &[i32]| -> i32 {
+        let args: Vec<wasmtime::Val> = args.iter().map(|a| wasmtime::Val::I32(*a)).collect();
+        let mut out = [wasmtime::Val::I32(0)];
+        let f = instance.get_func(&mut *store, name).unwrap();
+        let results = if f.ty(&*store).results().len() == 1 {
+            &mut out[..]
+        } else {
+            &mut out[..0]
+        };
+        f.call(&mut *store, &args, results).unwrap();
+        out[0].unwrap_i32()
+    };
+    let write = |store: &mut Store<()>, at: usize, bytes: &[u8]| {
+        let needed = at + bytes.len();
+        let have = memory.data_size(&*store);
+        if needed > have {
+            memory
+                .grow(&mut *store, ((needed - have).div_ceil(65536)) as u64)
+                .unwrap();
+        }
+        memory.write(&mut *store, at, bytes).unwrap();
+    };
+    let len = i32::try_from(policy.len()).unwrap();
+    let at = call(&mut store, "opa_malloc", &[len]);
+    write(&mut store, at as usize, policy);
+    let data = call(&mut store, "opa_json_parse", &[at, len]);
+    if data == 0 {
+        return None;
+    }
+    let heap = call(&mut store, "opa_heap_ptr_get", &[]);
+    write(&mut store, heap as usize, evidence);
+    let input_len = i32::try_from(evidence.len()).unwrap();
+    let result = call(
+        &mut store,
+        "opa_eval",
+        &[0, 0, data, heap, input_len, heap + input_len, 0],
+    ) as usize;
+    let bytes = memory.data(&store);
+    let end = result + bytes[result..].iter().position(|b| *b == 0).unwrap();
+    let text = std::str::from_utf8(&bytes[result..end]).unwrap();
+    let verdict = text
+        .strip_prefix("[{\"result\":")
+        .and_then(|t| t.strip_suffix("}]"))
+        .unwrap_or_else(|| panic!("not a result set: {text}"));
+    Some(verdict.to_string())
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
