@@ -1,13 +1,14 @@
 # ocisig: `make build` writes every wasm artifact to dist/ and the ocisig binary to
 # $(TARGET_DIR)/release/ocisig; `make test` runs every test. CARGO_TARGET_DIR is honoured.
 
+SHELL      := /bin/bash
 CARGO      ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 
-.PHONY: all build wasm-target wasm opa native run run-example test lint fmt test-rust test-opa bench examples clean help
+.PHONY: all build wasm-target wasm opa native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 
 all: build
 
@@ -49,7 +50,7 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: wasm opa lint test-rust test-opa ## Run every check and test
+test: wasm opa lint test-rust test-opa fuzz-smoke ## Run every check and test
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -61,17 +62,42 @@ test-opa: opa native node_modules
 
 # Builds the ocisig binary too (the CLI tests run it), with the same dependency features as the
 # tests, so that wasmtime is compiled once rather than once per feature set.
-test-rust: wasm
+test-rust: wasm opa fixtures
 	$(CARGO) test --locked --release --workspace
+
+# A module built to misbehave, for the host's isolation tests (host-shim/tests/module.rs).
+fixtures: wasm-target
+	$(CARGO) build --locked -p misbehaving-module --target wasm32-unknown-unknown --profile dist
 
 lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 
 bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
+
+# Fuzzing (cargo-fuzz, nightly). New inputs go to $(FUZZ_CORPUS), the committed seeds in
+# fuzz/corpus are read only. `make test` runs each target for FUZZ_SECONDS (30).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := verify parsers abi differential
+FUZZ_CORPUS  := $(abspath $(TARGET_DIR))/fuzz-corpus
+
+fuzz-smoke: wasm ## Run every fuzz target for FUZZ_SECONDS each
+	@if ! rustup toolchain list | grep -q '^nightly' || ! command -v cargo-fuzz >/dev/null; then \
+		if [ -n "$$CI" ]; then echo "CI: nightly and cargo-fuzz are required (.ci/install-deps)"; exit 1; fi; \
+		echo "SKIPPED fuzzing: needs a nightly toolchain and cargo-fuzz"; exit 0; fi; \
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_CORPUS)/$$t && \
+		cargo +nightly fuzz run -s none $$t $(FUZZ_CORPUS)/$$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 2>&1 | \
+			grep -E '^(stat::|#[0-9]+ *DONE|==|SUMMARY|thread|Failing)' ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+fuzz: ## Fuzz longer: FUZZ_SECONDS=600 per target
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(or $(LONG_FUZZ_SECONDS),600)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

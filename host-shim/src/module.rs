@@ -165,7 +165,7 @@ impl VerifierModule {
                 &mut store,
                 (policy_ptr, policy_len, evidence_ptr, evidence_len),
             )
-            .map_err(|e| anyhow!("{e}"))
+            .map_err(|e| anyhow!("{}", trap_cause(&e)))
             .context("ocisig_verify trapped")?;
         let packed = u64::from_ne_bytes(packed.to_ne_bytes());
         let ptr = usize::try_from(packed >> 32)?;
@@ -204,6 +204,15 @@ impl VerifierModule {
             value: verdict,
             verified,
         })
+    }
+}
+
+/// Why a call trapped, in wasmtime's words ("all fuel consumed", "call stack exhausted"),
+/// rather than the backtrace that wraps it.
+fn trap_cause(err: &wasmtime::Error) -> String {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => err.root_cause().to_string(),
     }
 }
 

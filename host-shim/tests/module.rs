@@ -114,3 +114,54 @@ fn modules_that_import_or_speak_another_abi_are_refused_at_load() {
         .unwrap();
     assert!(format!("{err:#}").contains("ABI 2"), "{err:#}");
 }
+
+/// The misbehaving module compiled from Rust (`tests/fixtures/misbehaving-module`, built by
+/// `make fixtures`), or `None` outside CI when it has not been built.
+fn fixture() -> Option<Vec<u8>> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    );
+    let path = target.join("wasm32-unknown-unknown/dist/misbehaving_module.wasm");
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but {} is missing (make fixtures)",
+                path.display()
+            );
+            eprintln!("SKIPPED: {} not built (make fixtures)", path.display());
+            None
+        }
+    }
+}
+
+#[test]
+fn a_compiled_module_that_misbehaves_is_always_a_denial_and_the_host_carries_on() {
+    let Some(bytes) = fixture() else {
+        return;
+    };
+    let module = VerifierModule::from_bytes(&bytes, limits()).unwrap();
+    for (behaviour, needle) in [
+        ("loop", "fuel"),
+        ("trap", "unreachable"),
+        ("grow", ""),
+        // Rust's stack lives in linear memory; overflowing it leaves the memory.
+        ("recurse", "out of bounds"),
+        ("wild", "outside its memory"),
+    ] {
+        let verdict = module.verify(behaviour.as_bytes(), b"{}");
+        assert!(!verdict.verified, "{behaviour}");
+        assert_eq!(
+            verdict.value["reason"], "module_trap",
+            "{behaviour}: {}",
+            verdict.json
+        );
+        let message = verdict.value["message"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(needle), "{behaviour}: {message}");
+    }
+    // The same module instance source still answers afterwards: nothing leaked across.
+    let fine = module.verify(b"anything", b"{}");
+    assert_eq!(fine.value["reason"], "invalid_policy");
+}

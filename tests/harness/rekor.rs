@@ -8,41 +8,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Layer, Signer, cosign_payload, expect, policy, read, read_text, sha256, sig_manifest,
-    vectors_dir,
+    Signer, TestLog, cosign_payload, evidence_with_bundles, expect, hashedrekord, layer, policy,
+    read, read_text, sha256, vectors_dir,
 };
-
-/// Evidence whose layers carry these bundle annotations (`None`: no bundle).
-fn evidence_with_bundles(image: &str, digest: &str, layers: &[(Layer, Option<String>)]) -> Vec<u8> {
-    let plain: Vec<Layer> = layers.iter().map(|(layer, _)| layer.clone()).collect();
-    let mut manifest: Value = serde_json::from_str(&sig_manifest(&plain)).unwrap();
-    let mut blobs = serde_json::Map::new();
-    for (index, (layer, bundle)) in layers.iter().enumerate() {
-        if let Some(bundle) = bundle {
-            manifest["layers"][index]["annotations"]["dev.sigstore.cosign/bundle"] =
-                bundle.clone().into();
-        }
-        blobs.insert(sha256(&layer.payload), BASE64.encode(&layer.payload).into());
-    }
-    serde_json::to_vec(&json!({
-        "image": image,
-        "digest": digest,
-        "signatureManifest": manifest.to_string(),
-        "blobs": blobs,
-    }))
-    .unwrap()
-}
-
-fn layer(payload: Vec<u8>, signature_b64: &str) -> Layer {
-    Layer {
-        media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
-        signature: Some(signature_b64.to_string()),
-        blob: Some(payload.clone()),
-        payload,
-        size: None,
-        digest: None,
-    }
-}
 
 fn pem_of_der(der_b64: &str) -> String {
     let lines: Vec<String> = der_b64
@@ -167,46 +135,6 @@ fn swapped_and_modified_bundles_are_refused_for_their_reasons() {
         let message = verdict["message"].as_str().unwrap();
         assert!(message.contains(why), "{case}: {message}");
     }
-}
-
-/// A test log: signs SETs over bodies we write, to try each lie a bundle can tell.
-struct TestLog {
-    key: Signer,
-}
-
-impl TestLog {
-    fn log_id(&self) -> String {
-        let pem = self.key.public_pem();
-        let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        sha256(&BASE64.decode(der_b64).unwrap())
-            .trim_start_matches("sha256:")
-            .to_string()
-    }
-
-    fn bundle(&self, body: &Value, integrated_time: i64) -> String {
-        let body = BASE64.encode(body.to_string());
-        let log_id = self.log_id();
-        let canonical = json!({
-            "body": body, "integratedTime": integrated_time, "logID": log_id, "logIndex": 42,
-        })
-        .to_string();
-        json!({
-            "SignedEntryTimestamp": self.key.sign(canonical.as_bytes()),
-            "Payload": {"body": body, "integratedTime": integrated_time, "logIndex": 42, "logID": log_id},
-        })
-        .to_string()
-    }
-}
-
-fn hashedrekord(payload: &[u8], signature_b64: &str, key_pem: &str) -> Value {
-    json!({
-        "apiVersion": "0.0.1",
-        "kind": "hashedrekord",
-        "spec": {
-            "data": {"hash": {"algorithm": "sha256", "value": sha256(payload).trim_start_matches("sha256:")}},
-            "signature": {"content": signature_b64, "publicKey": {"content": BASE64.encode(key_pem)}},
-        },
-    })
 }
 
 #[test]

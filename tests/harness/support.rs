@@ -290,3 +290,81 @@ pub fn read(path: &std::path::Path) -> Vec<u8> {
 pub fn read_text(path: &std::path::Path) -> String {
     String::from_utf8(read(path)).expect("UTF-8")
 }
+
+/// Evidence whose layers carry these bundle annotations (`None`: no bundle).
+pub fn evidence_with_bundles(
+    image: &str,
+    digest: &str,
+    layers: &[(Layer, Option<String>)],
+) -> Vec<u8> {
+    let plain: Vec<Layer> = layers.iter().map(|(layer, _)| layer.clone()).collect();
+    let mut manifest: Value = serde_json::from_str(&sig_manifest(&plain)).unwrap();
+    let mut blobs = serde_json::Map::new();
+    for (index, (layer, bundle)) in layers.iter().enumerate() {
+        if let Some(bundle) = bundle {
+            manifest["layers"][index]["annotations"]["dev.sigstore.cosign/bundle"] =
+                bundle.clone().into();
+        }
+        blobs.insert(sha256(&layer.payload), BASE64.encode(&layer.payload).into());
+    }
+    serde_json::to_vec(&json!({
+        "image": image,
+        "digest": digest,
+        "signatureManifest": manifest.to_string(),
+        "blobs": blobs,
+    }))
+    .unwrap()
+}
+
+/// A simple-signing layer with this payload and base64 signature.
+pub fn layer(payload: Vec<u8>, signature_b64: &str) -> Layer {
+    Layer {
+        media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        signature: Some(signature_b64.to_string()),
+        blob: Some(payload.clone()),
+        payload,
+        size: None,
+        digest: None,
+    }
+}
+
+/// A test log: signs SETs over bodies we write, to try each lie a bundle can tell.
+pub struct TestLog {
+    pub key: Signer,
+}
+
+impl TestLog {
+    pub fn log_id(&self) -> String {
+        let pem = self.key.public_pem();
+        let der_b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        sha256(&BASE64.decode(der_b64).unwrap())
+            .trim_start_matches("sha256:")
+            .to_string()
+    }
+
+    pub fn bundle(&self, body: &Value, integrated_time: i64) -> String {
+        let body = BASE64.encode(body.to_string());
+        let log_id = self.log_id();
+        let canonical = json!({
+            "body": body, "integratedTime": integrated_time, "logID": log_id, "logIndex": 42,
+        })
+        .to_string();
+        json!({
+            "SignedEntryTimestamp": self.key.sign(canonical.as_bytes()),
+            "Payload": {"body": body, "integratedTime": integrated_time, "logIndex": 42, "logID": log_id},
+        })
+        .to_string()
+    }
+}
+
+/// A hashedrekord entry body logging this payload, signature and key.
+pub fn hashedrekord(payload: &[u8], signature_b64: &str, key_pem: &str) -> Value {
+    json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": sha256(payload).trim_start_matches("sha256:")}},
+            "signature": {"content": signature_b64, "publicKey": {"content": BASE64.encode(key_pem)}},
+        },
+    })
+}

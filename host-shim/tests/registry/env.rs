@@ -1,5 +1,7 @@
 //! The real parts: Debian's docker-registry on 127.0.0.1, images pushed with skopeo, keys and
 //! signatures made by cosign 2.5. Missing tools skip the suite with a message, except under CI.
+// Shared by two test binaries (registry and security), each of which uses some of it.
+#![allow(dead_code)]
 
 use std::io::Read as _;
 use std::net::TcpListener;

@@ -1,8 +1,12 @@
 //! A small HTTP proxy in front of the real registry that misbehaves on purpose: it corrupts,
 //! truncates, stalls, swaps bytes, lies in headers, or demands a bearer token.
+// Shared by two test binaries (registry and security), each of which uses some of the faults.
+#![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -24,10 +28,38 @@ pub(crate) enum Fault {
     LyingDigestHeader,
     /// Send a body larger than any cap, for every manifest request by tag.
     HugeManifest,
+    /// Blob bodies that never end (no Content-Length).
+    EndlessBlobs,
+    /// Blob bodies with extra bytes after the real ones.
+    LongerBlobs,
+    /// Blob bodies missing their last bytes (with a matching Content-Length).
+    ShorterBlobs,
+    /// Blob responses that claim a Content-Length of 10 GiB.
+    HugeContentLength,
+    /// A `.sig` manifest with 1001 layers.
+    ThousandAndOneLayers,
+    /// A 5 MiB `.sig` manifest (with an honest Content-Length).
+    FiveMebibyteSignatureManifest,
+    /// Every request redirects to itself.
+    RedirectLoop,
+    /// Every manifest request fails with this status (and `Retry-After: 1` for 429).
+    Status(u16),
+    /// Blob bodies that stop halfway and stall.
+    StallMidBody,
+    /// The tag `live` answers with the manifest of `first` and `second` in turn.
+    AlternatingTag { first: String, second: String },
 }
 
 /// Starts the proxy for `upstream` (`host:port`); returns its `host:port`.
 pub(crate) fn start(upstream: &str, fault: Fault) -> String {
+    start_counting(upstream, fault).0
+}
+
+/// [`start`], also returning a count of blob requests served.
+pub(crate) fn start_counting(upstream: &str, fault: Fault) -> (String, Arc<AtomicUsize>) {
+    let blob_requests = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&blob_requests);
+    let turn = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let upstream = upstream.to_string();
@@ -37,12 +69,14 @@ pub(crate) fn start(upstream: &str, fault: Fault) -> String {
             let upstream = upstream.clone();
             let fault = fault.clone();
             let proxy_address = proxy_address.clone();
+            let counter = Arc::clone(&counter);
+            let turn = Arc::clone(&turn);
             std::thread::spawn(move || {
-                let _ = serve(stream, &upstream, &fault, &proxy_address);
+                let _ = serve(stream, &upstream, &fault, &proxy_address, &counter, &turn);
             });
         }
     });
-    address
+    (address, blob_requests)
 }
 
 struct Request {
@@ -146,12 +180,87 @@ fn plain(stream: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::
 
 const TOKEN: &str = "proxy-token-7c1e";
 
-fn serve(mut stream: TcpStream, upstream: &str, fault: &Fault, me: &str) -> std::io::Result<()> {
+fn serve(
+    mut stream: TcpStream,
+    upstream: &str,
+    fault: &Fault,
+    me: &str,
+    blob_requests: &AtomicUsize,
+    turn: &AtomicUsize,
+) -> std::io::Result<()> {
     let request = read_request(&mut stream)?;
     let is_blob = request.path.contains("/blobs/");
     let is_manifest = request.path.contains("/manifests/");
+    let is_signature_manifest = is_manifest && request.path.ends_with(".sig");
+    if is_blob {
+        blob_requests.fetch_add(1, Ordering::SeqCst);
+    }
     let accept = request.header("accept").map(str::to_string);
     match fault {
+        Fault::EndlessBlobs if is_blob => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+            )?;
+            let chunk = vec![b'x'; 64 * 1024];
+            loop {
+                stream.write_all(&chunk)?;
+            }
+        }
+        Fault::HugeContentLength if is_blob => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\nConnection: close\r\n\r\n"
+            )?;
+            let chunk = vec![b'x'; 64 * 1024];
+            loop {
+                stream.write_all(&chunk)?;
+            }
+        }
+        Fault::ThousandAndOneLayers if is_signature_manifest => {
+            let layer = r#"{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":10,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","annotations":{"dev.cosignproject.cosign/signature":"MAYCAQACAQA="}}"#;
+            let layers = vec![layer; 1001].join(",");
+            let body = format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"}},"layers":[{layers}]}}"#
+            );
+            return plain(&mut stream, "200 OK", "", &body);
+        }
+        Fault::FiveMebibyteSignatureManifest if is_signature_manifest => {
+            let body = format!(
+                "{{\"schemaVersion\":2,\"pad\":\"{}\"}}",
+                "x".repeat(5 * 1024 * 1024)
+            );
+            return plain(&mut stream, "200 OK", "", &body);
+        }
+        Fault::RedirectLoop => {
+            let location = format!("Location: http://{me}{}\r\n", request.path);
+            return plain(&mut stream, "302 Found", &location, "");
+        }
+        Fault::Status(code) if is_manifest => {
+            let (status, extra) = match code {
+                429 => ("429 Too Many Requests", "Retry-After: 1\r\n"),
+                503 => ("503 Service Unavailable", ""),
+                _ => ("500 Internal Server Error", ""),
+            };
+            return plain(
+                &mut stream,
+                status,
+                extra,
+                r#"{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}"#,
+            );
+        }
+        Fault::AlternatingTag { first, second }
+            if is_manifest && request.path.ends_with("/live") =>
+        {
+            let tag = if turn.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+                first
+            } else {
+                second
+            };
+            let (prefix, _) = request.path.rsplit_once('/').unwrap_or_default();
+            let answer = forward(upstream, &format!("{prefix}/{tag}"), accept.as_deref())?;
+            return write_answer(&mut stream, &answer, &answer.body, answer.body.len());
+        }
         Fault::RequireBearer { user, password } => {
             if request.path.starts_with("/token") {
                 let expected = format!(
@@ -217,6 +326,25 @@ fn serve(mut stream: TcpStream, upstream: &str, fault: &Fault, me: &str) -> std:
             if let Some(last) = answer.body.last_mut() {
                 *last ^= 0x01;
             }
+        }
+        Fault::LongerBlobs if is_blob && ok => {
+            answer.body.extend_from_slice(b"and some more bytes");
+        }
+        Fault::ShorterBlobs if is_blob && ok => {
+            answer.body.truncate(answer.body.len().saturating_sub(5));
+        }
+        Fault::StallMidBody if is_blob && ok => {
+            let half = answer.body.len() / 2;
+            let length = answer.body.len();
+            let mut head = format!("{}\r\n", answer.status);
+            head.push_str(&format!(
+                "Content-Length: {length}\r\nConnection: close\r\n\r\n"
+            ));
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(&answer.body[..half])?;
+            stream.flush()?;
+            std::thread::sleep(Duration::from_secs(120));
+            return Ok(());
         }
         Fault::TruncateBlobs if is_blob && ok => {
             let half = answer.body.len() / 2;
