@@ -166,13 +166,9 @@ fn key_type_per_signature(
         base64::engine::general_purpose::STANDARD.encode(signature)
     };
     let digest = sha256(b"bench");
-    let layer = |payload: Vec<u8>| Layer {
-        media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
-        signature: Some(sign(&payload)),
-        blob: Some(payload.clone()),
-        payload,
-        size: None,
-        digest: None,
+    let layer = |payload: Vec<u8>| {
+        let signature = sign(&payload);
+        support::layer(payload, &signature)
     };
     let good = layer(cosign_payload(&digest, "bench.example/app", None));
     let mut layers: Vec<Layer> = (0..EXTRA_LAYERS)

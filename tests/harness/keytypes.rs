@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-use crate::support::{Layer, cosign_payload, evidence, expect, run};
+use crate::support::{Layer, cosign_payload, evidence, expect, layer, run};
 
 /// One key type: how openssl makes the key, and the digest and padding it signs with.
 struct KeyType {
@@ -175,14 +175,7 @@ fn make(kind: &KeyType) -> Made {
     let signature = BASE64.encode(std::fs::read(&signature_path).unwrap());
     Made {
         public_pem: std::fs::read_to_string(&public).unwrap(),
-        layer: Layer {
-            media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
-            signature: Some(signature),
-            blob: Some(payload.clone()),
-            payload,
-            size: None,
-            digest: None,
-        },
+        layer: layer(payload, &signature),
     }
 }
 

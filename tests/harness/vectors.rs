@@ -146,15 +146,7 @@ fn sigstore_rs_single(v: &Path, set: &str, image: &str) -> Vec<u8> {
     let digest = claimed["critical"]["image"]["docker-manifest-digest"]
         .as_str()
         .unwrap();
-    let layer = Layer {
-        media_type: ocisig::SIMPLE_SIGNING_MEDIA_TYPE.into(),
-        signature: Some(signature),
-        blob: Some(payload.clone()),
-        payload,
-        size: None,
-        digest: None,
-    };
-    evidence(image, digest, Some(&[layer]))
+    evidence(image, digest, Some(&[layer(payload, &signature)]))
 }
 
 fn sigstore_rs_key(v: &Path, set: &str) -> String {
