@@ -73,6 +73,9 @@ fn entry_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
 }
 
 fn load(engine: &Engine, path: &Path) -> Option<Module> {
+    if !private_dir(path.parent()?) {
+        return None;
+    }
     let bytes = std::fs::read(path).ok()?;
     let split = bytes.len().checked_sub(CHECKSUM_BYTES)?;
     let (compiled, checksum) = bytes.split_at(split);
@@ -98,6 +101,20 @@ fn store(path: &Path, compiled: &[u8]) {
     }
 }
 
+/// Whether only its owner can reach `dir`: entries in a directory others can write to are
+/// never loaded, since loading one runs its machine code.
+fn private_dir(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o077 == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        dir.is_dir()
+    }
+}
+
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
@@ -113,9 +130,9 @@ fn deserialize(engine: &Engine, compiled: &[u8]) -> anyhow::Result<Module> {
     // SAFETY: `Module::deserialize` runs the machine code it is given, so the bytes must come
     // from `Engine::precompile_module` of a compatible engine. They do: either we produced them
     // just now, or they are a cache entry we wrote, named after this engine's compatibility
-    // hash and wasmtime version, in a directory only this user can write (0700), and whose
-    // checksum has just been verified against accidental corruption. wasmtime itself also
-    // checks the header's version and configuration and refuses a mismatch.
+    // hash (which covers the wasmtime version), in a directory only its owner can reach
+    // (checked before loading), with a checksum just verified against accidental corruption.
+    // wasmtime itself also checks the header's version and configuration.
     unsafe { Module::deserialize(engine, compiled) }.map_err(|e| anyhow!("{e}"))
 }
 
@@ -149,6 +166,16 @@ mod tests {
 
         let cached = compile_in(&engine, &wasm, Some(&dir)).unwrap();
         assert_eq!(answer(&cached, &engine), 42);
+
+        // A directory others can reach is not trusted: its entries are recompiled, not loaded.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+            assert!(load(&engine, &entry).is_none());
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            assert!(load(&engine, &entry).is_some());
+        }
 
         // Flip a byte of the compiled code: the checksum no longer matches, so it is rebuilt.
         let mut bytes = std::fs::read(&entry).unwrap();
