@@ -46,15 +46,19 @@ fn json_text(kind: Kind, text: &[u8]) -> alloc::vec::Vec<u8> {
     }
 }
 
+/// The data document at `data`; with no data (or not a document), an empty policy, which the
+/// core refuses.
+fn data_text(data: usize) -> alloc::vec::Vec<u8> {
+    match memory::value(data) {
+        Some((Kind::Json, text)) => text,
+        _ => b"{}".to_vec(),
+    }
+}
+
 /// Runs one evaluation: stores the result set in a new value; returns its address (0 when
 /// memory runs out).
 fn run(entrypoint: u32, data: usize, input: &[u8]) -> usize {
-    let policy = match memory::value(data) {
-        Some((Kind::Json, text)) => text,
-        // No data (or not a document): an empty policy, which the core refuses.
-        _ => b"{}".to_vec(),
-    };
-    match evaluate::result(entrypoint, &policy, input) {
+    match evaluate::result(entrypoint, &data_text(data), input) {
         Some(result) => memory::new_value(Kind::ResultSet, &result),
         None => memory::new_value(Kind::ResultSet, b""),
     }
@@ -262,11 +266,7 @@ pub extern "C" fn opa_eval(
         .and_then(|len| memory::read_bytes(address(input_address), len))
         .unwrap_or_default();
     let entrypoint = u32::from_ne_bytes(entrypoint.to_ne_bytes());
-    let policy = match memory::value(address(data)) {
-        Some((Kind::Json, text)) => text,
-        _ => b"{}".to_vec(),
-    };
-    let result = evaluate::result(entrypoint, &policy, &input);
+    let result = evaluate::result(entrypoint, &data_text(address(data)), &input);
     let text = evaluate::result_set(result.as_deref(), format == 1);
     handle(memory::c_string(&text))
 }
