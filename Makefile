@@ -8,14 +8,14 @@ WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 
-.PHONY: all build wasm-target wasm opa native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
+.PHONY: all build wasm-target wasm opa kubewarden native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 
 all: build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: wasm opa native ## Build dist/*.wasm, the OPA bundle and the ocisig binary
+build: wasm opa kubewarden native ## Build dist/*.wasm, the OPA bundle and the ocisig binary
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || \
@@ -41,6 +41,16 @@ opa: wasm-target ## Build dist/ocisig-opa.wasm and the OPA bundle dist/ocisig-op
 	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
 		-C $(TARGET_DIR)/opa-bundle -cf - .manifest policy.wasm | gzip -n > dist/ocisig-opa-bundle.tar.gz
 
+# The Kubewarden policy gets its metadata (metadata.yml, README.md as usage) in the custom
+# section io.kubewarden.metadata, as `kwctl annotate` would add it.
+kubewarden: wasm-target ## Build dist/ocisig-kubewarden.wasm (the Kubewarden policy, annotated)
+	$(CARGO) build --locked -p ocisig-kubewarden --target wasm32-unknown-unknown --profile dist
+	$(CARGO) build --locked --release -p wasm-post
+	@mkdir -p dist
+	$(TARGET_DIR)/release/wasm-post kubewarden-metadata $(WASM_DIR)/ocisig_kubewarden.wasm \
+		dist/ocisig-kubewarden.wasm policies/kubewarden/metadata.yml policies/kubewarden/README.md
+	@echo "dist/ocisig-kubewarden.wasm: $$(wc -c < dist/ocisig-kubewarden.wasm) bytes"
+
 native: wasm ## Build the ocisig binary, with dist/ocisig.wasm embedded
 	$(CARGO) build --locked --release -p ocisig-host
 
@@ -50,7 +60,7 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: wasm opa lint test-rust test-opa fuzz-smoke ## Run every check and test
+test: wasm opa kubewarden lint test-rust test-opa fuzz-smoke ## Run every check and test
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -62,7 +72,7 @@ test-opa: opa native node_modules
 
 # Builds the ocisig binary too (the CLI tests run it), with the same dependency features as the
 # tests, so that wasmtime is compiled once rather than once per feature set.
-test-rust: wasm opa fixtures
+test-rust: wasm opa kubewarden fixtures
 	$(CARGO) test --locked --release --workspace
 
 # A module built to misbehave, for the host's isolation tests (host-shim/tests/module.rs).
@@ -72,7 +82,7 @@ fixtures: wasm-target
 lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 
 bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify

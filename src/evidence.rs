@@ -48,6 +48,7 @@ pub struct Evidence {
     digest: Sha256Digest,
     signature_manifest: Option<String>,
     blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+    payloads_rebuilt: bool,
 }
 
 impl Evidence {
@@ -96,6 +97,7 @@ impl Evidence {
             digest,
             signature_manifest: document.signature_manifest,
             blobs,
+            payloads_rebuilt: false,
         })
     }
 
@@ -111,7 +113,21 @@ impl Evidence {
             digest,
             signature_manifest,
             blobs,
+            payloads_rebuilt: false,
         }
+    }
+
+    /// Marks the blobs as payloads the host rebuilt rather than fetched (see
+    /// [`crate::rebuild`]), so that a layer without one is `payload_unavailable`.
+    #[must_use]
+    pub fn with_rebuilt_payloads(mut self) -> Self {
+        self.payloads_rebuilt = true;
+        self
+    }
+
+    /// Whether the blobs were rebuilt rather than fetched.
+    pub fn payloads_rebuilt(&self) -> bool {
+        self.payloads_rebuilt
     }
 
     /// The image reference as the user wrote it.

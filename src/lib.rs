@@ -39,6 +39,7 @@ pub mod manifest;
 pub mod payload;
 mod policy;
 mod reason;
+pub mod rebuild;
 mod reference;
 pub mod rekor;
 mod strict_json;

@@ -28,6 +28,9 @@ pub enum Reason {
     PayloadSizeMismatch,
     /// The evidence has no blob for the layer's digest.
     PayloadMissing,
+    /// The host cannot fetch blobs (Kubewarden), and no payload rebuilt from the image
+    /// reference, digest and policy annotations hashes to the layer's digest.
+    PayloadUnavailable,
     /// The layer is not a cosign simple-signing layer.
     WrongMediaType,
     /// The `.sig` manifest is not a well-formed image manifest.
@@ -68,6 +71,7 @@ impl Reason {
             Self::PayloadDigestMismatch => "payload_digest_mismatch",
             Self::PayloadSizeMismatch => "payload_size_mismatch",
             Self::PayloadMissing => "payload_missing",
+            Self::PayloadUnavailable => "payload_unavailable",
             Self::WrongMediaType => "wrong_media_type",
             Self::MalformedManifest => "malformed_manifest",
             Self::MalformedPayload => "malformed_payload",
@@ -87,7 +91,7 @@ impl Reason {
         match self {
             Self::WrongMediaType => 1,
             Self::LimitExceeded => 2,
-            Self::PayloadMissing => 3,
+            Self::PayloadMissing | Self::PayloadUnavailable => 3,
             Self::PayloadSizeMismatch => 4,
             Self::PayloadDigestMismatch => 5,
             Self::MalformedSignature => 6,

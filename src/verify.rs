@@ -281,10 +281,23 @@ impl LayerContext<'_> {
             ));
         }
         let blob = self.evidence.blob(&layer.digest).ok_or_else(|| {
-            (
-                Reason::PayloadMissing,
-                format!("the evidence has no blob {}", layer.digest),
-            )
+            if self.evidence.payloads_rebuilt() {
+                (
+                    Reason::PayloadUnavailable,
+                    format!(
+                        "no rebuilt payload hashes to {}: the signature carries annotations or \
+                         an identity the policy does not name. List every annotation it was \
+                         signed with (`cosign sign -a`) in the policy's annotations, or verify \
+                         evidence fetched with `ocisig fetch`",
+                        layer.digest
+                    ),
+                )
+            } else {
+                (
+                    Reason::PayloadMissing,
+                    format!("the evidence has no blob {}", layer.digest),
+                )
+            }
         })?;
         let length = u64::try_from(blob.len()).unwrap_or(u64::MAX);
         if length != layer.size {

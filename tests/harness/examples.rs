@@ -24,3 +24,45 @@ fn every_bundled_example_gives_its_expected_reason() {
     }
     assert!(seen >= 8, "only {seen} examples found in {}", dir.display());
 }
+
+/// Kubewarden's host serves manifests but no blobs, so its policy rebuilds cosign's payloads
+/// (`ocisig::rebuild`). Over the real cosign examples: a rebuild admits what the fetched blobs
+/// admit when the policy names the signature's annotations, and never admits more.
+#[test]
+fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
+    let expected = [
+        ("signed", "verified"),
+        ("threshold", "verified"),
+        ("threshold-unmet", "threshold_not_met"),
+        ("wrong-key", "no_matching_signature"),
+        ("unsigned", "no_signatures"),
+        // Signed with env and team; the policy names only env.
+        ("annotated", "payload_unavailable"),
+        ("annotation-mismatch", "payload_unavailable"),
+        // The payload claims another image's digest, which no rebuild for this image has.
+        ("other-image", "payload_unavailable"),
+    ];
+    for (name, reason) in expected {
+        let dir = repo_root().join("examples").join(name);
+        let policy = ocisig::Policy::from_json(&read(&dir.join("policy.json"))).unwrap();
+        let fetched = ocisig::Evidence::from_json(&read(&dir.join("evidence.json"))).unwrap();
+        let rebuilt = ocisig::rebuild::rebuilt_evidence(
+            fetched.image(),
+            fetched.digest(),
+            fetched.signature_manifest().map(str::to_string),
+            &policy,
+        );
+        let verdict = ocisig::verify(&policy, &rebuilt);
+        assert_eq!(verdict.reason.code(), reason, "{name}: {}", verdict.message);
+        if verdict.verified {
+            assert!(ocisig::verify(&policy, &fetched).verified, "{name}");
+            // The rebuilt blobs are byte for byte the ones cosign pushed.
+            let manifest = fetched.signature_manifest().unwrap().as_bytes();
+            for layer in ocisig::manifest::parse_layers(manifest).unwrap() {
+                if let Some(blob) = rebuilt.blob(&layer.digest) {
+                    assert_eq!(Some(blob), fetched.blob(&layer.digest), "{name}");
+                }
+            }
+        }
+    }
+}

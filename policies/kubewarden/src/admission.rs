@@ -1,0 +1,339 @@
+//! `validate`: find the images of a workload, verify each against the rules that match it, and
+//! admit (pinning tags to the verified digests), or reject naming every failing image.
+
+use ocisig::{Evidence, Policy, Reason, Reference, Sha256Digest, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::settings::{Settings, UnmatchedImages};
+use crate::workload;
+
+/// The registry lookups the guest asks its host for (Kubewarden's `kubewarden/oci/v1/*`).
+pub trait Host {
+    /// The digest of the manifest `image` names (`v1/manifest_digest`).
+    ///
+    /// # Errors
+    /// The host's error text.
+    fn manifest_digest(&self, image: &str) -> Result<String, String>;
+
+    /// The manifest `image` names, as JSON (`v1/oci_manifest`).
+    ///
+    /// # Errors
+    /// The host's error text.
+    fn oci_manifest(&self, image: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Kubewarden's `ValidationRequest`.
+#[derive(Deserialize)]
+struct ValidationRequest<'a> {
+    #[serde(borrow)]
+    request: &'a RawValue,
+    #[serde(default, borrow)]
+    settings: Option<&'a RawValue>,
+}
+
+/// The subset of a Kubernetes `AdmissionRequest` the policy reads.
+#[derive(Deserialize)]
+struct AdmissionRequest {
+    kind: GroupVersionKind,
+    #[serde(default)]
+    object: Value,
+}
+
+#[derive(Deserialize)]
+struct GroupVersionKind {
+    kind: String,
+}
+
+/// Kubewarden's `ValidationResponse`.
+#[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ValidationResponse {
+    /// Whether the request is admitted.
+    pub accepted: bool,
+    /// Why not, listing each failing image with its reason code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The object with its tags pinned to the verified digests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutated_object: Option<Value>,
+}
+
+impl ValidationResponse {
+    fn reject(message: String) -> Self {
+        Self {
+            accepted: false,
+            message: Some(message),
+            mutated_object: None,
+        }
+    }
+}
+
+/// One image's outcome.
+enum Outcome {
+    /// Every matching rule passed; `digest` is what was verified.
+    Passed { digest: Sha256Digest },
+    /// No rule matches and `unmatchedImages` is `allow`.
+    Unchecked,
+    /// Rejected, with a reason code and a message.
+    Failed { code: &'static str, message: String },
+}
+
+fn failed(code: &'static str, message: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Handles a `validate` payload. Every failure, including malformed input, is a rejection.
+pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
+    let request: ValidationRequest = match serde_json::from_slice(payload) {
+        Ok(request) => request,
+        Err(err) => {
+            return ValidationResponse::reject(format!(
+                "not a Kubewarden validation request: {err}"
+            ));
+        }
+    };
+    let settings_bytes = request.settings.map_or("{}", RawValue::get).as_bytes();
+    let settings = match Settings::from_json(settings_bytes) {
+        Ok(settings) => settings,
+        Err(err) => return ValidationResponse::reject(format!("invalid settings: {err}")),
+    };
+    let body = request.request.get().as_bytes();
+    if is_evidence(body) {
+        return validate_evidence(body, &settings);
+    }
+    match serde_json::from_slice::<AdmissionRequest>(body) {
+        Ok(admission) => validate_workload(admission, &settings, host),
+        Err(err) => ValidationResponse::reject(format!(
+            "the request is neither a Kubernetes AdmissionRequest nor an ocisig evidence \
+             document: {err}"
+        )),
+    }
+}
+
+/// A raw-policy request carrying an evidence document (from `ocisig fetch`) rather than an
+/// `AdmissionRequest`: it has `image` and `digest` and no `object`.
+fn is_evidence(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow, default)]
+        image: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        digest: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        object: Option<&'a RawValue>,
+    }
+    serde_json::from_slice::<Shape>(body)
+        .is_ok_and(|s| s.image.is_some() && s.digest.is_some() && s.object.is_none())
+}
+
+fn validate_evidence(body: &[u8], settings: &Settings) -> ValidationResponse {
+    let evidence = match Evidence::from_json(body) {
+        Ok(evidence) => evidence,
+        Err(err) => return ValidationResponse::reject(format!("invalid_evidence: {err}")),
+    };
+    let image = evidence.image().to_string();
+    let outcome = check_rules(settings, &image, |policy| ocisig::verify(policy, &evidence));
+    respond(settings, vec![(image, outcome)], None, &[])
+}
+
+fn validate_workload(
+    admission: AdmissionRequest,
+    settings: &Settings,
+    host: &dyn Host,
+) -> ValidationResponse {
+    let kind = admission.kind.kind;
+    let Some(spec_pointer) = workload::pod_spec_pointer(&kind) else {
+        // The metadata's rules never route other kinds here; admitting them is what a policy
+        // that has nothing to say about a kind does.
+        return ValidationResponse {
+            accepted: true,
+            ..ValidationResponse::default()
+        };
+    };
+    let mut object = admission.object;
+    let sites = match workload::images(&object, spec_pointer) {
+        Ok(sites) => sites,
+        Err(err) => return ValidationResponse::reject(format!("{kind}: {err}")),
+    };
+    let mut outcomes: Vec<(String, Outcome)> = Vec::new();
+    for site in &sites {
+        if outcomes.iter().all(|(image, _)| *image != site.image) {
+            let outcome = check_image(settings, &site.image, host);
+            outcomes.push((site.image.clone(), outcome));
+        }
+    }
+    respond(settings, outcomes, Some(&mut object), &sites)
+}
+
+/// Turns the outcomes into a response: reject listing every failure, or admit with tags pinned.
+fn respond(
+    settings: &Settings,
+    outcomes: Vec<(String, Outcome)>,
+    object: Option<&mut Value>,
+    sites: &[workload::ImageSite],
+) -> ValidationResponse {
+    let failures: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(image, outcome)| match outcome {
+            Outcome::Failed { code, message } => Some(format!("{image}: {code}: {message}")),
+            _ => None,
+        })
+        .collect();
+    if !failures.is_empty() {
+        let plural = if failures.len() == 1 { "" } else { "s" };
+        return ValidationResponse::reject(format!(
+            "ocisig rejected {} image{plural}: {}",
+            failures.len(),
+            failures.join("; ")
+        ));
+    }
+    let mut response = ValidationResponse {
+        accepted: true,
+        ..ValidationResponse::default()
+    };
+    if let Some(object) = object
+        && settings.modify_images_with_digest
+    {
+        let mut changed = false;
+        for site in sites {
+            let pinned = outcomes.iter().find_map(|(image, outcome)| match outcome {
+                Outcome::Passed { digest } if *image == site.image => pin(image, digest),
+                _ => None,
+            });
+            if let Some(pinned) = pinned {
+                if !workload::set_image(object, &site.pointer, &pinned) {
+                    return ValidationResponse::reject(format!(
+                        "{}: cannot pin the image to {pinned}",
+                        site.pointer
+                    ));
+                }
+                changed = true;
+            }
+        }
+        if changed {
+            response.mutated_object = Some(object.take());
+        }
+    }
+    response
+}
+
+/// `repo:tag@sha256:...` for an image written without a digest; `None` when it has one.
+fn pin(image: &str, digest: &Sha256Digest) -> Option<String> {
+    if image.contains('@') {
+        None
+    } else {
+        Some(format!("{image}@{digest}"))
+    }
+}
+
+fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
+    let reference = match Reference::parse(image) {
+        Ok(reference) => reference,
+        Err(err) => return failed("invalid_reference", err),
+    };
+    if settings.rules_for(image).is_empty() {
+        return unmatched(settings);
+    }
+    let digest = match reference.digest() {
+        Some(pinned) => match Sha256Digest::parse(pinned) {
+            Ok(digest) => digest,
+            Err(err) => return failed("invalid_reference", err),
+        },
+        None => match host
+            .manifest_digest(&reference.to_string())
+            .map_err(|err| format!("the host could not resolve the digest: {err}"))
+            .and_then(|response| parse_digest_response(&response))
+        {
+            Ok(digest) => digest,
+            Err(err) => return failed("host_capability_error", err),
+        },
+    };
+    let signature_tag = format!(
+        "{}:sha256-{}.sig",
+        reference.repository_name(),
+        digest.hex()
+    );
+    let signature_manifest = match host.oci_manifest(&signature_tag) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                return failed(
+                    "host_capability_error",
+                    format!("the host returned {signature_tag} as text that is not UTF-8"),
+                );
+            }
+        },
+        Err(err) if is_not_found(&err) => None,
+        Err(err) => {
+            return failed(
+                "host_capability_error",
+                format!("the host could not fetch {signature_tag}: {err}"),
+            );
+        }
+    };
+    check_rules(settings, image, |policy| {
+        let evidence =
+            ocisig::rebuild::rebuilt_evidence(image, digest, signature_manifest.clone(), policy);
+        ocisig::verify(policy, &evidence)
+    })
+}
+
+/// Runs `verify` for every rule matching `image`; all must pass.
+fn check_rules(settings: &Settings, image: &str, verify: impl Fn(&Policy) -> Verdict) -> Outcome {
+    let rules = settings.rules_for(image);
+    if rules.is_empty() {
+        return unmatched(settings);
+    }
+    let mut verified_digest = None;
+    for rule in rules {
+        let verdict = verify(&rule.policy);
+        if !verdict.verified {
+            return Outcome::Failed {
+                code: verdict.reason.code(),
+                message: format!("rule {:?}: {}", rule.image, verdict.message),
+            };
+        }
+        verified_digest = verdict.digest;
+    }
+    match verified_digest.as_deref().map(Sha256Digest::parse) {
+        Some(Ok(digest)) => Outcome::Passed { digest },
+        _ => failed(
+            Reason::InvalidEvidence.code(),
+            "the verdict names no digest",
+        ),
+    }
+}
+
+fn unmatched(settings: &Settings) -> Outcome {
+    match settings.unmatched_images {
+        UnmatchedImages::Allow => Outcome::Unchecked,
+        UnmatchedImages::Deny => failed(
+            "unmatched_image",
+            "no signatures entry matches this image, and unmatchedImages is deny",
+        ),
+    }
+}
+
+fn parse_digest_response(response: &str) -> Result<Sha256Digest, String> {
+    #[derive(Deserialize)]
+    struct ManifestDigest {
+        digest: String,
+    }
+    let parsed: ManifestDigest = serde_json::from_str(response)
+        .map_err(|err| format!("the host's digest response is not {{\"digest\": ...}}: {err}"))?;
+    Sha256Digest::parse(&parsed.digest)
+        .map_err(|err| format!("the host's digest {:?}: {err}", parsed.digest))
+}
+
+/// Whether a host error says the manifest does not exist (an unsigned image), as registries
+/// and Kubewarden's OCI client word it.
+fn is_not_found(error: &str) -> bool {
+    let lower = error.to_ascii_lowercase();
+    lower.contains("manifest_unknown")
+        || lower.contains("manifest unknown")
+        || lower.contains("not found")
+}

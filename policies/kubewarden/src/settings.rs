@@ -1,0 +1,171 @@
+//! The policy's settings: which images need which signatures, and what to do with the rest.
+//!
+//! ```yaml
+//! signatures:
+//!   - image: "ghcr.io/acme/*"      # a glob; every entry that matches an image must pass
+//!     keys: [{name: release, publicKey: "-----BEGIN PUBLIC KEY-----..."}]
+//!     threshold: 1                 # ...and every other field of the core policy
+//! modifyImagesWithDigest: true     # pin admitted tags as repo:tag@sha256:...
+//! unmatchedImages: deny            # or allow
+//! ```
+
+use ocisig::{Policy, Reference};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::glob;
+
+/// What happens to an image no `signatures` entry matches.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmatchedImages {
+    /// Admit it unchecked.
+    Allow,
+    /// Reject it (the default: an image nobody vouched for does not run).
+    #[default]
+    Deny,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SettingsDocument {
+    #[serde(default)]
+    signatures: Vec<Map<String, Value>>,
+    #[serde(default = "default_modify")]
+    modify_images_with_digest: bool,
+    #[serde(default)]
+    unmatched_images: UnmatchedImages,
+}
+
+fn default_modify() -> bool {
+    true
+}
+
+/// One `signatures` entry: an image glob and the core policy its images must satisfy.
+#[derive(Debug)]
+pub struct SignatureRule {
+    /// The glob, as written.
+    pub image: String,
+    /// The checked policy.
+    pub policy: Policy,
+}
+
+/// Checked settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// The rules, in the order written.
+    pub signatures: Vec<SignatureRule>,
+    /// Pin admitted tags to the digest that was verified.
+    pub modify_images_with_digest: bool,
+    /// What to do with images no rule matches.
+    pub unmatched_images: UnmatchedImages,
+}
+
+/// The most `signatures` entries accepted, which bounds the work per image.
+const MAX_RULES: usize = 64;
+
+impl Settings {
+    /// Parses and checks settings JSON; the error names the field.
+    ///
+    /// # Errors
+    /// A message naming the offending field.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let document: SettingsDocument =
+            serde_json::from_slice(bytes).map_err(|err| format!("settings: {err}"))?;
+        if document.signatures.is_empty() {
+            return Err(
+                "signatures: at least one entry is needed (an image glob and its keys)".into(),
+            );
+        }
+        if document.signatures.len() > MAX_RULES {
+            return Err(format!(
+                "signatures: {} entries; the most accepted is {MAX_RULES}",
+                document.signatures.len()
+            ));
+        }
+        let mut signatures = Vec::with_capacity(document.signatures.len());
+        for (index, mut entry) in document.signatures.into_iter().enumerate() {
+            let image = match entry.remove("image") {
+                Some(Value::String(image)) if !image.is_empty() => image,
+                Some(_) => {
+                    return Err(format!(
+                        "signatures[{index}].image: must be a non-empty string (a glob)"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "signatures[{index}].image: missing; say which images the entry covers, \
+                         for example \"ghcr.io/acme/*\""
+                    ));
+                }
+            };
+            let policy = serde_json::to_vec(&entry)
+                .map_err(|err| err.to_string())
+                .and_then(|bytes| Policy::from_json(&bytes).map_err(|err| err.to_string()))
+                .map_err(|err| format!("signatures[{index}] ({image}): {err}"))?;
+            signatures.push(SignatureRule { image, policy });
+        }
+        Ok(Self {
+            signatures,
+            modify_images_with_digest: document.modify_images_with_digest,
+            unmatched_images: document.unmatched_images,
+        })
+    }
+
+    /// The rules whose glob matches `image` in any of its spellings: as written, normalized
+    /// (`index.docker.io/library/nginx:1.27`) and, for Docker Hub, `docker.io/...`. Matching
+    /// more spellings can only add rules, never skip one.
+    pub fn rules_for<'a>(&'a self, image: &str) -> Vec<&'a SignatureRule> {
+        let spellings = spellings(image);
+        self.signatures
+            .iter()
+            .filter(|rule| {
+                spellings
+                    .iter()
+                    .any(|spelling| glob::matches(&rule.image, spelling))
+            })
+            .collect()
+    }
+}
+
+fn spellings(image: &str) -> Vec<String> {
+    let mut spellings = vec![image.to_string()];
+    if let Ok(reference) = Reference::parse(image) {
+        let normalized = reference.to_string();
+        if let Some(rest) = normalized.strip_prefix("index.docker.io/") {
+            spellings.push(format!("docker.io/{rest}"));
+        }
+        spellings.push(normalized);
+    }
+    spellings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEusIAt6EJ3YrTHdg2qkWVS0KuotWQ\nwHDtyaXlq7Nhj8279+1u/l5pZhXJPW8PnGRRLdO5NbsuM6aT7pOcP100uw==\n-----END PUBLIC KEY-----\n";
+
+    fn settings(signatures: Value) -> Result<Settings, String> {
+        Settings::from_json(
+            serde_json::json!({ "signatures": signatures })
+                .to_string()
+                .as_bytes(),
+        )
+    }
+
+    #[test]
+    fn rules_match_every_spelling_of_docker_hub() {
+        let parsed = settings(serde_json::json!([
+            {"image": "docker.io/library/*", "keys": [{"name": "a", "publicKey": KEY}]},
+            {"image": "index.docker.io/library/nginx*", "keys": [{"name": "a", "publicKey": KEY}]},
+            {"image": "ghcr.io/*", "keys": [{"name": "a", "publicKey": KEY}]}
+        ]))
+        .unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(parsed.rules_for("nginx:1.27").len(), 2);
+        assert_eq!(parsed.rules_for("busybox").len(), 1);
+        assert!(parsed.rules_for("quay.io/x").is_empty());
+        assert!(parsed.modify_images_with_digest);
+        assert_eq!(parsed.unmatched_images, UnmatchedImages::Deny);
+    }
+}
