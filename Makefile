@@ -7,15 +7,18 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_DIR   := $(TARGET_DIR)/wasm32-unknown-unknown/dist
 OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+WEB_EXAMPLES := signed threshold tampered wrong-key other-image
 
-.PHONY: all build wasm-target wasm opa kubewarden native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
+.PHONY: all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 
 all: build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: wasm opa kubewarden native ## Build dist/*.wasm, the OPA bundle and the ocisig binary
+build: wasm opa kubewarden web native ## Build dist/*.wasm, the OPA bundle and the ocisig binary
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || \
@@ -51,6 +54,26 @@ kubewarden: wasm-target ## Build dist/ocisig-kubewarden.wasm (the Kubewarden pol
 		dist/ocisig-kubewarden.wasm policies/kubewarden/metadata.yml policies/kubewarden/README.md
 	@echo "dist/ocisig-kubewarden.wasm: $$(wc -c < dist/ocisig-kubewarden.wasm) bytes"
 
+wasm-bindgen-cli:
+	@[ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" = "$(WASM_BINDGEN_VERSION)" ] || \
+		$(CARGO) install --locked wasm-bindgen-cli@$(WASM_BINDGEN_VERSION)
+
+# The browser library (an npm package layout in dist/web/pkg) and the demo page around it.
+web: wasm-target wasm-bindgen-cli ## Build the demo page and the browser library into dist/web/
+	$(CARGO) build --locked -p ocisig-web --target wasm32-unknown-unknown --profile dist
+	@rm -rf dist/web && mkdir -p dist/web/pkg
+	wasm-bindgen --target web --out-dir dist/web/pkg --out-name ocisig_web $(WASM_DIR)/ocisig_web.wasm
+	sed 's/@VERSION@/$(shell $(CARGO) pkgid -p ocisig-web | sed 's/.*[@#]//')/' web/package.json.in > dist/web/pkg/package.json
+	cp web/www/index.html web/www/app.js web/www/style.css dist/web/
+	for example in $(WEB_EXAMPLES); do \
+		mkdir -p dist/web/examples/$$example && \
+		cp examples/$$example/policy.json examples/$$example/evidence.json dist/web/examples/$$example/; \
+	done
+	@echo "dist/web: wasm + JS gzipped: $$(cat dist/web/pkg/ocisig_web_bg.wasm dist/web/pkg/ocisig_web.js dist/web/app.js | gzip -9 | wc -c) bytes"
+
+demo: web ## Serve the demo page at http://127.0.0.1:8080/ (PORT=...)
+	node web/serve.mjs dist/web $(or $(PORT),8080)
+
 native: wasm ## Build the ocisig binary, with dist/ocisig.wasm embedded
 	$(CARGO) build --locked --release -p ocisig-host
 
@@ -60,11 +83,17 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: wasm opa kubewarden lint test-rust test-opa fuzz-smoke ## Run every check and test
+test: wasm opa kubewarden web lint test-rust test-opa test-web fuzz-smoke ## Run every check and test
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
+
+# The JS API under Node (wasm-bindgen-test), then the demo page in Debian's chromium.
+test-web: web node_modules
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+		$(CARGO) test --locked -p ocisig-web --target wasm32-unknown-unknown
+	node --test tests/web/
 
 # OPA's own JavaScript SDK loads dist/ocisig-opa.wasm; compared with `ocisig eval`.
 test-opa: opa native node_modules
@@ -82,7 +111,7 @@ fixtures: wasm-target
 lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p ocisig-web -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 
 bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
 use crate::limits;
@@ -39,6 +39,16 @@ struct EvidenceDocument {
     signature_manifest: Option<String>,
     #[serde(default)]
     blobs: BTreeMap<String, String>,
+}
+
+/// The document [`Evidence::to_json`] writes; fields in the order `serde_json` sorts them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EvidenceDocumentOut<'a> {
+    blobs: BTreeMap<String, String>,
+    digest: String,
+    image: &'a str,
+    signature_manifest: Option<&'a str>,
 }
 
 /// Checked evidence for one image.
@@ -128,6 +138,22 @@ impl Evidence {
     /// Whether the blobs were rebuilt rather than fetched.
     pub fn payloads_rebuilt(&self) -> bool {
         self.payloads_rebuilt
+    }
+
+    /// The evidence document (`docs/contracts.md`), blobs in standard base64.
+    pub fn to_json(&self) -> String {
+        let document = EvidenceDocumentOut {
+            blobs: self
+                .blobs
+                .iter()
+                .map(|(digest, bytes)| (digest.to_string(), BASE64.encode(bytes)))
+                .collect(),
+            digest: self.digest.to_string(),
+            image: &self.image,
+            signature_manifest: self.signature_manifest.as_deref(),
+        };
+        // Strings and maps of strings always serialize.
+        serde_json::to_string(&document).unwrap_or_default()
     }
 
     /// The image reference as the user wrote it.

@@ -33,6 +33,7 @@ extern crate alloc;
 
 mod digest;
 mod evidence;
+pub mod inspect;
 mod keys;
 pub mod limits;
 pub mod manifest;

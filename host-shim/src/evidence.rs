@@ -4,10 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use ocisig::{LimitsDocument, Reference, Sha256Digest};
-use serde_json::json;
+use ocisig::{Evidence, LimitsDocument, Reference, Sha256Digest};
 
 use crate::layout::{self, LayoutSource};
 use crate::registry::Registry;
@@ -65,12 +62,9 @@ pub fn fetch(
                 None => format!("oci:{}", layout_source.dir.display()),
             };
             Ok(FetchedEvidence {
-                document: document(
-                    &image,
-                    &found.digest,
-                    found.signature_manifest,
-                    &found.blobs,
-                )?,
+                document: Evidence::new(image, found.digest, found.signature_manifest, found.blobs)
+                    .to_json()
+                    .into_bytes(),
                 digest: found.digest,
             })
         }
@@ -119,7 +113,9 @@ fn from_registry(
         }
     };
     Ok(FetchedEvidence {
-        document: document(&image.to_string(), &digest, signature_manifest, &blobs)?,
+        document: Evidence::new(image.to_string(), digest, signature_manifest, blobs)
+            .to_json()
+            .into_bytes(),
         digest,
     })
 }
@@ -147,22 +143,4 @@ pub fn payload_descriptors(manifest: &[u8], limits: &LimitsDocument) -> Vec<(Sha
         }
     }
     wanted
-}
-
-fn document(
-    image: &str,
-    digest: &Sha256Digest,
-    signature_manifest: Option<String>,
-    blobs: &BTreeMap<Sha256Digest, Vec<u8>>,
-) -> anyhow::Result<Vec<u8>> {
-    let blobs: serde_json::Map<String, serde_json::Value> = blobs
-        .iter()
-        .map(|(digest, bytes)| (digest.to_string(), BASE64.encode(bytes).into()))
-        .collect();
-    Ok(serde_json::to_vec(&json!({
-        "image": image,
-        "digest": digest.to_string(),
-        "signatureManifest": signature_manifest,
-        "blobs": blobs,
-    }))?)
 }
