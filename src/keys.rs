@@ -15,6 +15,7 @@ use spki::der::Decode as _;
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
 use crate::digest::Sha256Digest;
+use crate::ecdsa_tables::KeyTable;
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -106,11 +107,26 @@ pub struct PublicKey {
 
 #[derive(Clone, Debug)]
 enum Verifier {
-    EcdsaP256(p256::ecdsa::VerifyingKey),
-    EcdsaP384(p384::ecdsa::VerifyingKey),
-    EcdsaP521(p521::ecdsa::VerifyingKey),
+    EcdsaP256(p256::ecdsa::VerifyingKey, KeyTable<p256::NistP256>),
+    EcdsaP384(p384::ecdsa::VerifyingKey, KeyTable<p384::NistP384>),
+    EcdsaP521(p521::ecdsa::VerifyingKey, KeyTable<p521::NistP521>),
     Rsa(rsa::PublicKey, RsaScheme),
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// A DER ECDSA signature checked under a NIST-curve key: with the key's tables once it has
+/// them (see [`crate::ecdsa_tables`]), with the curve crate's verifier before that.
+macro_rules! verify_ecdsa {
+    ($curve:ident, $key:expr, $table:expr, $prehash:expr, $signature:expr) => {{
+        let signature = $curve::ecdsa::Signature::from_der($signature)
+            .map_err(|_| SignatureError::Malformed)?;
+        let (r, s) = signature.split_scalars();
+        let point = $curve::ProjectivePoint::from(*$key.as_affine());
+        match crate::ecdsa_tables::verify_prehash(&point, $table, $prehash, &r, &s) {
+            Some(verified) => verified,
+            None => $key.verify_prehash($prehash, &signature).is_ok(),
+        }
+    }};
 }
 
 impl PublicKey {
@@ -196,6 +212,7 @@ impl PublicKey {
                 Verifier::EcdsaP256(
                     p256::ecdsa::VerifyingKey::try_from(spki)
                         .map_err(|err| format!("invalid P-256 public key: {err}"))?,
+                    KeyTable::new(),
                 ),
                 HashAlgorithm::Sha256,
             ),
@@ -203,6 +220,7 @@ impl PublicKey {
                 Verifier::EcdsaP384(
                     p384::ecdsa::VerifyingKey::try_from(spki)
                         .map_err(|err| format!("invalid P-384 public key: {err}"))?,
+                    KeyTable::new(),
                 ),
                 HashAlgorithm::Sha384,
             ),
@@ -210,6 +228,7 @@ impl PublicKey {
                 Verifier::EcdsaP521(
                     p521_from_spki(spki)
                         .map_err(|err| format!("invalid P-521 public key: {err}"))?,
+                    KeyTable::new(),
                 ),
                 HashAlgorithm::Sha512,
             ),
@@ -292,21 +311,9 @@ impl PublicKey {
         signature: &[u8],
     ) -> Result<bool, SignatureError> {
         Ok(match &self.verifier {
-            Verifier::EcdsaP256(key) => {
-                let signature = p256::ecdsa::Signature::from_der(signature)
-                    .map_err(|_| SignatureError::Malformed)?;
-                key.verify_prehash(prehash, &signature).is_ok()
-            }
-            Verifier::EcdsaP384(key) => {
-                let signature = p384::ecdsa::Signature::from_der(signature)
-                    .map_err(|_| SignatureError::Malformed)?;
-                key.verify_prehash(prehash, &signature).is_ok()
-            }
-            Verifier::EcdsaP521(key) => {
-                let signature = p521::ecdsa::Signature::from_der(signature)
-                    .map_err(|_| SignatureError::Malformed)?;
-                key.verify_prehash(prehash, &signature).is_ok()
-            }
+            Verifier::EcdsaP256(key, table) => verify_ecdsa!(p256, key, table, prehash, signature),
+            Verifier::EcdsaP384(key, table) => verify_ecdsa!(p384, key, table, prehash, signature),
+            Verifier::EcdsaP521(key, table) => verify_ecdsa!(p521, key, table, prehash, signature),
             Verifier::Rsa(key, scheme) => verify_rsa(key, *scheme, hash, prehash, signature)?,
             Verifier::Ed25519(_) => false,
         })
@@ -315,9 +322,9 @@ impl PublicKey {
     /// The algorithm family, for people: `ecdsa-p256`, `rsa-3072-pkcs1v15`, `ed25519`.
     pub fn algorithm(&self) -> String {
         match &self.verifier {
-            Verifier::EcdsaP256(_) => "ecdsa-p256".to_string(),
-            Verifier::EcdsaP384(_) => "ecdsa-p384".to_string(),
-            Verifier::EcdsaP521(_) => "ecdsa-p521".to_string(),
+            Verifier::EcdsaP256(..) => "ecdsa-p256".to_string(),
+            Verifier::EcdsaP384(..) => "ecdsa-p384".to_string(),
+            Verifier::EcdsaP521(..) => "ecdsa-p521".to_string(),
             Verifier::Rsa(key, scheme) => {
                 use rsa::traits::PublicKeyParts as _;
                 let scheme = match scheme {
@@ -333,9 +340,9 @@ impl PublicKey {
     /// The key type and size, for people: `ECDSA P-384`, `RSA 3072`, `Ed25519`.
     pub fn kind(&self) -> String {
         match &self.verifier {
-            Verifier::EcdsaP256(_) => "ECDSA P-256".to_string(),
-            Verifier::EcdsaP384(_) => "ECDSA P-384".to_string(),
-            Verifier::EcdsaP521(_) => "ECDSA P-521".to_string(),
+            Verifier::EcdsaP256(..) => "ECDSA P-256".to_string(),
+            Verifier::EcdsaP384(..) => "ECDSA P-384".to_string(),
+            Verifier::EcdsaP521(..) => "ECDSA P-521".to_string(),
             Verifier::Rsa(key, _) => {
                 use rsa::traits::PublicKeyParts as _;
                 format!("RSA {}", key.n().bit_width())

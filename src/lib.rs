@@ -32,6 +32,7 @@
 extern crate alloc;
 
 mod digest;
+mod ecdsa_tables;
 mod evidence;
 pub mod inspect;
 mod keys;
@@ -67,18 +68,34 @@ use alloc::string::ToString;
 ///
 /// This is the whole contract of every engine adapter: bytes in, verdict out.
 pub fn verify_json(policy: &[u8], evidence: &[u8]) -> Verdict {
-    let policy = match Policy::from_json(policy) {
-        Ok(policy) => policy,
-        Err(err) => {
-            let reason = match err {
-                PolicyError::TooLarge(_) => Reason::LimitExceeded,
-                PolicyError::Syntax(_) | PolicyError::Invalid(_) => Reason::InvalidPolicy,
-            };
-            return Verdict::denied(reason, err.to_string());
-        }
-    };
+    match policy_from_json(policy) {
+        Ok(policy) => verify_evidence_json(&policy, evidence),
+        Err(denial) => denial,
+    }
+}
+
+/// Parses a policy, or gives the denial [`verify_json`] would return for it. For hosts that
+/// keep a parsed policy (and its keys' precomputed tables) across verifications.
+///
+/// # Errors
+/// The `invalid_policy` or `limit_exceeded` verdict.
+// A denial is returned once per bad policy, never on a hot path; boxing it buys nothing.
+#[allow(clippy::result_large_err)]
+pub fn policy_from_json(policy: &[u8]) -> Result<Policy, Verdict> {
+    Policy::from_json(policy).map_err(|err| {
+        let reason = match err {
+            PolicyError::TooLarge(_) => Reason::LimitExceeded,
+            PolicyError::Syntax(_) | PolicyError::Invalid(_) => Reason::InvalidPolicy,
+        };
+        Verdict::denied(reason, err.to_string())
+    })
+}
+
+/// Parses an evidence document and verifies it against an already parsed policy; unreadable
+/// evidence becomes a denial.
+pub fn verify_evidence_json(policy: &Policy, evidence: &[u8]) -> Verdict {
     match Evidence::from_json(evidence) {
-        Ok(evidence) => verify(&policy, &evidence),
+        Ok(evidence) => verify(policy, &evidence),
         Err(err) => {
             let reason = match err {
                 EvidenceError::TooLarge(_) => Reason::LimitExceeded,

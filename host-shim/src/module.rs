@@ -1,8 +1,12 @@
 //! Running `ocisig.wasm` in wasmtime, with the guest unable to hurt the host.
 //!
-//! The module is compiled once per process; every verification gets a fresh instance with a
-//! memory cap and a fuel budget, so one hostile input cannot leak state into the next, and a
-//! trap, an exhausted budget or an ABI violation becomes a `module_trap` denial.
+//! The module is compiled once per process. Instances have a memory cap and a fresh fuel budget
+//! per verification, and are kept warm between verifications, so that the policy the module
+//! parsed (with its keys' precomputed tables) serves the next image too. An instance returns to
+//! the pool only after a clean return: a trap, an exhausted budget or an ABI violation discards
+//! it and becomes a `module_trap` denial, so a failure never carries into the next image.
+
+use std::sync::Mutex;
 
 use anyhow::{Context as _, anyhow, bail};
 use ocisig::{Reason, Verdict};
@@ -39,11 +43,25 @@ impl Default for ModuleLimits {
     }
 }
 
+/// The most idle instances kept; more than the busiest worker pool needs.
+const MAX_WARM_INSTANCES: usize = 64;
+
+/// An instance that grew its memory past this is not kept, so a large document's memory is
+/// returned to the system once it is done.
+const MAX_WARM_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
 /// The compiled verifier module.
 pub struct VerifierModule {
     engine: Engine,
     module: Module,
     limits: ModuleLimits,
+    warm: Mutex<Vec<WarmInstance>>,
+}
+
+/// An instance that completed its last call cleanly, with its store.
+struct WarmInstance {
+    store: Store<StoreLimits>,
+    exports: Exports,
 }
 
 struct Exports {
@@ -95,6 +113,7 @@ impl VerifierModule {
             engine,
             module,
             limits,
+            warm: Mutex::new(Vec::new()),
         };
         let mut store = verifier.store()?;
         let instance =
@@ -108,6 +127,20 @@ impl VerifierModule {
             bail!("the module speaks ocisig ABI {version}; this host speaks {ABI_VERSION}");
         }
         Ok(verifier)
+    }
+
+    fn instantiate(&self) -> anyhow::Result<WarmInstance> {
+        let mut store = self.store()?;
+        let instance = Instance::new(&mut store, &self.module, &[]).map_err(|e| anyhow!("{e}"))?;
+        let exports = Exports {
+            memory: instance
+                .get_memory(&mut store, "memory")
+                .context("the module exports no memory")?,
+            alloc: typed(&instance, &mut store, "ocisig_alloc")?,
+            free: typed(&instance, &mut store, "ocisig_free")?,
+            verify: typed(&instance, &mut store, "ocisig_verify")?,
+        };
+        Ok(WarmInstance { store, exports })
     }
 
     fn store(&self) -> anyhow::Result<Store<StoreLimits>> {
@@ -142,69 +175,96 @@ impl VerifierModule {
         }
     }
 
-    /// One verification in a fresh instance.
+    /// One verification, in a warm instance when one is idle (a fresh one otherwise).
     ///
     /// # Errors
-    /// A trap, exhausted fuel or memory, or a result that is not a verdict.
+    /// A trap, exhausted fuel or memory, or a result that is not a verdict; the instance is
+    /// then discarded.
     pub fn run(&self, policy: &[u8], evidence: &[u8]) -> anyhow::Result<ModuleVerdict> {
-        let mut store = self.store()?;
-        let instance = Instance::new(&mut store, &self.module, &[]).map_err(|e| anyhow!("{e}"))?;
-        let exports = Exports {
-            memory: instance
-                .get_memory(&mut store, "memory")
-                .context("the module exports no memory")?,
-            alloc: typed(&instance, &mut store, "ocisig_alloc")?,
-            free: typed(&instance, &mut store, "ocisig_free")?,
-            verify: typed(&instance, &mut store, "ocisig_verify")?,
+        let idle = self.warm.lock().ok().and_then(|mut warm| warm.pop());
+        let mut instance = match idle {
+            Some(instance) => instance,
+            None => self.instantiate()?,
         };
-        let (policy_ptr, policy_len) = write_input(&mut store, &exports, policy)?;
-        let (evidence_ptr, evidence_len) = write_input(&mut store, &exports, evidence)?;
-        let packed = exports
-            .verify
-            .call(
-                &mut store,
-                (policy_ptr, policy_len, evidence_ptr, evidence_len),
-            )
-            .map_err(|e| anyhow!("{}", trap_cause(&e)))
-            .context("ocisig_verify trapped")?;
-        let packed = u64::from_ne_bytes(packed.to_ne_bytes());
-        let ptr = usize::try_from(packed >> 32)?;
-        let len = usize::try_from(packed & 0xffff_ffff)?;
-        if len == 0 || len > MAX_VERDICT_BYTES {
-            bail!("ocisig_verify returned a verdict of {len} bytes");
+        instance
+            .store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| anyhow!("{e}"))?;
+        let verdict = call(&mut instance, policy, evidence)?;
+        if instance.exports.memory.data_size(&instance.store) <= MAX_WARM_MEMORY_BYTES
+            && let Ok(mut warm) = self.warm.lock()
+            && warm.len() < MAX_WARM_INSTANCES
+        {
+            warm.push(instance);
         }
-        let mut json = vec![0u8; len];
-        // Bounds-checked: an out-of-range pointer is an error, never a host read out of bounds.
-        exports
-            .memory
-            .read(&store, ptr, &mut json)
-            .context("ocisig_verify returned a verdict outside its memory")?;
-        let verdict: serde_json::Value = serde_json::from_slice(&json)
-            .context("ocisig_verify returned a verdict that is not JSON")?;
-        let verified = verdict
-            .get("verified")
-            .and_then(serde_json::Value::as_bool)
-            .context("the verdict has no boolean `verified`")?;
-        let json = String::from_utf8(json)?;
-        // The instance is dropped next, but freeing keeps to the ABI a long-lived host follows.
-        for (ptr, len) in [(policy_ptr, policy_len), (evidence_ptr, evidence_len)] {
-            exports
-                .free
-                .call(&mut store, (ptr, len))
-                .map_err(|e| anyhow!("{e}"))?;
-        }
-        let verdict_ptr = i32::try_from(ptr)?;
-        let verdict_len = i32::try_from(len)?;
+        Ok(verdict)
+    }
+
+    /// One verification in a fresh instance that is then dropped, as a host that keeps
+    /// nothing between calls would run it.
+    ///
+    /// # Errors
+    /// As [`VerifierModule::run`].
+    pub fn run_fresh(&self, policy: &[u8], evidence: &[u8]) -> anyhow::Result<ModuleVerdict> {
+        let mut instance = self.instantiate()?;
+        call(&mut instance, policy, evidence)
+    }
+}
+
+/// Writes the inputs, calls `ocisig_verify`, reads the verdict back and frees all three.
+fn call(
+    instance: &mut WarmInstance,
+    policy: &[u8],
+    evidence: &[u8],
+) -> anyhow::Result<ModuleVerdict> {
+    let WarmInstance { store, exports } = instance;
+    let (policy_ptr, policy_len) = write_input(store, exports, policy)?;
+    let (evidence_ptr, evidence_len) = write_input(store, exports, evidence)?;
+    let packed = exports
+        .verify
+        .call(
+            &mut *store,
+            (policy_ptr, policy_len, evidence_ptr, evidence_len),
+        )
+        .map_err(|e| anyhow!("{}", trap_cause(&e)))
+        .context("ocisig_verify trapped")?;
+    let packed = u64::from_ne_bytes(packed.to_ne_bytes());
+    let ptr = usize::try_from(packed >> 32)?;
+    let len = usize::try_from(packed & 0xffff_ffff)?;
+    if len == 0 || len > MAX_VERDICT_BYTES {
+        bail!("ocisig_verify returned a verdict of {len} bytes");
+    }
+    let mut json = vec![0u8; len];
+    // Bounds-checked: an out-of-range pointer is an error, never a host read out of bounds.
+    exports
+        .memory
+        .read(&*store, ptr, &mut json)
+        .context("ocisig_verify returned a verdict outside its memory")?;
+    let verdict: serde_json::Value = serde_json::from_slice(&json)
+        .context("ocisig_verify returned a verdict that is not JSON")?;
+    let verified = verdict
+        .get("verified")
+        .and_then(serde_json::Value::as_bool)
+        .context("the verdict has no boolean `verified`")?;
+    let json = String::from_utf8(json)?;
+    // A warm instance serves the next image: give every buffer back.
+    for (ptr, len) in [(policy_ptr, policy_len), (evidence_ptr, evidence_len)] {
         exports
             .free
-            .call(&mut store, (verdict_ptr, verdict_len))
+            .call(&mut *store, (ptr, len))
             .map_err(|e| anyhow!("{e}"))?;
-        Ok(ModuleVerdict {
-            json,
-            value: verdict,
-            verified,
-        })
     }
+    let verdict_ptr = i32::try_from(ptr)?;
+    let verdict_len = i32::try_from(len)?;
+    exports
+        .free
+        .call(&mut *store, (verdict_ptr, verdict_len))
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(ModuleVerdict {
+        json,
+        value: verdict,
+        verified,
+    })
 }
 
 /// Why a call trapped, in wasmtime's words ("all fuel consumed", "call stack exhausted"),

@@ -165,3 +165,45 @@ fn a_compiled_module_that_misbehaves_is_always_a_denial_and_the_host_carries_on(
     let fine = module.verify(b"anything", b"{}");
     assert_eq!(fine.value["reason"], "invalid_policy");
 }
+
+/// Instances are kept warm after a clean call and discarded after a trap. This module answers
+/// the first call of an instance and traps on any later one, so the sequence of outcomes shows
+/// which instance each call ran in.
+#[test]
+fn a_clean_instance_is_reused_and_a_trapped_one_is_discarded() {
+    let bytes = wat::parse_str(
+        r#"(module
+          (memory (export "memory") 2)
+          (data (i32.const 16) "{\"verified\":false}")
+          (global $next (mut i32) (i32.const 1024))
+          (global $calls (mut i32) (i32.const 0))
+          (func (export "ocisig_abi_version") (result i32) i32.const 1)
+          (func (export "ocisig_alloc") (param $len i32) (result i32)
+            (local $ptr i32)
+            global.get $next
+            local.set $ptr
+            global.get $next
+            local.get $len
+            i32.add
+            global.set $next
+            local.get $ptr)
+          (func (export "ocisig_free") (param i32 i32))
+          (func (export "ocisig_verify") (param i32 i32 i32 i32) (result i64)
+            global.get $calls
+            i32.const 1
+            i32.add
+            global.set $calls
+            global.get $calls
+            i32.const 1
+            i32.gt_u
+            if unreachable end
+            i64.const 0x1000000012))"#,
+    )
+    .unwrap();
+    let verifier = VerifierModule::from_bytes(&bytes, limits()).unwrap();
+    let outcomes: Vec<bool> = (0..4).map(|_| verifier.run(b"{}", b"{}").is_ok()).collect();
+    // fresh: ok; reused: trap (discarded); fresh: ok; reused: trap.
+    assert_eq!(outcomes, [true, false, true, false]);
+    // A host that keeps nothing always gets a first call.
+    assert!((0..3).all(|_| verifier.run_fresh(b"{}", b"{}").is_ok()));
+}

@@ -18,6 +18,7 @@
 #![cfg(target_family = "wasm")]
 
 mod buffers;
+mod policy_cache;
 
 use ocisig::{Reason, Verdict};
 
@@ -64,9 +65,14 @@ pub extern "C" fn ocisig_verify(
     evidence_len: i32,
 ) -> i64 {
     let verdict = buffers::with_input(policy_ptr, policy_len, |policy| {
-        buffers::with_input(evidence_ptr, evidence_len, |evidence| {
-            ocisig::verify_json(policy, evidence)
-        })
+        buffers::with_input(
+            evidence_ptr,
+            evidence_len,
+            |evidence| match policy_cache::policy(policy) {
+                Ok(policy) => ocisig::verify_evidence_json(&policy, evidence),
+                Err(denial) => denial,
+            },
+        )
         .unwrap_or_else(|why| {
             Verdict::denied(Reason::InvalidEvidence, format!("evidence buffer: {why}"))
         })
