@@ -60,9 +60,10 @@ wasm-bindgen-cli:
 
 # The browser library (an npm package layout in dist/web/pkg) and the demo page around it.
 web: wasm-target wasm-bindgen-cli ## Build the demo page and the browser library into dist/web/
-	$(CARGO) build --locked -p ocisig-web --target wasm32-unknown-unknown --profile dist
+	$(CARGO) build --locked -p ocisig-web --target wasm32-unknown-unknown --profile web
 	@rm -rf dist/web && mkdir -p dist/web/pkg
-	wasm-bindgen --target web --out-dir dist/web/pkg --out-name ocisig_web $(WASM_DIR)/ocisig_web.wasm
+	wasm-bindgen --target web --out-dir dist/web/pkg --out-name ocisig_web \
+		$(TARGET_DIR)/wasm32-unknown-unknown/web/ocisig_web.wasm
 	sed 's/@VERSION@/$(shell $(CARGO) pkgid -p ocisig-web | sed 's/.*[@#]//')/' web/package.json.in > dist/web/pkg/package.json
 	cp web/www/index.html web/www/app.js web/www/style.css dist/web/
 	for example in $(WEB_EXAMPLES); do \
@@ -113,7 +114,7 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p ocisig-web -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 
-bench: wasm native ## Benchmarks: medians and ratios measured in one run; writes target/bench/
+bench: build ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked --bench verify
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
 

@@ -97,10 +97,23 @@ impl VerifierModule {
     /// When the bytes are not a valid module, the module imports anything, or its ABI version
     /// is not [`ABI_VERSION`].
     pub fn from_bytes(bytes: &[u8], limits: ModuleLimits) -> anyhow::Result<Self> {
+        Self::from_bytes_cached_in(bytes, limits, crate::module_cache::default_dir().as_deref())
+    }
+
+    /// [`VerifierModule::from_bytes`] with the compiled-module cache in `cache_dir` (`None`:
+    /// compile every time).
+    ///
+    /// # Errors
+    /// As [`VerifierModule::from_bytes`].
+    pub fn from_bytes_cached_in(
+        bytes: &[u8],
+        limits: ModuleLimits,
+        cache_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.consume_fuel(true);
         let engine = Engine::new(&config).map_err(|e| anyhow!("{e}"))?;
-        let module = crate::module_cache::compile(&engine, bytes)
+        let module = crate::module_cache::compile_in(&engine, bytes, cache_dir)
             .context("not a valid WebAssembly module")?;
         if let Some(import) = module.imports().next() {
             bail!(
