@@ -5,10 +5,16 @@ use ocisig_host::{ModuleLimits, VerifierModule};
 
 /// A module with the ocisig ABI whose `ocisig_verify` body is `verify_body`.
 fn module(verify_body: &str) -> Vec<u8> {
+    module_with("", verify_body)
+}
+
+/// [`module`] with more module fields (globals, data) before the functions.
+fn module_with(fields: &str, verify_body: &str) -> Vec<u8> {
     wat::parse_str(format!(
         r#"(module
           (memory (export "memory") 2)
           (global $next (mut i32) (i32.const 1024))
+          {fields}
           (func (export "ocisig_abi_version") (result i32) i32.const 1)
           (func (export "ocisig_alloc") (param $len i32) (result i32)
             (local $ptr i32)
@@ -171,25 +177,10 @@ fn a_compiled_module_that_misbehaves_is_always_a_denial_and_the_host_carries_on(
 /// which instance each call ran in.
 #[test]
 fn a_clean_instance_is_reused_and_a_trapped_one_is_discarded() {
-    let bytes = wat::parse_str(
-        r#"(module
-          (memory (export "memory") 2)
-          (data (i32.const 16) "{\"verified\":false}")
-          (global $next (mut i32) (i32.const 1024))
-          (global $calls (mut i32) (i32.const 0))
-          (func (export "ocisig_abi_version") (result i32) i32.const 1)
-          (func (export "ocisig_alloc") (param $len i32) (result i32)
-            (local $ptr i32)
-            global.get $next
-            local.set $ptr
-            global.get $next
-            local.get $len
-            i32.add
-            global.set $next
-            local.get $ptr)
-          (func (export "ocisig_free") (param i32 i32))
-          (func (export "ocisig_verify") (param i32 i32 i32 i32) (result i64)
-            global.get $calls
+    let bytes = module_with(
+        r#"(data (i32.const 16) "{\"verified\":false}")
+          (global $calls (mut i32) (i32.const 0))"#,
+        "global.get $calls
             i32.const 1
             i32.add
             global.set $calls
@@ -197,9 +188,8 @@ fn a_clean_instance_is_reused_and_a_trapped_one_is_discarded() {
             i32.const 1
             i32.gt_u
             if unreachable end
-            i64.const 0x1000000012))"#,
-    )
-    .unwrap();
+            i64.const 0x1000000012",
+    );
     let verifier = VerifierModule::from_bytes(&bytes, limits()).unwrap();
     let outcomes: Vec<bool> = (0..4).map(|_| verifier.run(b"{}", b"{}").is_ok()).collect();
     // fresh: ok; reused: trap (discarded); fresh: ok; reused: trap.

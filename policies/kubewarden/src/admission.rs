@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::settings::{Settings, UnmatchedImages};
+use crate::settings::{Settings, SignatureRule, UnmatchedImages};
 use crate::workload;
 
 /// The registry lookups the guest asks its host for (Kubewarden's `kubewarden/oci/v1/*`).
@@ -136,7 +136,12 @@ fn validate_evidence(body: &[u8], settings: &Settings) -> ValidationResponse {
         Err(err) => return ValidationResponse::reject(format!("invalid_evidence: {err}")),
     };
     let image = evidence.image().to_string();
-    let outcome = check_rules(settings, &image, |policy| ocisig::verify(policy, &evidence));
+    let rules = settings.rules_for(&image);
+    let outcome = if rules.is_empty() {
+        unmatched(settings)
+    } else {
+        check_rules(&rules, |policy| ocisig::verify(policy, &evidence))
+    };
     respond(settings, vec![(image, outcome)], None, &[])
 }
 
@@ -235,7 +240,8 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
         Ok(reference) => reference,
         Err(err) => return failed("invalid_reference", err),
     };
-    if settings.rules_for(image).is_empty() {
+    let rules = settings.rules_for(image);
+    if rules.is_empty() {
         return unmatched(settings);
     }
     let digest = match reference.digest() {
@@ -275,19 +281,15 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             );
         }
     };
-    check_rules(settings, image, |policy| {
+    check_rules(&rules, |policy| {
         let evidence =
             ocisig::rebuild::rebuilt_evidence(image, digest, signature_manifest.clone(), policy);
         ocisig::verify(policy, &evidence)
     })
 }
 
-/// Runs `verify` for every rule matching `image`; all must pass.
-fn check_rules(settings: &Settings, image: &str, verify: impl Fn(&Policy) -> Verdict) -> Outcome {
-    let rules = settings.rules_for(image);
-    if rules.is_empty() {
-        return unmatched(settings);
-    }
+/// Runs `verify` for each of an image's (non-empty) matching rules; all must pass.
+fn check_rules(rules: &[&SignatureRule], verify: impl Fn(&Policy) -> Verdict) -> Outcome {
     let mut verified_digest = None;
     for rule in rules {
         let verdict = verify(&rule.policy);
