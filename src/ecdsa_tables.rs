@@ -8,6 +8,13 @@
 //! point operations. A table costs about as much as two verifications to build, so a key gets
 //! one only on its second use: a host that verifies once per fresh instance pays nothing.
 //!
+//! **No table outlives the key that owns it.** The generator's table is built beside the key's
+//! and dropped with it; there is no process-wide (static) table. A static would be built in
+//! whatever memory the allocator hands out, and the OPA module's allocator is a bump heap that
+//! its host resets before every evaluation: a static table would then point into memory the
+//! next input overwrites (issue #14). Tied to the key, a table lives exactly as long as the
+//! parsed policy, which every host either keeps whole or drops whole.
+//!
 //! Every input here is public (key, digest, signature), so variable time is fine.
 
 use alloc::sync::Arc;
@@ -70,29 +77,16 @@ impl<C: PrimeCurveParams> FixedBaseTable<C> {
     }
 }
 
-/// The generator's table, built once per process (or wasm instance) on first need.
-pub(crate) trait GeneratorTable: PrimeCurveParams {
-    fn generator_table() -> &'static FixedBaseTable<Self>;
+/// The tables one key verifies with: its own and the generator's.
+pub(crate) struct Tables<C: PrimeCurveParams> {
+    generator: FixedBaseTable<C>,
+    key: FixedBaseTable<C>,
 }
 
-macro_rules! generator_table {
-    ($curve:ty) => {
-        impl GeneratorTable for $curve {
-            fn generator_table() -> &'static FixedBaseTable<Self> {
-                static TABLE: OnceLock<FixedBaseTable<$curve>> = OnceLock::new();
-                TABLE.get_or_init(|| FixedBaseTable::new(ProjectivePoint::<$curve>::GENERATOR))
-            }
-        }
-    };
-}
-generator_table!(p256::NistP256);
-generator_table!(p384::NistP384);
-generator_table!(p521::NistP521);
-
-/// A key's table, built on the key's second verification.
+/// A key's tables, built on the key's second verification and owned by the key.
 pub(crate) struct KeyTable<C: PrimeCurveParams> {
     uses: AtomicU32,
-    table: OnceLock<Arc<FixedBaseTable<C>>>,
+    table: OnceLock<Arc<Tables<C>>>,
 }
 
 impl<C: PrimeCurveParams> KeyTable<C> {
@@ -103,18 +97,20 @@ impl<C: PrimeCurveParams> KeyTable<C> {
         }
     }
 
-    /// The table for `key`, or `None` on its first use.
-    fn get(&self, key: &ProjectivePoint<C>) -> Option<&FixedBaseTable<C>> {
+    /// The tables for `key`, or `None` on its first use.
+    fn get(&self, key: &ProjectivePoint<C>) -> Option<&Tables<C>> {
         if let Some(table) = self.table.get() {
             return Some(table);
         }
         if self.uses.fetch_add(1, Ordering::Relaxed) == 0 {
             return None;
         }
-        Some(
-            self.table
-                .get_or_init(|| Arc::new(FixedBaseTable::new(*key))),
-        )
+        Some(self.table.get_or_init(|| {
+            Arc::new(Tables {
+                generator: FixedBaseTable::new(ProjectivePoint::<C>::GENERATOR),
+                key: FixedBaseTable::new(*key),
+            })
+        }))
     }
 }
 
@@ -137,19 +133,19 @@ impl<C: PrimeCurveParams> core::fmt::Debug for KeyTable<C> {
 
 /// ECDSA verification of `(r, s)` over the digest `prehash` under `key`, with tables; `None`
 /// when the key has no table yet and the caller should use the curve crate's verifier.
-pub(crate) fn verify_prehash<C: GeneratorTable>(
+pub(crate) fn verify_prehash<C: PrimeCurveParams>(
     key: &ProjectivePoint<C>,
     table: &KeyTable<C>,
     prehash: &[u8],
     r: &NonZeroScalar<C>,
     s: &NonZeroScalar<C>,
 ) -> Option<bool> {
-    let key_table = table.get(key)?;
+    let tables = table.get(key)?;
     let z = digest_scalar::<C>(prehash);
     let s_inv = *s.invert_vartime();
     let u1 = z * s_inv;
     let u2 = **r * s_inv;
-    let point = C::generator_table().mul_vartime(&u1) + key_table.mul_vartime(&u2);
+    let point = tables.generator.mul_vartime(&u1) + tables.key.mul_vartime(&u2);
     // The identity has x = 0 here, which never equals a non-zero r.
     let x = point.to_affine().x();
     Some(**r == digest_scalar::<C>(&x))
