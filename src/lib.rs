@@ -34,6 +34,7 @@ extern crate alloc;
 mod digest;
 mod ecdsa_tables;
 mod evidence;
+pub mod fetch;
 pub mod inspect;
 mod keys;
 pub mod limits;
@@ -44,7 +45,7 @@ mod reason;
 pub mod rebuild;
 mod reference;
 pub mod rekor;
-mod strict_json;
+pub mod strict_json;
 mod verdict;
 mod verify;
 

@@ -19,7 +19,7 @@ use serde_json::{Map, Number, Value};
 /// # Errors
 /// Returns serde_json's message, with line and column, for malformed JSON, duplicate keys or
 /// nesting deeper than 128.
-pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
+pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_slice::<StrictValue>(bytes)
         .map(|strict| strict.0)
         .map_err(|err| err.to_string())
@@ -29,7 +29,7 @@ pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, String> {
 ///
 /// # Errors
 /// As [`parse_value`], plus serde's message when the value does not have `T`'s shape.
-pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let value = parse_value(bytes)?;
     T::deserialize(value).map_err(|err| err.to_string())
 }

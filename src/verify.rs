@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::evidence::Evidence;
+use crate::fetch::{BlobMismatch, check_blob};
 use crate::keys::SignatureError;
 use crate::manifest::{self, Layer, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::payload;
@@ -299,25 +300,23 @@ impl LayerContext<'_> {
                 )
             }
         })?;
-        let length = u64::try_from(blob.len()).unwrap_or(u64::MAX);
-        if length != layer.size {
-            return Err((
-                Reason::PayloadSizeMismatch,
-                format!(
-                    "blob is {length} bytes but the descriptor says {}",
-                    layer.size
-                ),
-            ));
-        }
-        let actual = crate::Sha256Digest::of(blob);
-        if actual != layer.digest {
-            return Err((
-                Reason::PayloadDigestMismatch,
-                format!(
-                    "blob hashes to {actual}, not the descriptor's {}",
-                    layer.digest
-                ),
-            ));
+        match check_blob(blob, &layer.digest, layer.size) {
+            Ok(()) => {}
+            Err(BlobMismatch::Size { actual, expected }) => {
+                return Err((
+                    Reason::PayloadSizeMismatch,
+                    format!("blob is {actual} bytes but the descriptor says {expected}"),
+                ));
+            }
+            Err(BlobMismatch::Digest { actual }) => {
+                return Err((
+                    Reason::PayloadDigestMismatch,
+                    format!(
+                        "blob hashes to {actual}, not the descriptor's {}",
+                        layer.digest
+                    ),
+                ));
+            }
         }
         Ok(blob)
     }

@@ -1,13 +1,11 @@
 //! Fetching evidence documents (docs/contracts.md) from image sources: registries and OCI
 //! layout directories.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context as _, bail};
 use ocisig::{Evidence, LimitsDocument, Reference, Sha256Digest};
 
-use crate::layout::{self, LayoutSource};
-use crate::registry::Registry;
+use crate::layout::{Layout, LayoutSource};
+use crate::registry::{Registry, RepositorySource};
 
 /// An image source named on the command line.
 #[derive(Clone, Debug)]
@@ -42,105 +40,60 @@ pub struct FetchedEvidence {
     pub digest: Sha256Digest,
 }
 
-/// Fetches the evidence for `source`.
+/// Fetches the evidence for `source`: resolves the image to a digest, then follows the core's
+/// fetch plan ([`ocisig::fetch::gather`]).
 ///
 /// `registry` is used for registry references, and may be `None` when the caller knows there
 /// are none.
 ///
 /// # Errors
-/// When the source cannot be read or fetched, or a fetched byte does not match its digest.
+/// When the source cannot be read or fetched, or a manifest does not match its digest: the
+/// image was not verified.
 pub fn fetch(
     source: &Source,
     registry: Option<&Registry>,
     limits: &LimitsDocument,
 ) -> anyhow::Result<FetchedEvidence> {
-    match source {
+    let evidence = match source {
         Source::Layout(layout_source) => {
-            let found = layout::read(layout_source, limits)?;
+            let layout = Layout::open(layout_source)?;
             let image = match &layout_source.tag {
                 Some(tag) => format!("oci:{}:{tag}", layout_source.dir.display()),
                 None => format!("oci:{}", layout_source.dir.display()),
             };
-            Ok(FetchedEvidence {
-                document: Evidence::new(image, found.digest, found.signature_manifest, found.blobs)
-                    .to_json()
-                    .into_bytes(),
-                digest: found.digest,
-            })
+            let digest = layout.digest;
+            ocisig::fetch::gather(&layout, image, digest, limits)
+                .with_context(|| format!("reading the signatures of {digest}"))?
         }
         Source::Registry(reference) => {
             let Some(registry) = registry else {
                 bail!("no registry client was set up for {reference}");
             };
-            from_registry(registry, reference, limits)
+            from_registry(registry, reference, limits)?
         }
-    }
+    };
+    Ok(FetchedEvidence {
+        document: evidence.to_json().into_bytes(),
+        digest: evidence.digest(),
+    })
 }
 
 fn from_registry(
     registry: &Registry,
     image: &Reference,
     limits: &LimitsDocument,
-) -> anyhow::Result<FetchedEvidence> {
+) -> anyhow::Result<Evidence> {
     let target = image.digest().or(image.tag()).unwrap_or("latest");
     // The digest verified is the hash of the bytes received, computed exactly once here.
     let manifest = registry
         .manifest(image, target, limits.max_manifest_bytes)?
         .with_context(|| format!("{image}: no such image (the registry answered 404)"))?;
     let digest = manifest.digest;
-    let signature_tag = format!("sha256-{}.sig", digest.hex());
-    // Only a 404 means "not signed"; every other failure is an error (cosign issue 3133).
-    let signatures = registry
-        .manifest(image, &signature_tag, limits.max_manifest_bytes)
-        .with_context(|| format!("fetching the signatures of {image}@{digest}"))?;
-    let mut blobs = BTreeMap::new();
-    let signature_manifest = match signatures {
-        None => None,
-        Some(signatures) => {
-            for (blob_digest, size) in payload_descriptors(&signatures.bytes, limits) {
-                if blobs.contains_key(&blob_digest) {
-                    continue;
-                }
-                let bytes = registry
-                    .blob(image, &blob_digest, size, limits.max_payload_bytes)
-                    .with_context(|| format!("fetching a signature payload of {image}@{digest}"))?;
-                blobs.insert(blob_digest, bytes);
-            }
-            Some(
-                String::from_utf8(signatures.bytes)
-                    .with_context(|| format!("the signature manifest of {image} is not UTF-8"))?,
-            )
-        }
-    };
-    Ok(FetchedEvidence {
-        document: Evidence::new(image.to_string(), digest, signature_manifest, blobs)
-            .to_json()
-            .into_bytes(),
-        digest,
+    let repository = RepositorySource { registry, image };
+    ocisig::fetch::gather(&repository, image.to_string(), digest, limits).with_context(|| {
+        format!(
+            "fetching the signatures of {}@{digest}",
+            image.repository_name()
+        )
     })
-}
-
-/// The payload blobs worth fetching for a `.sig` manifest: simple-signing layers within the
-/// payload size limit, in order, without duplicates.
-///
-/// Nothing is fetched for a manifest that is malformed or has more layers than the limit: the
-/// verifier refuses those with a typed reason, and no per-layer work happens before the count
-/// is checked.
-pub fn payload_descriptors(manifest: &[u8], limits: &LimitsDocument) -> Vec<(Sha256Digest, u64)> {
-    let Ok(layers) = ocisig::manifest::parse_layers(manifest) else {
-        return Vec::new();
-    };
-    if layers.len() > usize::try_from(limits.max_layers).unwrap_or(usize::MAX) {
-        return Vec::new();
-    }
-    let mut wanted: Vec<(Sha256Digest, u64)> = Vec::new();
-    for layer in layers {
-        if layer.media_type == ocisig::SIMPLE_SIGNING_MEDIA_TYPE
-            && layer.size <= limits.max_payload_bytes
-            && !wanted.iter().any(|(digest, _)| *digest == layer.digest)
-        {
-            wanted.push((layer.digest, layer.size));
-        }
-    }
-    wanted
 }

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use ocisig::Sha256Digest;
+use ocisig::fetch::{BlobMismatch, FetchError};
+
+use crate::bounded;
 use serde::Deserialize;
 
 /// The annotation `cosign save` puts on each manifest in its index.
@@ -52,13 +54,13 @@ impl LayoutSource {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Index {
     #[serde(default)]
     manifests: Vec<Descriptor>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Descriptor {
     digest: String,
@@ -67,78 +69,98 @@ struct Descriptor {
     annotations: BTreeMap<String, String>,
 }
 
-/// What the layout holds for one image: the parts of an evidence document.
+/// An opened layout: its index, and the image the source names, with the digest computed
+/// from the manifest's bytes.
 #[derive(Debug)]
-pub struct LayoutEvidence {
+pub struct Layout {
+    dir: PathBuf,
+    index: Index,
     /// The image manifest digest, computed from its bytes.
     pub digest: Sha256Digest,
-    /// The `.sig` manifest text, if the layout has one for this image.
-    pub signature_manifest: Option<String>,
-    /// Every payload blob the `.sig` manifest names, checked against its digest.
-    pub blobs: BTreeMap<Sha256Digest, Vec<u8>>,
 }
 
-/// Reads the image and its cosign signatures from a layout.
-///
-/// # Errors
-/// When the layout is unreadable, malformed, ambiguous, or a blob does not match its digest.
-pub fn read(
-    source: &LayoutSource,
-    limits: &ocisig::LimitsDocument,
-) -> anyhow::Result<LayoutEvidence> {
-    let index_path = source.dir.join("index.json");
-    let index_bytes = read_limited(&index_path, MAX_MANIFEST_BYTES)?;
-    let index: Index = serde_json::from_slice(&index_bytes)
-        .with_context(|| format!("{} is not an OCI image index", index_path.display()))?;
-    let image = pick_image(&index, source)?;
-    let image_digest = Sha256Digest::parse(&image.digest).map_err(anyhow::Error::msg)?;
-    // Reading the manifest checks that its bytes hash to the digest we report.
-    read_blob(
-        &source.dir,
-        &image_digest,
-        image.size.min(MAX_MANIFEST_BYTES),
-    )
-    .context("reading the image manifest")?;
+impl Layout {
+    /// Reads `index.json` and the image manifest the source names, and checks that the
+    /// manifest's bytes hash to the digest that is reported.
+    ///
+    /// # Errors
+    /// When the layout is unreadable, malformed, ambiguous, or the manifest does not match its
+    /// digest.
+    pub fn open(source: &LayoutSource) -> anyhow::Result<Self> {
+        let index_path = source.dir.join("index.json");
+        let index_bytes = read_limited(&index_path, MAX_MANIFEST_BYTES)?;
+        let index: Index = serde_json::from_slice(&index_bytes)
+            .with_context(|| format!("{} is not an OCI image index", index_path.display()))?;
+        let image = pick_image(&index, source)?;
+        let digest = Sha256Digest::parse(&image.digest).map_err(anyhow::Error::msg)?;
+        read_manifest(&source.dir, &digest, Some(image.size), MAX_MANIFEST_BYTES)
+            .context("reading the image manifest")?;
+        Ok(Self {
+            dir: source.dir.clone(),
+            index,
+            digest,
+        })
+    }
+}
 
-    let signatures = index.manifests.iter().find(|d| {
-        d.annotations.get(COSIGN_KIND).map(String::as_str) == Some(KIND_SIGNATURES)
-            || d.annotations.get(REF_NAME) == Some(&format!("sha256-{}.sig", image_digest.hex()))
-    });
-    let Some(signatures) = signatures else {
-        return Ok(LayoutEvidence {
-            digest: image_digest,
-            signature_manifest: None,
-            blobs: BTreeMap::new(),
-        });
-    };
-    let sig_digest = Sha256Digest::parse(&signatures.digest).map_err(anyhow::Error::msg)?;
-    if signatures.size > limits.max_manifest_bytes {
-        bail!(
-            "the signature manifest is {} bytes; the limit is {}",
-            signatures.size,
-            limits.max_manifest_bytes
-        );
-    }
-    let manifest = read_blob(&source.dir, &sig_digest, signatures.size)
-        .context("reading the signature manifest")?;
-    let mut blobs = BTreeMap::new();
-    for (digest, size) in crate::evidence::payload_descriptors(&manifest, limits) {
-        match read_blob(&source.dir, &digest, size) {
-            Ok(bytes) => {
-                blobs.insert(digest, bytes);
+impl ocisig::fetch::Source for Layout {
+    /// A tag is looked up in the index (`cosign save` marks the signature manifest with its
+    /// `kind` annotation, `skopeo` and `oras` name tags with `org.opencontainers.image.ref.name`);
+    /// a digest is read from `blobs/`.
+    fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let transport = |detail: String| FetchError::Transport {
+            what: reference.to_string(),
+            detail,
+        };
+        let (digest, size) = if reference.starts_with("sha256:") {
+            (Sha256Digest::parse(reference).map_err(transport)?, None)
+        } else {
+            let is_signature_tag = reference.starts_with("sha256-") && reference.ends_with(".sig");
+            let found = self.index.manifests.iter().find(|d| {
+                d.annotations.get(REF_NAME).map(String::as_str) == Some(reference)
+                    || (is_signature_tag
+                        && d.annotations.get(COSIGN_KIND).map(String::as_str)
+                            == Some(KIND_SIGNATURES))
+            });
+            let Some(found) = found else {
+                return Err(FetchError::NotFound {
+                    what: reference.to_string(),
+                });
+            };
+            let digest = Sha256Digest::parse(&found.digest).map_err(transport)?;
+            if found.size > max_bytes {
+                return Err(transport(format!(
+                    "the manifest is {} bytes; the limit is {max_bytes}",
+                    found.size
+                )));
             }
-            // A missing or mismatching blob is left out; the verifier names it
-            // (payload_missing) instead of the whole image failing to load.
-            Err(_) => continue,
-        }
+            (digest, Some(found.size))
+        };
+        read_manifest(&self.dir, &digest, size, max_bytes)
+            .map_err(|err| transport(format!("{err:#}")))
     }
-    let signature_manifest =
-        String::from_utf8(manifest).context("the signature manifest is not UTF-8")?;
-    Ok(LayoutEvidence {
-        digest: image_digest,
-        signature_manifest: Some(signature_manifest),
-        blobs,
-    })
+
+    fn blob(&self, digest: &Sha256Digest, size: u64) -> Result<Vec<u8>, FetchError> {
+        let path = blob_path(&self.dir, digest);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(FetchError::NotFound {
+                    what: digest.to_string(),
+                });
+            }
+            Err(err) => {
+                return Err(FetchError::Transport {
+                    what: digest.to_string(),
+                    detail: format!("cannot open {}: {err}", path.display()),
+                });
+            }
+        };
+        bounded::read_up_to(file, size.saturating_add(1)).map_err(|err| FetchError::Transport {
+            what: digest.to_string(),
+            detail: format!("cannot read {}: {err}", path.display()),
+        })
+    }
 }
 
 fn pick_image<'a>(index: &'a Index, source: &LayoutSource) -> anyhow::Result<&'a Descriptor> {
@@ -175,36 +197,39 @@ fn pick_image<'a>(index: &'a Index, source: &LayoutSource) -> anyhow::Result<&'a
     }
 }
 
-/// Reads `blobs/sha256/<hex>`, at most `size` bytes, and insists on exactly `size` bytes that
-/// hash to `digest`.
-fn read_blob(dir: &Path, digest: &Sha256Digest, size: u64) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join("blobs").join("sha256").join(digest.hex());
-    let bytes = read_limited(&path, size)?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) != size {
-        bail!(
-            "{} is {} bytes, not the {size} its descriptor says",
-            path.display(),
-            bytes.len()
-        );
+fn blob_path(dir: &Path, digest: &Sha256Digest) -> PathBuf {
+    dir.join("blobs").join("sha256").join(digest.hex())
+}
+
+/// Reads the manifest `blobs/sha256/<hex>`: exactly `size` bytes when the index gives its
+/// size, at most `cap` bytes in any case, hashing to `digest`.
+fn read_manifest(
+    dir: &Path,
+    digest: &Sha256Digest,
+    size: Option<u64>,
+    cap: u64,
+) -> anyhow::Result<Vec<u8>> {
+    let path = blob_path(dir, digest);
+    let bytes = read_limited(&path, size.unwrap_or(cap).min(cap))?;
+    let length = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    match ocisig::fetch::check_blob(&bytes, digest, size.unwrap_or(length)) {
+        Ok(()) => Ok(bytes),
+        Err(BlobMismatch::Size { actual, expected }) => bail!(
+            "{} is {actual} bytes, not the {expected} its descriptor says",
+            path.display()
+        ),
+        Err(BlobMismatch::Digest { actual }) => {
+            bail!("{} hashes to {actual}, not {digest}", path.display())
+        }
     }
-    let actual = Sha256Digest::of(&bytes);
-    if actual != *digest {
-        bail!("{} hashes to {actual}, not {digest}", path.display());
-    }
-    Ok(bytes)
 }
 
 /// Reads at most `limit` bytes; a longer file is an error, never a long read.
 fn read_limited(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
-        bail!("{} is larger than {limit} bytes", path.display());
-    }
-    Ok(bytes)
+    bounded::read_within(file, limit)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .with_context(|| format!("{} is larger than {limit} bytes", path.display()))
 }
 
 #[cfg(test)]

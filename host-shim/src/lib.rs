@@ -2,6 +2,7 @@
 //! runs the verifier module in wasmtime. The `ocisig` binary is thin glue over this library.
 
 pub mod batch;
+pub mod bounded;
 pub mod credentials;
 pub mod evidence;
 pub mod layout;

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+use ocisig::fetch::FetchError;
 use ocisig::{Reference, Sha256Digest};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -151,39 +152,32 @@ impl Registry {
         Ok(Some(FetchedManifest { bytes, digest }))
     }
 
-    /// Fetches a blob that must be exactly `size` bytes (at most `max_bytes`) hashing to
-    /// `digest`.
+    /// Fetches a blob whose descriptor says it is `size` bytes, reading no further than
+    /// `size + 1` bytes; `Ok(None)` when the registry says it does not exist (404). The bytes
+    /// are not checked here: the verifier checks every blob against its descriptor
+    /// ([`ocisig::fetch::check_blob`]).
     ///
     /// # Errors
-    /// Transport and auth errors, 404, a size over the cap, or a size or digest mismatch.
+    /// Transport, auth and protocol errors.
     pub fn blob(
         &self,
         image: &Reference,
         digest: &Sha256Digest,
         size: u64,
-        max_bytes: u64,
-    ) -> anyhow::Result<Vec<u8>> {
-        if size > max_bytes {
-            bail!("blob {digest} is {size} bytes; the limit is {max_bytes}");
-        }
+    ) -> anyhow::Result<Option<Vec<u8>>> {
         let url = format!(
             "{}/v2/{}/blobs/{digest}",
             self.base_url(image),
             image.repository()
         );
-        let response = expect_success(self.get(image, &url, None)?, &url)?;
-        let bytes = read_capped(response, size, &url, "blob")?;
-        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) != size {
-            bail!(
-                "{url}: the blob is {} bytes, not the {size} its descriptor says",
-                bytes.len()
-            );
+        let response = self.get(image, &url, None)?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
         }
-        let actual = Sha256Digest::of(&bytes);
-        if actual != *digest {
-            bail!("{url}: the blob's bytes hash to {actual}");
-        }
-        Ok(bytes)
+        let response = expect_success(response, &url)?;
+        crate::bounded::read_up_to(response, size.saturating_add(1))
+            .map(Some)
+            .map_err(|err| anyhow!("{url}: reading the blob failed: {}", deepest_cause(&err)))
     }
 
     fn base_url(&self, image: &Reference) -> String {
@@ -503,15 +497,45 @@ fn read_capped(response: Response, limit: u64, url: &str, what: &str) -> anyhow:
     {
         bail!("{url}: the {what} is {declared} bytes; the limit is {limit}");
     }
-    let mut bytes = Vec::new();
-    response
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|err| anyhow!("{url}: reading the {what} failed: {}", deepest_cause(&err)))?;
-    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
-        bail!("{url}: the {what} is larger than the limit of {limit} bytes");
+    crate::bounded::read_within(response, limit)
+        .map_err(|err| anyhow!("{url}: reading the {what} failed: {}", deepest_cause(&err)))?
+        .ok_or_else(|| anyhow!("{url}: the {what} is larger than the limit of {limit} bytes"))
+}
+
+/// One repository of a registry, as the core's fetch plan sees it.
+pub struct RepositorySource<'a> {
+    /// The client.
+    pub registry: &'a Registry,
+    /// The image whose repository is read.
+    pub image: &'a Reference,
+}
+
+impl ocisig::fetch::Source for RepositorySource<'_> {
+    fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        match self.registry.manifest(self.image, reference, max_bytes) {
+            Ok(Some(manifest)) => Ok(manifest.bytes),
+            Ok(None) => Err(FetchError::NotFound {
+                what: reference.to_string(),
+            }),
+            Err(err) => Err(FetchError::Transport {
+                what: reference.to_string(),
+                detail: format!("{err:#}"),
+            }),
+        }
     }
-    Ok(bytes)
+
+    fn blob(&self, digest: &Sha256Digest, size: u64) -> Result<Vec<u8>, FetchError> {
+        match self.registry.blob(self.image, digest, size) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(FetchError::NotFound {
+                what: digest.to_string(),
+            }),
+            Err(err) => Err(FetchError::Transport {
+                what: digest.to_string(),
+                detail: format!("{err:#}"),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

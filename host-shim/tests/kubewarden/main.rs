@@ -121,9 +121,14 @@ impl Policy {
     }
 }
 
+/// A registry name whose lookups fail the way a DNS failure does in Kubewarden's host.
+const UNRESOLVABLE: &str = "unresolvable.invalid";
+
 /// What Kubewarden's host answers, with our registry client doing the fetching: the digest as
-/// `{"digest": ...}`, the manifest as the registry served it, and oci-client's wording for a
-/// manifest that does not exist.
+/// `{"digest": ...}`, the manifest as the registry served it, and failures in the words of the
+/// OCI client the real host uses (oci-client): a manifest the registry does not know is its
+/// `RegistryError` with the registry's `MANIFEST_UNKNOWN` message, and a registry that cannot
+/// be reached is a request error, whatever words it holds ("host not found" included).
 fn oci_capability(
     client: &RegistryClient,
     operation: &str,
@@ -135,10 +140,24 @@ fn oci_capability(
         .or(reference.tag())
         .unwrap_or("latest")
         .to_string();
+    let url = format!(
+        "http://{}/v2/{}/manifests/{target}",
+        reference.registry(),
+        reference.repository()
+    );
+    if reference.registry() == UNRESOLVABLE {
+        return Err(format!(
+            "error sending request for url ({url}): client error (Connect): dns error: host not found"
+        ));
+    }
     let fetched = client
         .manifest(&reference, &target, 4 * 1024 * 1024)
-        .map_err(|err| format!("{err:#}"))?
-        .ok_or_else(|| format!("OCI API error: manifest unknown: {image}"))?;
+        .map_err(|err| format!("error sending request for url ({url}): {err:#}"))?
+        .ok_or_else(|| {
+            format!(
+                "Registry error: url {url}, envelope: OCI API errors: [OCI API error: manifest unknown]"
+            )
+        })?;
     match operation {
         "v1/manifest_digest" => {
             Ok(serde_json::to_vec(&json!({"digest": fetched.digest.to_string()})).unwrap())
@@ -451,6 +470,32 @@ fn a_host_capability_error_rejects_naming_the_image_and_the_error() {
     drop(app);
 }
 
+/// "Not found" in a host error's text is not "not signed": only the registry's own word that
+/// the signature manifest does not exist is (issue #14).
+#[test]
+fn a_lookup_failure_that_says_not_found_is_not_unsigned() {
+    let alice = Key::new("kw-dns");
+    let Some(app) = signed("kw-dns", Some(&alice), &[]) else {
+        return;
+    };
+    // Pinned, so the only host call is the signature manifest's, and it fails.
+    let image = format!("{UNRESOLVABLE}/kw-dns@{}", app.digest);
+    let settings = json!({"signatures": [rule("*", &[("alice", &alice)], json!({}))]});
+    let policy = Policy::new(&app.host);
+    let response = policy.validate(
+        &admission_request("Pod", "CREATE", &image, &image),
+        &settings,
+    );
+    assert_rejected(
+        &response,
+        &[&format!("{image}: host_capability_error"), "host not found"],
+    );
+    let message = response["message"].as_str().unwrap();
+    assert!(!message.contains("no_signatures"), "{message}");
+    assert_eq!(policy.operations(), ["v1/oci_manifest"]);
+    drop(app);
+}
+
 #[test]
 fn unmatched_images_follow_the_setting() {
     let alice = Key::new("kw-unmatched");
@@ -628,4 +673,68 @@ fn custom_section(module: &[u8], name: &str) -> Option<Vec<u8>> {
         at = end;
     }
     None
+}
+
+/// The policy server keeps a guest instance across requests (issue #14): one instance, asked
+/// again and again with the settings changing between requests, answers every request exactly
+/// as a fresh instance does.
+#[test]
+fn one_guest_instance_answers_every_request_as_a_fresh_one_would() {
+    let alice = Key::new("kw-long-alice");
+    let bob = Key::new("kw-long-bob");
+    let Some(by_alice) = signed("kw-long-a", Some(&alice), &[]) else {
+        return;
+    };
+    let Some(by_bob) = signed("kw-long-b", Some(&bob), &[]) else {
+        return;
+    };
+    let Some(unsigned) = signed("kw-long-u", None, &[]) else {
+        return;
+    };
+    let settings = [
+        json!({"signatures": [rule("*", &[("alice", &alice)], json!({}))]}),
+        json!({"signatures": [rule("*", &[("alice", &alice), ("bob", &bob)], json!({}))]}),
+        json!({"signatures": [rule("*", &[("alice", &alice), ("bob", &bob)], json!({"threshold": 2}))]}),
+        json!({"signatures": [rule("*", &[("bob", &bob)], json!({}))], "modifyImagesWithDigest": false}),
+    ];
+    let mut cases = Vec::new();
+    for (image, init) in [
+        (&by_alice.image, &by_alice.image),
+        (&by_bob.image, &by_alice.image),
+        (&unsigned.image, &by_bob.image),
+    ] {
+        for kind in ["Pod", "Deployment", "CronJob"] {
+            for settings in &settings {
+                cases.push((admission_request(kind, "CREATE", image, init), settings));
+            }
+        }
+    }
+    let expected: Vec<Value> = cases
+        .iter()
+        .map(|(request, settings)| Policy::new(&by_alice.host).validate(request, settings))
+        .collect();
+    let accepted = expected.iter().filter(|r| r["accepted"] == true).count();
+    assert!(
+        accepted > 0 && accepted < expected.len(),
+        "{accepted} of {}",
+        expected.len()
+    );
+    let long_lived = Policy::new(&by_alice.host);
+    let mut requests = 0;
+    for round in 0..4 {
+        for step in 0..cases.len() {
+            let i = (step * 7 + round) % cases.len();
+            let (request, settings) = &cases[i];
+            assert_eq!(
+                long_lived.validate(request, settings),
+                expected[i],
+                "round {round}, case {i}"
+            );
+            requests += 1;
+        }
+    }
+    eprintln!(
+        "long-lived waPC guest: {requests} requests over {} cases answer as fresh instances do",
+        cases.len()
+    );
 }

@@ -1,7 +1,8 @@
 //! `validate`: find the images of a workload, verify each against the rules that match it, and
 //! admit (pinning tags to the verified digests), or reject naming every failing image.
 
-use ocisig::{Evidence, Policy, Reason, Reference, Sha256Digest, Verdict};
+use ocisig::fetch::{FetchError, Source};
+use ocisig::{Evidence, LimitsDocument, Policy, Reason, Reference, Sha256Digest, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -14,14 +15,83 @@ pub trait Host {
     /// The digest of the manifest `image` names (`v1/manifest_digest`).
     ///
     /// # Errors
-    /// The host's error text.
-    fn manifest_digest(&self, image: &str) -> Result<String, String>;
+    /// The host's failure.
+    fn manifest_digest(&self, image: &str) -> Result<String, HostError>;
 
     /// The manifest `image` names, as JSON (`v1/oci_manifest`).
     ///
     /// # Errors
-    /// The host's error text.
-    fn oci_manifest(&self, image: &str) -> Result<Vec<u8>, String>;
+    /// The host's failure.
+    fn oci_manifest(&self, image: &str) -> Result<Vec<u8>, HostError>;
+}
+
+/// A host capability call that failed. Kubewarden's host reports failures as text only (the
+/// waPC host error), so the text is all there is to go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostError {
+    /// The host's words.
+    pub message: String,
+}
+
+impl HostError {
+    /// Whether the host says the manifest does not exist, in the words of the OCI client
+    /// Kubewarden's host uses (oci-client): its own `Image manifest not found: …` for a bare
+    /// 404, or the registry's `MANIFEST_UNKNOWN` error, which it shows by its message
+    /// (`… OCI API errors: [OCI API error: manifest unknown]`). Nothing else counts: a DNS
+    /// "host not found", a 401 or a timeout is a failure to fetch, never "unsigned".
+    pub fn says_manifest_not_found(&self) -> bool {
+        self.message.contains("Image manifest not found: ")
+            || self.message.contains("OCI API error: manifest unknown")
+    }
+}
+
+impl core::fmt::Display for HostError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One repository, as the core's fetch plan sees it through Kubewarden's capabilities. The
+/// host fetches no blobs, so every blob is [`FetchError::Unsupported`] and the payloads are
+/// rebuilt from the policy.
+struct HostRepository<'a> {
+    host: &'a dyn Host,
+    /// `registry/repository`, normalized.
+    repository: String,
+}
+
+impl Source for HostRepository<'_> {
+    fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let separator = if reference.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        let name = format!("{}{separator}{reference}", self.repository);
+        match self.host.oci_manifest(&name) {
+            Ok(bytes) if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max_bytes => {
+                Err(FetchError::Transport {
+                    what: name,
+                    detail: format!(
+                        "the host returned {} bytes; the limit is {max_bytes}",
+                        bytes.len()
+                    ),
+                })
+            }
+            Ok(bytes) => Ok(bytes),
+            Err(err) if err.says_manifest_not_found() => Err(FetchError::NotFound { what: name }),
+            Err(err) => Err(FetchError::Transport {
+                what: name,
+                detail: err.message,
+            }),
+        }
+    }
+
+    fn blob(&self, digest: &Sha256Digest, _size: u64) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Unsupported {
+            what: digest.to_string(),
+        })
+    }
 }
 
 /// Kubewarden's `ValidationRequest`.
@@ -97,7 +167,7 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
         }
     };
     let settings_bytes = request.settings.map_or("{}", RawValue::get).as_bytes();
-    let settings = match Settings::from_json(settings_bytes) {
+    let settings = match crate::settings::cached(settings_bytes) {
         Ok(settings) => settings,
         Err(err) => return ValidationResponse::reject(format!("invalid settings: {err}")),
     };
@@ -258,33 +328,41 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             Err(err) => return failed("host_capability_error", err),
         },
     };
-    let signature_tag = format!(
-        "{}:sha256-{}.sig",
-        reference.repository_name(),
-        digest.hex()
-    );
-    let signature_manifest = match host.oci_manifest(&signature_tag) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some(text),
-            Err(_) => {
-                return failed(
-                    "host_capability_error",
-                    format!("the host returned {signature_tag} as text that is not UTF-8"),
-                );
-            }
-        },
-        Err(err) if is_not_found(&err) => None,
+    let repository = HostRepository {
+        host,
+        repository: reference.repository_name(),
+    };
+    // The plan's caps for fetching are the widest any matching rule allows; each rule's own
+    // caps are applied again when it verifies.
+    let limits = LimitsDocument {
+        max_manifest_bytes: rules
+            .iter()
+            .map(|rule| rule.policy.limits().max_manifest_bytes)
+            .max()
+            .unwrap_or(ocisig::limits::DEFAULT_MAX_MANIFEST_BYTES),
+        ..LimitsDocument::default()
+    };
+    let evidence = match ocisig::fetch::gather(&repository, image.to_string(), digest, &limits) {
+        Ok(evidence) => evidence,
         Err(err) => {
             return failed(
                 "host_capability_error",
-                format!("the host could not fetch {signature_tag}: {err}"),
+                format!("the host could not fetch the signatures: {err}"),
             );
         }
     };
     check_rules(&rules, |policy| {
-        let evidence =
-            ocisig::rebuild::rebuilt_evidence(image, digest, signature_manifest.clone(), policy);
-        ocisig::verify(policy, &evidence)
+        if evidence.payloads_rebuilt() {
+            let rebuilt = ocisig::rebuild::rebuilt_evidence(
+                image,
+                digest,
+                evidence.signature_manifest().map(str::to_string),
+                policy,
+            );
+            ocisig::verify(policy, &rebuilt)
+        } else {
+            ocisig::verify(policy, &evidence)
+        }
     })
 }
 
@@ -329,13 +407,4 @@ fn parse_digest_response(response: &str) -> Result<Sha256Digest, String> {
         .map_err(|err| format!("the host's digest response is not {{\"digest\": ...}}: {err}"))?;
     Sha256Digest::parse(&parsed.digest)
         .map_err(|err| format!("the host's digest {:?}: {err}", parsed.digest))
-}
-
-/// Whether a host error says the manifest does not exist (an unsigned image), as registries
-/// and Kubewarden's OCI client word it.
-fn is_not_found(error: &str) -> bool {
-    let lower = error.to_ascii_lowercase();
-    lower.contains("manifest_unknown")
-        || lower.contains("manifest unknown")
-        || lower.contains("not found")
 }

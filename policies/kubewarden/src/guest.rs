@@ -2,7 +2,7 @@
 
 use wapc_guest::{CallResult, host_call, register_function};
 
-use crate::admission::{self, Host};
+use crate::admission::{self, Host, HostError};
 
 /// Called by the waPC host once, after instantiation.
 // SAFETY: `no_mangle` exports the symbol under the name waPC hosts call; no other symbol in the
@@ -19,19 +19,22 @@ pub extern "C" fn wapc_init() {
 struct KubewardenHost;
 
 impl KubewardenHost {
-    fn call(operation: &str, image: &str) -> Result<Vec<u8>, String> {
-        let request = serde_json::to_vec(image).map_err(|err| err.to_string())?;
-        host_call("kubewarden", "oci", operation, &request).map_err(|err| err.to_string())
+    fn call(operation: &str, image: &str) -> Result<Vec<u8>, HostError> {
+        let error = |message: String| HostError { message };
+        let request = serde_json::to_vec(image).map_err(|err| error(err.to_string()))?;
+        host_call("kubewarden", "oci", operation, &request).map_err(|err| error(err.to_string()))
     }
 }
 
 impl Host for KubewardenHost {
-    fn manifest_digest(&self, image: &str) -> Result<String, String> {
+    fn manifest_digest(&self, image: &str) -> Result<String, HostError> {
         let bytes = Self::call("v1/manifest_digest", image)?;
-        String::from_utf8(bytes).map_err(|_| "the response is not UTF-8".into())
+        String::from_utf8(bytes).map_err(|_| HostError {
+            message: "the response is not UTF-8".into(),
+        })
     }
 
-    fn oci_manifest(&self, image: &str) -> Result<Vec<u8>, String> {
+    fn oci_manifest(&self, image: &str) -> Result<Vec<u8>, HostError> {
         Self::call("v1/oci_manifest", image)
     }
 }

@@ -1,0 +1,431 @@
+//! The fetch plan: which manifests and blobs one image's verification needs, the caps that
+//! apply before anything is fetched, and what a missing object means.
+//!
+//! This is the sans-I/O half of fetching. The core decides *what* to fetch and *how to read
+//! the answer*; a host implements [`Source`] to do the fetching (the registry client and the
+//! OCI layout reader in the `ocisig` binary, Kubewarden's host capabilities in the policy), and
+//! [`gather`] drives it. No adapter builds a signature tag, decides "unsigned" or checks a blob
+//! on its own.
+//!
+//! The rules, written once here:
+//! - Only [`FetchError::NotFound`] of the signature manifest means "not signed". Every other
+//!   failure (transport, auth, a cap, bytes that are not UTF-8) ends the fetch with an error,
+//!   so that "nothing was verified" is never mistaken for "no signatures" (cosign issue 3133).
+//! - Nothing is fetched for a signature manifest that is malformed or has more layers than the
+//!   policy allows, and only simple-signing layers within the payload cap are fetched: the
+//!   verifier refuses the rest with a typed reason, from the manifest alone.
+//! - A blob is read no further than one byte past its descriptor's size. Whatever comes back
+//!   goes into the evidence as it is, and the verifier checks its size and digest
+//!   ([`check_blob`]), so a tampered payload is the same typed denial from every source.
+//! - A blob the source does not have ([`FetchError::NotFound`]) is left out: the verifier
+//!   reports `payload_missing` for its layer.
+//! - A source that cannot fetch blobs at all ([`FetchError::Unsupported`], Kubewarden) gives
+//!   evidence without blobs, marked so; [`crate::rebuild`] rebuilds the payloads from the
+//!   policy.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::digest::Sha256Digest;
+use crate::evidence::Evidence;
+use crate::manifest::{self, SIMPLE_SIGNING_MEDIA_TYPE};
+use crate::policy::LimitsDocument;
+
+/// The tag cosign stores an image's signatures under: `sha256-<hex>.sig`.
+pub fn signature_tag(digest: &Sha256Digest) -> String {
+    format!("sha256-{}.sig", digest.hex())
+}
+
+/// Why a source could not hand over an object. The three kinds mean different things to the
+/// plan, so a source must never report one as another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The source says the object does not exist (a registry's 404, a layout without it). The
+    /// only error that may ever mean "not signed".
+    NotFound {
+        /// What was asked for.
+        what: String,
+    },
+    /// The source cannot fetch this kind of object at all (Kubewarden's host fetches no blobs).
+    Unsupported {
+        /// What was asked for.
+        what: String,
+    },
+    /// Anything else: transport, auth, TLS, a cap, a protocol error.
+    Transport {
+        /// What was asked for.
+        what: String,
+        /// What went wrong, in the source's words.
+        detail: String,
+    },
+}
+
+impl FetchError {
+    /// Whether this error says the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}
+
+impl core::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NotFound { what } => write!(f, "{what}: not found"),
+            Self::Unsupported { what } => write!(f, "{what}: this source cannot fetch it"),
+            Self::Transport { what, detail } => write!(f, "{what}: {detail}"),
+        }
+    }
+}
+
+impl core::error::Error for FetchError {}
+
+/// One image repository's objects, as a host can fetch them. Implementations only fetch: they
+/// decide nothing about what a result means.
+pub trait Source {
+    /// The exact bytes of the manifest that `reference` (a tag or a `sha256:` digest) names in
+    /// the image's repository, read no further than `max_bytes`.
+    ///
+    /// # Errors
+    /// [`FetchError::NotFound`] only when the source says the manifest does not exist;
+    /// [`FetchError::Transport`] for everything else, including a body over `max_bytes`.
+    fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError>;
+
+    /// The bytes of the blob `digest`, whose descriptor says it is `size` bytes, read no
+    /// further than `size + 1` bytes. The source need not check them: [`gather`] hands them to
+    /// the verifier, which does.
+    ///
+    /// # Errors
+    /// [`FetchError::NotFound`] when the source does not have it, [`FetchError::Unsupported`]
+    /// when it cannot fetch blobs at all, [`FetchError::Transport`] otherwise.
+    fn blob(&self, digest: &Sha256Digest, size: u64) -> Result<Vec<u8>, FetchError>;
+}
+
+/// The payload blobs worth fetching for a `.sig` manifest: simple-signing layers within the
+/// payload cap, in order, each digest once. Empty for a manifest that is malformed or has more
+/// layers than the policy allows, which the verifier refuses from the manifest alone.
+pub fn payload_descriptors(manifest: &[u8], limits: &LimitsDocument) -> Vec<(Sha256Digest, u64)> {
+    let Ok(layers) = manifest::parse_layers(manifest) else {
+        return Vec::new();
+    };
+    if layers.len() > usize::try_from(limits.max_layers).unwrap_or(usize::MAX) {
+        return Vec::new();
+    }
+    let mut wanted: Vec<(Sha256Digest, u64)> = Vec::new();
+    for layer in layers {
+        if layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE
+            && layer.size <= limits.max_payload_bytes
+            && !wanted.iter().any(|(digest, _)| *digest == layer.digest)
+        {
+            wanted.push((layer.digest, layer.size));
+        }
+    }
+    wanted
+}
+
+/// Why a blob is not the one its descriptor names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlobMismatch {
+    /// Its length is not the descriptor's size.
+    Size {
+        /// The blob's length.
+        actual: u64,
+        /// The descriptor's size.
+        expected: u64,
+    },
+    /// Its sha256 is not the descriptor's digest.
+    Digest {
+        /// The blob's sha256.
+        actual: Sha256Digest,
+    },
+}
+
+/// The one blob check: exactly `size` bytes that hash to `digest`. The size is compared first,
+/// so an oversized blob is never hashed.
+///
+/// # Errors
+/// Which of the two does not hold.
+pub fn check_blob(bytes: &[u8], digest: &Sha256Digest, size: u64) -> Result<(), BlobMismatch> {
+    let actual = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if actual != size {
+        return Err(BlobMismatch::Size {
+            actual,
+            expected: size,
+        });
+    }
+    let actual = Sha256Digest::of(bytes);
+    if actual != *digest {
+        return Err(BlobMismatch::Digest { actual });
+    }
+    Ok(())
+}
+
+/// Fetches the evidence for `image` (as the user wrote it) at the resolved `digest`: the
+/// signature manifest and every payload it names, within `limits`.
+///
+/// # Errors
+/// The first [`FetchError`] that is not a "not found" the plan allows for: the image has then
+/// not been verified, and the caller must say so rather than report "no signatures".
+pub fn gather<S: Source + ?Sized>(
+    source: &S,
+    image: String,
+    digest: Sha256Digest,
+    limits: &LimitsDocument,
+) -> Result<Evidence, FetchError> {
+    let tag = signature_tag(&digest);
+    let manifest = match source.manifest(&tag, limits.max_manifest_bytes) {
+        Ok(bytes) => bytes,
+        Err(FetchError::NotFound { .. }) => {
+            return Ok(Evidence::new(image, digest, None, BTreeMap::new()));
+        }
+        Err(err) => return Err(err),
+    };
+    let manifest = String::from_utf8(manifest).map_err(|_| FetchError::Transport {
+        what: tag,
+        detail: "the signature manifest is not UTF-8".into(),
+    })?;
+    let mut blobs = BTreeMap::new();
+    let mut rebuild = false;
+    for (blob_digest, size) in payload_descriptors(manifest.as_bytes(), limits) {
+        match source.blob(&blob_digest, size) {
+            Ok(bytes) => {
+                blobs.insert(blob_digest, bytes);
+            }
+            Err(FetchError::NotFound { .. }) => {}
+            Err(FetchError::Unsupported { .. }) => {
+                rebuild = true;
+                break;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    let evidence = Evidence::new(image, digest, Some(manifest), blobs);
+    Ok(if rebuild {
+        evidence.with_rebuilt_payloads()
+    } else {
+        evidence
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::RefCell;
+
+    /// A source over fixed objects that records what it was asked for.
+    struct Fixed {
+        manifests: BTreeMap<String, Result<Vec<u8>, FetchError>>,
+        blobs: BTreeMap<Sha256Digest, Result<Vec<u8>, FetchError>>,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl Source for Fixed {
+        fn manifest(&self, reference: &str, _max: u64) -> Result<Vec<u8>, FetchError> {
+            self.asked.borrow_mut().push(reference.into());
+            self.manifests
+                .get(reference)
+                .cloned()
+                .unwrap_or(Err(FetchError::NotFound {
+                    what: reference.into(),
+                }))
+        }
+
+        fn blob(&self, digest: &Sha256Digest, _size: u64) -> Result<Vec<u8>, FetchError> {
+            self.asked.borrow_mut().push(digest.to_string());
+            self.blobs
+                .get(digest)
+                .cloned()
+                .unwrap_or(Err(FetchError::NotFound {
+                    what: digest.to_string(),
+                }))
+        }
+    }
+
+    fn image_digest() -> Sha256Digest {
+        Sha256Digest::of(b"image")
+    }
+
+    fn manifest_naming(payloads: &[&[u8]]) -> Vec<u8> {
+        let layers: Vec<String> = payloads
+            .iter()
+            .map(|p| {
+                format!(
+                    r#"{{"mediaType":"{SIMPLE_SIGNING_MEDIA_TYPE}","size":{},"digest":"{}"}}"#,
+                    p.len(),
+                    Sha256Digest::of(p)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"x","size":0,"digest":"{}"}},"layers":[{}]}}"#,
+            Sha256Digest::of(b""),
+            layers.join(",")
+        )
+        .into_bytes()
+    }
+
+    fn source(manifest: Option<Result<Vec<u8>, FetchError>>) -> Fixed {
+        let mut manifests = BTreeMap::new();
+        if let Some(manifest) = manifest {
+            manifests.insert(signature_tag(&image_digest()), manifest);
+        }
+        Fixed {
+            manifests,
+            blobs: BTreeMap::new(),
+            asked: RefCell::new(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn the_signature_tag_is_cosigns() {
+        assert_eq!(
+            signature_tag(&image_digest()),
+            format!("sha256-{}.sig", image_digest().hex())
+        );
+    }
+
+    #[test]
+    fn only_not_found_means_unsigned() {
+        let evidence = gather(
+            &source(None),
+            "img".into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        )
+        .unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(evidence.signature_manifest(), None);
+        for failure in [
+            FetchError::Transport {
+                what: "x".into(),
+                detail: "dns error: host not found".into(),
+            },
+            FetchError::Unsupported { what: "x".into() },
+        ] {
+            let result = gather(
+                &source(Some(Err(failure.clone()))),
+                "img".into(),
+                image_digest(),
+                &LimitsDocument::default(),
+            );
+            assert_eq!(result.err(), Some(failure));
+        }
+    }
+
+    #[test]
+    fn blobs_come_back_as_fetched_and_missing_ones_are_left_out() {
+        let (good, tampered, missing): (&[u8], &[u8], &[u8]) = (b"good", b"orig", b"gone");
+        let mut fixed = source(Some(Ok(manifest_naming(&[good, tampered, missing, good]))));
+        fixed
+            .blobs
+            .insert(Sha256Digest::of(good), Ok(good.to_vec()));
+        fixed
+            .blobs
+            .insert(Sha256Digest::of(tampered), Ok(b"evil".to_vec()));
+        let evidence = gather(
+            &fixed,
+            "img".into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        )
+        .unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(evidence.blob(&Sha256Digest::of(good)), Some(good));
+        // Handed over as fetched: the verifier reports payload_digest_mismatch.
+        assert_eq!(
+            evidence.blob(&Sha256Digest::of(tampered)),
+            Some(&b"evil"[..])
+        );
+        assert_eq!(evidence.blob(&Sha256Digest::of(missing)), None);
+        assert!(!evidence.payloads_rebuilt());
+        // One manifest request, one per distinct blob.
+        assert_eq!(fixed.asked.borrow().len(), 4);
+    }
+
+    #[test]
+    fn a_transport_error_on_a_blob_ends_the_fetch() {
+        let payload: &[u8] = b"p";
+        let mut fixed = source(Some(Ok(manifest_naming(&[payload]))));
+        fixed.blobs.insert(
+            Sha256Digest::of(payload),
+            Err(FetchError::Transport {
+                what: "blob".into(),
+                detail: "connection reset".into(),
+            }),
+        );
+        let result = gather(
+            &fixed,
+            "img".into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        );
+        assert!(matches!(result, Err(FetchError::Transport { .. })));
+    }
+
+    #[test]
+    fn a_source_without_blobs_marks_the_evidence_for_rebuilding() {
+        let payload: &[u8] = b"p";
+        let mut fixed = source(Some(Ok(manifest_naming(&[payload, b"q"]))));
+        fixed.blobs.insert(
+            Sha256Digest::of(payload),
+            Err(FetchError::Unsupported {
+                what: "blob".into(),
+            }),
+        );
+        let evidence = gather(
+            &fixed,
+            "img".into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        )
+        .unwrap_or_else(|err| unreachable!("{err}"));
+        assert!(evidence.payloads_rebuilt());
+        // It stops asking after the first refusal.
+        assert_eq!(fixed.asked.borrow().len(), 2);
+    }
+
+    #[test]
+    fn nothing_is_fetched_past_the_caps() {
+        let limits = LimitsDocument {
+            max_layers: 1,
+            ..LimitsDocument::default()
+        };
+        let fixed = source(Some(Ok(manifest_naming(&[b"a", b"b"]))));
+        let evidence = gather(&fixed, "img".into(), image_digest(), &limits)
+            .unwrap_or_else(|err| unreachable!("{err}"));
+        assert!(evidence.signature_manifest().is_some());
+        assert_eq!(fixed.asked.borrow().len(), 1);
+        let limits = LimitsDocument {
+            max_payload_bytes: 1,
+            ..LimitsDocument::default()
+        };
+        let fixed = source(Some(Ok(manifest_naming(&[b"ab", b"c"]))));
+        gather(&fixed, "img".into(), image_digest(), &limits)
+            .unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(
+            fixed.asked.borrow().as_slice(),
+            [
+                signature_tag(&image_digest()),
+                Sha256Digest::of(b"c").to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn blob_checks_size_before_digest() {
+        let digest = Sha256Digest::of(b"abc");
+        assert_eq!(check_blob(b"abc", &digest, 3), Ok(()));
+        assert_eq!(
+            check_blob(b"abcd", &digest, 3),
+            Err(BlobMismatch::Size {
+                actual: 4,
+                expected: 3
+            })
+        );
+        assert_eq!(
+            check_blob(b"abd", &digest, 3),
+            Err(BlobMismatch::Digest {
+                actual: Sha256Digest::of(b"abd")
+            })
+        );
+    }
+}
