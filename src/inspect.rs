@@ -242,6 +242,25 @@ pub const LAYER_CHECKS: [LayerCheck; 13] = [
 mod tests {
     use super::*;
 
+    /// `docs/contracts.md` lists the check order in words; it must be this list's order.
+    #[test]
+    fn the_contract_lists_the_checks_in_this_order() {
+        let contract = include_str!("../docs/contracts.md");
+        let start = contract
+            .find("The order, from least to furthest:")
+            .unwrap_or_else(|| unreachable!("the contract states the order"));
+        let sentence = &contract[start..];
+        let sentence = &sentence[..sentence.find(". So").unwrap_or(sentence.len())];
+        let listed: Vec<&str> = sentence
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|code| *code != "payload_unavailable")
+            .collect();
+        let order: Vec<&str> = LAYER_CHECKS.iter().map(|c| c.status.code()).collect();
+        assert_eq!(listed, order);
+    }
+
     #[test]
     fn checks_are_listed_in_the_order_verification_reports_progress() {
         let progress: Vec<u8> = LAYER_CHECKS

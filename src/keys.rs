@@ -24,10 +24,7 @@ const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
-/// The smallest RSA modulus accepted: smaller keys are breakable or close to it.
-pub(crate) const MIN_RSA_BITS: usize = 2048;
-/// The largest RSA modulus accepted, which bounds the work one signature check can cost.
-pub(crate) const MAX_RSA_BITS: usize = 4096;
+use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 
 /// Why a signature did not verify under one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,3 +30,17 @@ pub const MAX_POLICY_KEYS: usize = 128;
 pub const MAX_POLICY_ANNOTATIONS: usize = 64;
 /// The longest key name, in bytes.
 pub const MAX_KEY_NAME_BYTES: usize = 256;
+
+/// The largest Rekor bundle annotation read, in bytes (real ones are a few KiB).
+pub const MAX_REKOR_BUNDLE_BYTES: usize = 256 * 1024;
+/// The smallest RSA modulus accepted, in bits: smaller keys are breakable or close to it.
+pub const MIN_RSA_BITS: usize = 2048;
+/// The largest RSA modulus accepted, in bits, which bounds the work one signature check costs.
+pub const MAX_RSA_BITS: usize = 4096;
+/// The longest image reference, in bytes.
+pub const MAX_REFERENCE_BYTES: usize = 4096;
+/// The longest repository path, in bytes (the distribution spec's limit).
+pub const MAX_REPOSITORY_BYTES: usize = 255;
+/// The most `signatures` entries a Kubewarden settings document may hold, which bounds the work
+/// per image.
+pub const MAX_SETTINGS_RULES: usize = 64;

@@ -5,6 +5,7 @@ use serde::Serialize;
 /// Why a verdict or a layer came out as it did. Serialized in `snake_case`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Reason {
     /// The policy is satisfied (top level) or the layer passed every check (layer).
     Verified,
@@ -85,33 +86,26 @@ impl Reason {
         }
     }
 
-    /// How far through the per-layer check order a layer with this status got. The top-level
-    /// reason of a failed verdict is the status of the layer that got furthest.
+    /// How far through the per-layer check order a layer with this status got: its place in
+    /// [`crate::inspect::LAYER_CHECKS`], the one list of the checks in order (1 for the first,
+    /// one past the last for `verified`, 0 for statuses that are not layer statuses). The
+    /// top-level reason of a failed verdict is the status of the layer that got furthest.
     pub(crate) fn layer_progress(self) -> u8 {
-        match self {
-            Self::WrongMediaType => 1,
-            Self::LimitExceeded => 2,
-            Self::PayloadMissing | Self::PayloadUnavailable => 3,
-            Self::PayloadSizeMismatch => 4,
-            Self::PayloadDigestMismatch => 5,
-            Self::MalformedSignature => 6,
-            Self::NoMatchingSignature => 7,
-            Self::TlogMissing => 8,
-            Self::TlogVerificationFailed => 9,
-            Self::MalformedPayload => 10,
-            Self::ClaimDigestMismatch => 11,
-            Self::ReferenceMismatch => 12,
-            Self::AnnotationMismatch => 13,
-            Self::Verified => 14,
-            // Not layer statuses.
-            Self::NoSignatures
-            | Self::ThresholdNotMet
-            | Self::RequiredKeyMissing
-            | Self::MalformedManifest
-            | Self::InvalidPolicy
-            | Self::InvalidEvidence
-            | Self::ModuleTrap => 0,
-        }
+        let checks = &crate::inspect::LAYER_CHECKS;
+        // Both mean the payload is not in hand; they are one check.
+        let status = match self {
+            Self::PayloadUnavailable => Self::PayloadMissing,
+            other => other,
+        };
+        let place = if status == Self::Verified {
+            Some(checks.len() + 1)
+        } else {
+            checks
+                .iter()
+                .position(|check| check.status == status)
+                .map(|index| index + 1)
+        };
+        place.and_then(|p| u8::try_from(p).ok()).unwrap_or(0)
     }
 }
 

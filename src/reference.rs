@@ -26,7 +26,7 @@ impl Reference {
     /// # Errors
     /// Returns a message naming the part that is not valid.
     pub fn parse(text: &str) -> Result<Self, String> {
-        if text.is_empty() || text.len() > 4096 {
+        if text.is_empty() || text.len() > crate::limits::MAX_REFERENCE_BYTES {
             return Err("an image reference must be 1 to 4096 characters".into());
         }
         let (name_and_tag, digest) = match text.split_once('@') {
@@ -152,7 +152,9 @@ fn validate_repository(repository: &str) -> Result<(), String> {
             && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
     };
-    if repository.len() <= 255 && repository.split('/').all(component_ok) {
+    if repository.len() <= crate::limits::MAX_REPOSITORY_BYTES
+        && repository.split('/').all(component_ok)
+    {
         Ok(())
     } else {
         Err(format!(

@@ -21,9 +21,6 @@ use crate::strict_json;
 /// The layer annotation holding the bundle.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 
-/// The largest bundle annotation read, in bytes (real ones are a few KiB).
-const MAX_BUNDLE_BYTES: usize = 256 * 1024;
-
 /// A Rekor log key the policy trusts, with its log ID (sha256 of its DER SPKI).
 #[derive(Clone, Debug)]
 pub struct LogKey {
@@ -119,10 +116,11 @@ pub fn verify_bundle(
     signature: &[u8],
     signer: &PublicKey,
 ) -> Result<LogEntry, String> {
-    if bundle.len() > MAX_BUNDLE_BYTES {
+    if bundle.len() > crate::limits::MAX_REKOR_BUNDLE_BYTES {
         return Err(format!(
-            "the Rekor bundle is {} bytes; the limit is {MAX_BUNDLE_BYTES}",
-            bundle.len()
+            "the Rekor bundle is {} bytes; the limit is {}",
+            bundle.len(),
+            crate::limits::MAX_REKOR_BUNDLE_BYTES
         ));
     }
     let document: BundleDocument = strict_json::from_slice(bundle.as_bytes())

@@ -9,6 +9,9 @@
 //! unmatchedImages: deny            # or allow
 //! ```
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use ocisig::{Policy, Reference};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -61,8 +64,7 @@ pub struct Settings {
     pub unmatched_images: UnmatchedImages,
 }
 
-/// The most `signatures` entries accepted, which bounds the work per image.
-const MAX_RULES: usize = 64;
+use ocisig::limits::MAX_SETTINGS_RULES as MAX_RULES;
 
 impl Settings {
     /// Parses and checks settings JSON; the error names the field.
@@ -70,8 +72,9 @@ impl Settings {
     /// # Errors
     /// A message naming the offending field.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        // The strict reader: a duplicate key anywhere is refused, not silently collapsed.
         let document: SettingsDocument =
-            serde_json::from_slice(bytes).map_err(|err| format!("settings: {err}"))?;
+            ocisig::strict_json::from_slice(bytes).map_err(|err| format!("settings: {err}"))?;
         if document.signatures.is_empty() {
             return Err(
                 "signatures: at least one entry is needed (an image glob and its keys)".into(),
@@ -128,6 +131,31 @@ impl Settings {
     }
 }
 
+thread_local! {
+    /// The last settings document parsed, by its exact bytes. The policy server hands every
+    /// request its settings, and parsing them (PEM keys, policy checks) costs more than most
+    /// verifications: one instance serving one policy parses them once. A different document
+    /// replaces it; a refused one is never kept.
+    static LAST: RefCell<Option<(Vec<u8>, Rc<Settings>)>> = const { RefCell::new(None) };
+}
+
+/// The settings for `bytes`, parsed once per distinct document.
+///
+/// # Errors
+/// As [`Settings::from_json`].
+pub fn cached(bytes: &[u8]) -> Result<Rc<Settings>, String> {
+    if let Some(settings) = LAST.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(cached, _)| cached.as_slice() == bytes)
+            .map(|(_, settings)| Rc::clone(settings))
+    }) {
+        return Ok(settings);
+    }
+    let settings = Rc::new(Settings::from_json(bytes)?);
+    LAST.set(Some((bytes.to_vec(), Rc::clone(&settings))));
+    Ok(settings)
+}
+
 fn spellings(image: &str) -> Vec<String> {
     let mut spellings = vec![image.to_string()];
     if let Ok(reference) = Reference::parse(image) {
@@ -152,6 +180,30 @@ mod tests {
                 .to_string()
                 .as_bytes(),
         )
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_not_collapsed() {
+        let text = format!(
+            r#"{{"signatures":[{{"image":"a/*","image":"b/*","keys":[{{"name":"k","publicKey":{KEY:?}}}]}}]}}"#
+        );
+        let err = Settings::from_json(text.as_bytes())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn settings_are_parsed_once_per_document() {
+        let text = serde_json::json!({"signatures": [{"image": "a/*", "keys": [{"name": "k", "publicKey": KEY}]}]}).to_string();
+        let first = cached(text.as_bytes()).unwrap_or_else(|err| unreachable!("{err}"));
+        let again = cached(text.as_bytes()).unwrap_or_else(|err| unreachable!("{err}"));
+        assert!(Rc::ptr_eq(&first, &again));
+        let other = text.replace("a/*", "b/*");
+        let different = cached(other.as_bytes()).unwrap_or_else(|err| unreachable!("{err}"));
+        assert!(!Rc::ptr_eq(&first, &different));
+        assert_eq!(different.signatures[0].image, "b/*");
+        assert!(cached(b"{}").is_err());
     }
 
     #[test]
