@@ -363,7 +363,8 @@ fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
             .unwrap_or("")
     };
     let digest = field("digest");
-    let at = if digest.is_empty() {
+    // A digest reference already names what was verified (the bytes hashed to it).
+    let at = if digest.is_empty() || image.ends_with(&format!("@{digest}")) {
         String::new()
     } else {
         format!("@{digest}")

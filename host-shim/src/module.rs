@@ -157,8 +157,11 @@ impl VerifierModule {
     }
 
     fn store(&self) -> anyhow::Result<Store<StoreLimits>> {
+        // Growing past the cap traps at once, naming the memory, rather than handing the module
+        // a failed allocation to misreport.
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory_bytes)
+            .trap_on_grow_failure(true)
             .instances(1)
             .memories(1)
             .tables(4)
