@@ -11,7 +11,7 @@ EXAMPLE    ?= signed
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 WEB_EXAMPLES := signed threshold tampered wrong-key other-image
 
-.PHONY: all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
+.PHONY: deps all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 
 all: build
 
@@ -84,7 +84,13 @@ run: native ## Verify the bundled cosign-signed image (an OCI layout) with its k
 run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|threshold|tampered|...)
 	$(OCISIG) eval --policy examples/$(EXAMPLE)/policy.json --evidence examples/$(EXAMPLE)/evidence.json
 
-test: wasm opa kubewarden web lint test-rust test-opa test-web fuzz-smoke ## Run every check and test
+# `make test` first installs what the suites need (the same idempotent steps CI runs), so that
+# no suite of real parts (docker-registry, cosign, chromium, the fuzzers) is skipped.
+test: deps wasm opa kubewarden web lint test-rust test-opa test-web fuzz-smoke ## Install what is missing, then run every check and test
+
+deps: ## Install what the tests need (rust target, Debian packages, cosign, npm packages, cargo tools)
+	bash .ci/install-deps
+
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -115,7 +121,7 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p ocisig-web -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 
 bench: build ## Benchmarks: medians and ratios measured in one run; writes target/bench/
-	$(CARGO) bench --locked --bench verify
+	$(CARGO) bench --locked -p ocisig-tests --bench verify
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
 
 # Fuzzing (cargo-fuzz, nightly). New inputs go to $(FUZZ_CORPUS), the committed seeds in

@@ -387,3 +387,119 @@ fn weak_or_unsupported_keys_are_invalid_policies_that_say_why() {
         "{verdict:#}"
     );
 }
+
+/// Hosts keep instances for days: the raw module's warm instance (the `ocisig` binary) and an
+/// OPA instance whose heap the host resets before every evaluation (issue #14, where a table
+/// cached in a static pointed into the reset heap). Each is evaluated hundreds of times over
+/// every key type and the examples, several layers a case so that keys build their tables, with
+/// the policy changed between evaluations; every verdict must be the native core's.
+#[test]
+fn long_lived_instances_give_the_native_verdict_on_every_evaluation() {
+    const ROUNDS: usize = 6;
+    if !openssl_available() {
+        return;
+    }
+    let mut cases: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
+    let examples = crate::support::repo_root().join("examples");
+    let mut names: Vec<_> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.join("evidence.json").exists())
+        .collect();
+    names.sort();
+    for dir in names {
+        cases.push((
+            dir.display().to_string(),
+            std::fs::read(dir.join("policy.json")).unwrap(),
+            std::fs::read(dir.join("evidence.json")).unwrap(),
+        ));
+    }
+    for kind in KEY_TYPES {
+        let made: Vec<Made> = (0..3).map(|_| make(kind)).collect();
+        let keys: Vec<Value> = made
+            .iter()
+            .zip(["a", "b", "c"])
+            .map(|(made, name)| {
+                let mut key = json!({"name": name, "publicKey": made.public_pem});
+                if let (Some(key), Some(options)) =
+                    (key.as_object_mut(), (kind.options)().as_object())
+                {
+                    key.extend(options.clone());
+                }
+                key
+            })
+            .collect();
+        // b and c signed; a is tried first on every layer, so every key is used repeatedly.
+        let signed = evidence(
+            IMAGE,
+            DIGEST,
+            Some(&[made[1].layer.clone(), made[2].layer.clone()]),
+        );
+        for (label, policy) in [
+            ("two of three", json!({"keys": keys, "threshold": 2})),
+            (
+                "a required",
+                json!({"keys": keys, "threshold": 2, "required": ["a"]}),
+            ),
+            ("a alone", json!({"keys": [keys[0].clone()]})),
+        ] {
+            cases.push((
+                format!("{} {label}", kind.name),
+                serde_json::to_vec(&policy).unwrap(),
+                signed.clone(),
+            ));
+        }
+    }
+    let native: Vec<String> = cases
+        .iter()
+        .map(|(_, policy, evidence)| ocisig::verify_json(policy, evidence).to_json())
+        .collect();
+    let reasons: std::collections::BTreeSet<String> = native
+        .iter()
+        .map(|v| serde_json::from_str::<Value>(v).unwrap()["reason"].to_string())
+        .collect();
+    for reason in [
+        "verified",
+        "required_key_missing",
+        "no_matching_signature",
+        "payload_digest_mismatch",
+        "no_signatures",
+    ] {
+        assert!(reasons.contains(&format!("{reason:?}")), "{reasons:?}");
+    }
+
+    let raw = ocisig_host::VerifierModule::embedded().unwrap();
+    let mut opa = crate::support::OpaInstance::new();
+    let mut evaluations = 0;
+    for round in 0..ROUNDS {
+        let mut order: Vec<usize> = (0..cases.len())
+            .map(|i| (i + round * 5) % cases.len())
+            .collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (name, policy, evidence) = &cases[i];
+            let wasm = raw.run(policy, evidence).unwrap();
+            assert_eq!(wasm.json, native[i], "raw module, round {round}: {name}");
+            assert!(opa.set_data(policy));
+            assert_eq!(
+                opa.evaluate(evidence),
+                native[i],
+                "OPA, round {round}: {name}"
+            );
+            // Again without new data: the data document survives the evaluation.
+            assert_eq!(
+                opa.evaluate(evidence),
+                native[i],
+                "OPA again, round {round}: {name}"
+            );
+            evaluations += 1;
+        }
+    }
+    eprintln!(
+        "long-lived: {evaluations} raw-module and {} OPA evaluations over {} cases agree with the native core",
+        evaluations * 2,
+        cases.len()
+    );
+}

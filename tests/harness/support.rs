@@ -62,62 +62,102 @@ fn opa_module() -> &'static (wasmtime::Engine, wasmtime::Module) {
     })
 }
 
-/// The verdict of the OPA module, driven as OPA's SDKs drive it: data loaded with
-/// `opa_malloc` + `opa_json_parse`, input written at the heap pointer, one `opa_eval`. `None`
+/// The verdict of the OPA module in a fresh instance, driven as OPA's SDKs drive it. `None`
 /// when the data is not JSON (a host could not load it).
 pub fn opa_verdict(policy: &[u8], evidence: &[u8]) -> Option<String> {
-    use wasmtime::{Linker, Memory, MemoryType, Store};
-    let (engine, module) = opa_module();
-    let mut store = Store::new(engine, ());
-    let memory = Memory::new(&mut store, MemoryType::new(5, None)).unwrap();
-    let mut linker = Linker::new(engine);
-    linker.define(&store, "env", "memory", memory).unwrap();
-    let instance = linker.instantiate(&mut store, module).unwrap();
-    let call = |store: &mut Store<()>, name: &str, args: &[i32]| -> i32 {
+    let mut instance = OpaInstance::new();
+    instance
+        .set_data(policy)
+        .then(|| instance.evaluate(evidence))
+}
+
+/// One instance of the OPA module, kept and reused the way OPA's SDKs and Gatekeeper keep
+/// one: `setData` loads the data with `opa_malloc` + `opa_json_parse` and notes the heap
+/// pointer after it; each evaluation resets the heap there, writes the input at the heap
+/// pointer and calls `opa_eval`.
+pub struct OpaInstance {
+    store: wasmtime::Store<()>,
+    instance: wasmtime::Instance,
+    memory: wasmtime::Memory,
+    data: i32,
+    base_heap: i32,
+}
+
+impl OpaInstance {
+    pub fn new() -> Self {
+        use wasmtime::{Linker, Memory, MemoryType, Store};
+        let (engine, module) = opa_module();
+        let mut store = Store::new(engine, ());
+        let memory = Memory::new(&mut store, MemoryType::new(5, None)).unwrap();
+        let mut linker = Linker::new(engine);
+        linker.define(&store, "env", "memory", memory).unwrap();
+        let instance = linker.instantiate(&mut store, module).unwrap();
+        let mut this = Self {
+            store,
+            instance,
+            memory,
+            data: 0,
+            base_heap: 0,
+        };
+        this.base_heap = this.call("opa_heap_ptr_get", &[]);
+        this
+    }
+
+    fn call(&mut self, name: &str, args: &[i32]) -> i32 {
         let args: Vec<wasmtime::Val> = args.iter().map(|a| wasmtime::Val::I32(*a)).collect();
         let mut out = [wasmtime::Val::I32(0)];
-        let f = instance.get_func(&mut *store, name).unwrap();
-        let results = if f.ty(&*store).results().len() == 1 {
+        let f = self.instance.get_func(&mut self.store, name).unwrap();
+        let results = if f.ty(&self.store).results().len() == 1 {
             &mut out[..]
         } else {
             &mut out[..0]
         };
-        f.call(&mut *store, &args, results).unwrap();
+        f.call(&mut self.store, &args, results).unwrap();
         out[0].unwrap_i32()
-    };
-    let write = |store: &mut Store<()>, at: usize, bytes: &[u8]| {
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) {
         let needed = at + bytes.len();
-        let have = memory.data_size(&*store);
+        let have = self.memory.data_size(&self.store);
         if needed > have {
-            memory
-                .grow(&mut *store, ((needed - have).div_ceil(65536)) as u64)
+            self.memory
+                .grow(&mut self.store, ((needed - have).div_ceil(65536)) as u64)
                 .unwrap();
         }
-        memory.write(&mut *store, at, bytes).unwrap();
-    };
-    let len = i32::try_from(policy.len()).unwrap();
-    let at = call(&mut store, "opa_malloc", &[len]);
-    write(&mut store, at as usize, policy);
-    let data = call(&mut store, "opa_json_parse", &[at, len]);
-    if data == 0 {
-        return None;
+        self.memory.write(&mut self.store, at, bytes).unwrap();
     }
-    let heap = call(&mut store, "opa_heap_ptr_get", &[]);
-    write(&mut store, heap as usize, evidence);
-    let input_len = i32::try_from(evidence.len()).unwrap();
-    let result = call(
-        &mut store,
-        "opa_eval",
-        &[0, 0, data, heap, input_len, heap + input_len, 0],
-    ) as usize;
-    let bytes = memory.data(&store);
-    let end = result + bytes[result..].iter().position(|b| *b == 0).unwrap();
-    let text = std::str::from_utf8(&bytes[result..end]).unwrap();
-    let verdict = text
-        .strip_prefix("[{\"result\":")
-        .and_then(|t| t.strip_suffix("}]"))
-        .unwrap_or_else(|| panic!("not a result set: {text}"));
-    Some(verdict.to_string())
+
+    /// Loads a new data document (the policy), as `setData` does; false when it is not JSON.
+    pub fn set_data(&mut self, policy: &[u8]) -> bool {
+        let base = self.base_heap;
+        self.call("opa_heap_ptr_set", &[base]);
+        let len = i32::try_from(policy.len()).unwrap();
+        let at = self.call("opa_malloc", &[len]);
+        self.write(at as usize, policy);
+        self.data = self.call("opa_json_parse", &[at, len]);
+        self.data != 0
+    }
+
+    /// One evaluation of `ocisig/verify` over the data last loaded; the verdict JSON.
+    pub fn evaluate(&mut self, evidence: &[u8]) -> String {
+        let heap = self.call("opa_heap_ptr_get", &[]);
+        self.write(heap as usize, evidence);
+        let input_len = i32::try_from(evidence.len()).unwrap();
+        let data = self.data;
+        let result = self.call(
+            "opa_eval",
+            &[0, 0, data, heap, input_len, heap + input_len, 0],
+        ) as usize;
+        // The SDK resets the heap to where it was before the input, for the next evaluation.
+        self.call("opa_heap_ptr_set", &[heap]);
+        let bytes = self.memory.data(&self.store);
+        let end = result + bytes[result..].iter().position(|b| *b == 0).unwrap();
+        let text = std::str::from_utf8(&bytes[result..end]).unwrap();
+        text.strip_prefix("[{\"result\":")
+            .and_then(|t| t.strip_suffix("}]"))
+            .unwrap_or_else(|| panic!("not a result set: {text}"))
+            .to_string()
+    }
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
@@ -261,7 +301,10 @@ pub fn evidence(image: &str, digest: &str, layers: Option<&[Layer]>) -> Vec<u8> 
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
+    // This crate lives in `tests/`.
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), PathBuf::from)
 }
 
 /// `../shared/vectors`, or `None` with a visible skip message. Under CI the folder must exist.
