@@ -219,7 +219,7 @@ fn main() {
     let p = policy(&[&alice], json!({}));
 
     let (native, native_fixed) = per_signature(rounds, |e| {
-        assert!(ocisig::verify_json(&p, e).verified);
+        assert!(ocisig::verify_json(&p, e).verified());
     });
     let verifier = module();
     let (wasm, wasm_fixed) = per_signature(rounds, |e| {
@@ -280,7 +280,7 @@ fn main() {
             assert!(verifier.run(p, e).unwrap().verified);
         });
         let native = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
-            assert!(ocisig::verify_json(p, e).verified);
+            assert!(ocisig::verify_json(p, e).verified());
         });
         let openssl = openssl_speed_verify(speed_algorithm, marker);
         let ratio = openssl.map(|o| wasm.as_secs_f64() / o.as_secs_f64());

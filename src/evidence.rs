@@ -13,18 +13,52 @@ use crate::strict_json;
 
 /// Why an evidence document was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EvidenceError {
-    /// A document or count ceiling from [`limits`] was exceeded.
-    TooLarge(String),
-    /// The document is not strict JSON of the evidence shape, or a field is invalid.
-    Invalid(String),
+    /// The document is larger than [`limits::MAX_EVIDENCE_BYTES`].
+    TooLarge {
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// It carries more than [`limits::MAX_EVIDENCE_BLOBS`] blobs.
+    TooManyBlobs {
+        /// How many.
+        count: usize,
+    },
+    /// The document is not strict JSON of the evidence shape.
+    Syntax(String),
+    /// A field is invalid.
+    Invalid {
+        /// The field at fault (`digest`, `blobs["sha256:…"]`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl core::fmt::Display for EvidenceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::TooLarge(msg) | Self::Invalid(msg) => write!(f, "invalid evidence: {msg}"),
+            Self::TooLarge { bytes } => write!(
+                f,
+                "invalid evidence: the document is {bytes} bytes; the most accepted is {}",
+                limits::MAX_EVIDENCE_BYTES
+            ),
+            Self::TooManyBlobs { count } => write!(
+                f,
+                "invalid evidence: blobs: {count} blobs; the most accepted is {}",
+                limits::MAX_EVIDENCE_BLOBS
+            ),
+            Self::Syntax(msg) => write!(f, "invalid evidence: {msg}"),
+            Self::Invalid { field, problem } => write!(f, "invalid evidence: {field}: {problem}"),
         }
+    }
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> EvidenceError {
+    EvidenceError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
     }
 }
 
@@ -71,34 +105,28 @@ impl Evidence {
     /// [`EvidenceError::TooLarge`] past a ceiling, [`EvidenceError::Invalid`] naming the field.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
         if bytes.len() > limits::MAX_EVIDENCE_BYTES {
-            return Err(EvidenceError::TooLarge(format!(
-                "the document is {} bytes; the most accepted is {}",
-                bytes.len(),
-                limits::MAX_EVIDENCE_BYTES
-            )));
+            return Err(EvidenceError::TooLarge { bytes: bytes.len() });
         }
         let document: EvidenceDocument =
-            strict_json::from_slice(bytes).map_err(EvidenceError::Invalid)?;
+            strict_json::from_slice(bytes).map_err(EvidenceError::Syntax)?;
         if document.image.is_empty() {
-            return Err(EvidenceError::Invalid("image: must not be empty".into()));
+            return Err(invalid("image", "must not be empty"));
         }
-        let digest = Sha256Digest::parse(&document.digest)
-            .map_err(|msg| EvidenceError::Invalid(format!("digest: {msg}")))?;
+        let digest = Sha256Digest::parse(&document.digest).map_err(|msg| invalid("digest", msg))?;
         if document.blobs.len() > limits::MAX_EVIDENCE_BLOBS {
-            return Err(EvidenceError::TooLarge(format!(
-                "blobs: {} blobs; the most accepted is {}",
-                document.blobs.len(),
-                limits::MAX_EVIDENCE_BLOBS
-            )));
+            return Err(EvidenceError::TooManyBlobs {
+                count: document.blobs.len(),
+            });
         }
         let mut blobs = BTreeMap::new();
         for (name, encoded) in &document.blobs {
-            let blob_digest = Sha256Digest::parse(name)
-                .map_err(|msg| EvidenceError::Invalid(format!("blobs: key {msg}")))?;
+            let blob_digest =
+                Sha256Digest::parse(name).map_err(|msg| invalid("blobs", format!("key {msg}")))?;
             let bytes = BASE64.decode(encoded).map_err(|err| {
-                EvidenceError::Invalid(format!(
-                    "blobs[{name:?}]: not standard padded base64: {err}"
-                ))
+                invalid(
+                    format!("blobs[{name:?}]"),
+                    format!("not standard padded base64: {err}"),
+                )
             })?;
             blobs.insert(blob_digest, bytes);
         }

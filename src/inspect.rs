@@ -30,7 +30,7 @@ pub struct KeyDescription {
 ///
 /// # Errors
 /// The same messages a policy gets for the key.
-pub fn describe_key(pem: &str) -> Result<KeyDescription, String> {
+pub fn describe_key(pem: &str) -> Result<KeyDescription, crate::KeyError> {
     let key = PublicKey::from_pem(pem)?;
     Ok(KeyDescription {
         kind: key.kind(),

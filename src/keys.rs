@@ -26,6 +26,89 @@ const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112"
 
 use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 
+/// Why a PEM or DER public key was refused. The `Display` text says what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The text is not one PEM block.
+    NotPem {
+        /// The PEM decoder's words.
+        detail: String,
+    },
+    /// A PEM block whose label is not a public key's.
+    WrongLabel {
+        /// The label found.
+        label: String,
+    },
+    /// The bytes are not the structure they claim to be.
+    Malformed {
+        /// What was expected ("a DER SubjectPublicKeyInfo", "a P-256 public key", ...).
+        expected: &'static str,
+        /// The decoder's words.
+        detail: String,
+    },
+    /// A key algorithm this verifier does not support.
+    UnsupportedAlgorithm {
+        /// Its object identifier.
+        oid: String,
+    },
+    /// An elliptic curve this verifier does not support, or none named.
+    UnsupportedCurve {
+        /// Its object identifier, if the key names one.
+        oid: Option<String>,
+    },
+    /// An RSA modulus outside the accepted range ([`crate::limits::MIN_RSA_BITS`] to
+    /// [`crate::limits::MAX_RSA_BITS`]).
+    RsaSize {
+        /// The modulus length.
+        bits: usize,
+    },
+    /// A per-key option that does not fit the key type.
+    Option {
+        /// Which option, and why.
+        detail: &'static str,
+    },
+}
+
+impl core::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NotPem { detail } => write!(f, "not a PEM block: {detail}"),
+            Self::WrongLabel { label } => write!(
+                f,
+                "PEM label is {label:?}; expected \"PUBLIC KEY\" (SubjectPublicKeyInfo) or \
+                 \"RSA PUBLIC KEY\" (PKCS#1)"
+            ),
+            Self::Malformed { expected, detail } => write!(f, "not {expected}: {detail}"),
+            Self::UnsupportedAlgorithm { oid } => write!(
+                f,
+                "unsupported key algorithm {oid}; supported: ECDSA P-256, P-384 and P-521, RSA \
+                 and Ed25519"
+            ),
+            Self::UnsupportedCurve { oid: Some(oid) } => write!(
+                f,
+                "unsupported elliptic curve {oid}; supported: P-256, P-384 and P-521"
+            ),
+            Self::UnsupportedCurve { oid: None } => f.write_str("EC key without a named curve"),
+            Self::RsaSize { bits } if *bits < MIN_RSA_BITS => write!(
+                f,
+                "RSA key of {bits} bits is too weak; at least {MIN_RSA_BITS} bits are required"
+            ),
+            Self::RsaSize { bits } => write!(
+                f,
+                "RSA key of {bits} bits is larger than the {MAX_RSA_BITS}-bit maximum"
+            ),
+            Self::Option { detail } => f.write_str(detail),
+        }
+    }
+}
+
+impl core::error::Error for KeyError {}
+
+fn malformed(expected: &'static str) -> impl Fn(String) -> KeyError {
+    move |detail| KeyError::Malformed { expected, detail }
+}
+
 /// Why a signature did not verify under one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureError {
@@ -131,9 +214,9 @@ impl PublicKey {
     /// with the default options.
     ///
     /// # Errors
-    /// Returns a message that says why: not PEM, not a public key, or a key type, curve or
-    /// size that is not supported.
-    pub fn from_pem(pem: &str) -> Result<Self, String> {
+    /// A [`KeyError`]: not PEM, not a public key, or a key type, curve or size that is not
+    /// supported.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         Self::from_pem_with(pem, KeyOptions::default())
     }
 
@@ -141,20 +224,21 @@ impl PublicKey {
     ///
     /// # Errors
     /// As [`PublicKey::from_pem`], and options that do not fit the key type.
-    pub fn from_pem_with(pem: &str, options: KeyOptions) -> Result<Self, String> {
-        let (label, der) = spki::der::pem::decode_vec(pem.trim().as_bytes())
-            .map_err(|err| format!("not a PEM block: {err}"))?;
+    pub fn from_pem_with(pem: &str, options: KeyOptions) -> Result<Self, KeyError> {
+        let (label, der) =
+            spki::der::pem::decode_vec(pem.trim().as_bytes()).map_err(|err| KeyError::NotPem {
+                detail: err.to_string(),
+            })?;
         match label {
             "PUBLIC KEY" => Self::from_spki_der(&der, options),
             "RSA PUBLIC KEY" => {
                 let key = <rsa::PublicKey as rsa::pkcs1::DecodeRsaPublicKey>::from_pkcs1_der(&der)
-                    .map_err(|err| format!("not a PKCS#1 RSA public key: {err}"))?;
+                    .map_err(|err| malformed("a PKCS#1 RSA public key")(err.to_string()))?;
                 Self::from_rsa(key, options)
             }
-            other => Err(format!(
-                "PEM label is {other:?}; expected \"PUBLIC KEY\" (SubjectPublicKeyInfo) or \
-                 \"RSA PUBLIC KEY\" (PKCS#1)"
-            )),
+            other => Err(KeyError::WrongLabel {
+                label: other.to_string(),
+            }),
         }
     }
 
@@ -162,32 +246,35 @@ impl PublicKey {
     ///
     /// # Errors
     /// As [`PublicKey::from_pem_with`].
-    pub fn from_spki_der(der: &[u8], options: KeyOptions) -> Result<Self, String> {
+    pub fn from_spki_der(der: &[u8], options: KeyOptions) -> Result<Self, KeyError> {
         let spki = SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|err| format!("not a DER SubjectPublicKeyInfo: {err}"))?;
+            .map_err(|err| malformed("a DER SubjectPublicKeyInfo")(err.to_string()))?;
         let algorithm = spki.algorithm.oid;
         if algorithm == OID_RSA {
             let key = rsa::PublicKey::try_from(spki)
-                .map_err(|err| format!("invalid RSA public key: {err}"))?;
+                .map_err(|err| malformed("a valid RSA public key")(err.to_string()))?;
             return Self::from_rsa(key, options);
         }
         if options.scheme.is_some() {
-            return Err("scheme applies to RSA keys only".to_string());
+            return Err(KeyError::Option {
+                detail: "scheme applies to RSA keys only",
+            });
         }
         if algorithm == OID_ED25519 {
             if options.hash != HashAlgorithm::Auto {
-                return Err(
-                    "Ed25519 signs the message itself (pure Ed25519); hashAlgorithm must be auto"
-                        .to_string(),
-                );
+                return Err(KeyError::Option {
+                    detail: "Ed25519 signs the message itself (pure Ed25519); hashAlgorithm must \
+                             be auto",
+                });
             }
             let bytes: [u8; 32] = spki
                 .subject_public_key
                 .as_bytes()
                 .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| String::from("an Ed25519 public key is 32 bytes"))?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                .map_err(|_| String::from("invalid Ed25519 public key"))?;
+                .ok_or_else(|| malformed("an Ed25519 public key")("it is 32 bytes".into()))?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| {
+                malformed("an Ed25519 public key")("not a point on the curve".into())
+            })?;
             return Ok(Self {
                 verifier: Verifier::Ed25519(key),
                 hashes: Vec::new(),
@@ -195,20 +282,19 @@ impl PublicKey {
             });
         }
         if algorithm != OID_EC_PUBLIC_KEY {
-            return Err(format!(
-                "unsupported key algorithm {algorithm}; supported: ECDSA P-256, P-384 and \
-                 P-521, RSA and Ed25519"
-            ));
+            return Err(KeyError::UnsupportedAlgorithm {
+                oid: algorithm.to_string(),
+            });
         }
         let curve = spki
             .algorithm
             .parameters_oid()
-            .map_err(|_| String::from("EC key without a named curve"))?;
+            .map_err(|_| KeyError::UnsupportedCurve { oid: None })?;
         let (verifier, own_hash) = match curve {
             OID_P256 => (
                 Verifier::EcdsaP256(
                     p256::ecdsa::VerifyingKey::try_from(spki)
-                        .map_err(|err| format!("invalid P-256 public key: {err}"))?,
+                        .map_err(|err| malformed("a valid P-256 public key")(err.to_string()))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha256,
@@ -216,23 +302,22 @@ impl PublicKey {
             OID_P384 => (
                 Verifier::EcdsaP384(
                     p384::ecdsa::VerifyingKey::try_from(spki)
-                        .map_err(|err| format!("invalid P-384 public key: {err}"))?,
+                        .map_err(|err| malformed("a valid P-384 public key")(err.to_string()))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha384,
             ),
             OID_P521 => (
                 Verifier::EcdsaP521(
-                    p521_from_spki(spki)
-                        .map_err(|err| format!("invalid P-521 public key: {err}"))?,
+                    p521_from_spki(spki).map_err(malformed("a valid P-521 public key"))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha512,
             ),
             other => {
-                return Err(format!(
-                    "unsupported elliptic curve {other}; supported: P-256, P-384 and P-521"
-                ));
+                return Err(KeyError::UnsupportedCurve {
+                    oid: Some(other.to_string()),
+                });
             }
         };
         let hashes = match options.hash {
@@ -247,23 +332,16 @@ impl PublicKey {
         })
     }
 
-    fn from_rsa(key: rsa::PublicKey, options: KeyOptions) -> Result<Self, String> {
+    fn from_rsa(key: rsa::PublicKey, options: KeyOptions) -> Result<Self, KeyError> {
         use rsa::traits::PublicKeyParts as _;
         let bits = key.n().bit_width() as usize;
-        if bits < MIN_RSA_BITS {
-            return Err(format!(
-                "RSA key of {bits} bits is too weak; at least {MIN_RSA_BITS} bits are required"
-            ));
-        }
-        if bits > MAX_RSA_BITS {
-            return Err(format!(
-                "RSA key of {bits} bits is larger than the {MAX_RSA_BITS}-bit maximum"
-            ));
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(KeyError::RsaSize { bits });
         }
         // One canonical form whatever the PEM type, so that the same key under two names (one
         // SPKI, one PKCS#1) is caught as a duplicate.
         let spki_der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&key)
-            .map_err(|err| format!("cannot encode the RSA key: {err}"))?
+            .map_err(|err| malformed("an encodable RSA key")(err.to_string()))?
             .to_vec();
         let hash = match options.hash {
             HashAlgorithm::Auto => HashAlgorithm::Sha256,
@@ -414,15 +492,21 @@ mod tests {
             hash: HashAlgorithm::Sha512,
             scheme: None,
         };
-        assert!(PublicKey::from_pem_with(ed25519, with_hash).is_err());
+        assert!(matches!(
+            PublicKey::from_pem_with(ed25519, with_hash),
+            Err(KeyError::Option { .. })
+        ));
         let with_scheme = KeyOptions {
             hash: HashAlgorithm::Auto,
             scheme: Some(RsaScheme::Pss),
         };
-        assert!(
-            PublicKey::from_pem_with(ed25519, with_scheme)
-                .unwrap_err()
-                .contains("RSA keys only")
+        let err = PublicKey::from_pem_with(ed25519, with_scheme).unwrap_err();
+        assert_eq!(
+            err,
+            KeyError::Option {
+                detail: "scheme applies to RSA keys only"
+            }
         );
+        assert_eq!(err.to_string(), "scheme applies to RSA keys only");
     }
 }

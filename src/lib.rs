@@ -24,8 +24,8 @@
 //!   "digest":"sha256:071bf7a986f1ca9cb2a1f0bc8392822a7777f90d58f2d2c6f271913e08de7c81",
 //!   "signatureManifest":null,"blobs":{}}"#;
 //! let verdict = ocisig::verify_json(policy, evidence);
-//! assert!(!verdict.verified);
-//! assert_eq!(verdict.reason, ocisig::Reason::NoSignatures);
+//! assert!(!verdict.verified());
+//! assert_eq!(verdict.reason(), ocisig::Reason::NoSignatures);
 //! ```
 #![forbid(unsafe_code)]
 
@@ -51,7 +51,7 @@ mod verify;
 
 pub use digest::Sha256Digest;
 pub use evidence::{Evidence, EvidenceError};
-pub use keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme, SignatureError};
+pub use keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme, SignatureError};
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
 pub use policy::{
@@ -86,7 +86,9 @@ pub fn policy_from_json(policy: &[u8]) -> Result<Policy, Verdict> {
     Policy::from_json(policy).map_err(|err| {
         let reason = match err {
             PolicyError::TooLarge(_) => Reason::LimitExceeded,
-            PolicyError::Syntax(_) | PolicyError::Invalid(_) => Reason::InvalidPolicy,
+            PolicyError::Syntax(_)
+            | PolicyError::Invalid { .. }
+            | PolicyError::InvalidKey { .. } => Reason::InvalidPolicy,
         };
         Verdict::denied(reason, err.to_string())
     })
@@ -99,8 +101,10 @@ pub fn verify_evidence_json(policy: &Policy, evidence: &[u8]) -> Verdict {
         Ok(evidence) => verify(policy, &evidence),
         Err(err) => {
             let reason = match err {
-                EvidenceError::TooLarge(_) => Reason::LimitExceeded,
-                EvidenceError::Invalid(_) => Reason::InvalidEvidence,
+                EvidenceError::TooLarge { .. } | EvidenceError::TooManyBlobs { .. } => {
+                    Reason::LimitExceeded
+                }
+                EvidenceError::Syntax(_) | EvidenceError::Invalid { .. } => Reason::InvalidEvidence,
             };
             let mut verdict = Verdict::denied(reason, err.to_string());
             verdict.policy_digest = Some(policy.digest().to_string());

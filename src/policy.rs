@@ -9,20 +9,42 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
-use crate::keys::{HashAlgorithm, KeyOptions, PublicKey, RsaScheme};
+use crate::keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme};
 use crate::limits;
 use crate::rekor::LogKey;
 use crate::strict_json;
 
 /// Why a policy document was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The document is larger than [`limits::MAX_POLICY_BYTES`].
     TooLarge(usize),
     /// The document is not strict JSON of the policy's shape.
     Syntax(String),
-    /// The document parses but breaks a rule; the message names the field.
-    Invalid(String),
+    /// The document parses but breaks a rule.
+    Invalid {
+        /// The field at fault, as a path (`keys[2].name`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A public key the policy names was refused.
+    InvalidKey {
+        /// The field at fault (`keys[2].publicKey`).
+        field: String,
+        /// The key's name in the policy, if it has one.
+        name: Option<String>,
+        /// Why the key was refused.
+        error: KeyError,
+    },
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
 }
 
 impl core::fmt::Display for PolicyError {
@@ -34,7 +56,17 @@ impl core::fmt::Display for PolicyError {
                 limits::MAX_POLICY_BYTES
             ),
             Self::Syntax(msg) => write!(f, "policy is not valid JSON of the policy shape: {msg}"),
-            Self::Invalid(msg) => write!(f, "invalid policy: {msg}"),
+            Self::Invalid { field, problem } => write!(f, "invalid policy: {field}: {problem}"),
+            Self::InvalidKey {
+                field,
+                name: Some(name),
+                error,
+            } => write!(f, "invalid policy: {field} ({name:?}): {error}"),
+            Self::InvalidKey {
+                field,
+                name: None,
+                error,
+            } => write!(f, "invalid policy: {field}: {error}"),
         }
     }
 }
@@ -182,10 +214,20 @@ fn default_max_manifest_bytes() -> u64 {
 /// A trusted key with its name.
 #[derive(Clone, Debug)]
 pub struct NamedKey {
-    /// The policy's name for the key.
-    pub name: String,
+    pub(crate) name: String,
+    pub(crate) key: PublicKey,
+}
+
+impl NamedKey {
+    /// The policy's name for the key, unique within the policy.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The parsed key.
-    pub key: PublicKey,
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
 }
 
 /// A checked policy, ready to verify with. Built only by [`Policy::from_json`] or
@@ -217,45 +259,53 @@ impl Policy {
     /// # Errors
     /// [`PolicyError::Invalid`] naming the field at fault.
     pub fn from_document(document: PolicyDocument) -> Result<Self, PolicyError> {
-        let invalid = |msg: String| PolicyError::Invalid(msg);
         if document.keys.is_empty() {
-            return Err(invalid("keys: at least one key is needed".into()));
+            return Err(invalid("keys", "at least one key is needed"));
         }
         if document.keys.len() > limits::MAX_POLICY_KEYS {
-            return Err(invalid(format!(
-                "keys: {} keys; the most accepted is {}",
-                document.keys.len(),
-                limits::MAX_POLICY_KEYS
-            )));
+            return Err(invalid(
+                "keys",
+                format!(
+                    "{} keys; the most accepted is {}",
+                    document.keys.len(),
+                    limits::MAX_POLICY_KEYS
+                ),
+            ));
         }
         let mut keys: Vec<NamedKey> = Vec::with_capacity(document.keys.len());
         for (index, entry) in document.keys.iter().enumerate() {
             if entry.name.is_empty() || entry.name.len() > limits::MAX_KEY_NAME_BYTES {
-                return Err(invalid(format!(
-                    "keys[{index}].name: must be 1 to {} bytes",
-                    limits::MAX_KEY_NAME_BYTES
-                )));
+                return Err(invalid(
+                    format!("keys[{index}].name"),
+                    format!("must be 1 to {} bytes", limits::MAX_KEY_NAME_BYTES),
+                ));
             }
             if keys.iter().any(|k| k.name == entry.name) {
-                return Err(invalid(format!(
-                    "keys[{index}].name: {:?} is used twice",
-                    entry.name
-                )));
+                return Err(invalid(
+                    format!("keys[{index}].name"),
+                    format!("{:?} is used twice", entry.name),
+                ));
             }
             let options = KeyOptions {
                 hash: entry.hash_algorithm,
                 scheme: entry.scheme,
             };
-            let key = PublicKey::from_pem_with(&entry.public_key, options).map_err(|msg| {
-                invalid(format!("keys[{index}].publicKey ({:?}): {msg}", entry.name))
+            let key = PublicKey::from_pem_with(&entry.public_key, options).map_err(|error| {
+                PolicyError::InvalidKey {
+                    field: format!("keys[{index}].publicKey"),
+                    name: Some(entry.name.clone()),
+                    error,
+                }
             })?;
             // The same key under two names would let one signature count twice.
             if let Some(twin) = keys.iter().find(|k| k.key.spki_der() == key.spki_der()) {
-                return Err(invalid(format!(
-                    "keys[{index}].publicKey ({:?}): the same key as {:?}; a threshold counts \
-                     distinct keys",
-                    entry.name, twin.name
-                )));
+                return Err(invalid(
+                    format!("keys[{index}].publicKey ({:?})", entry.name),
+                    format!(
+                        "the same key as {:?}; a threshold counts distinct keys",
+                        twin.name
+                    ),
+                ));
             }
             keys.push(NamedKey {
                 name: entry.name.clone(),
@@ -264,27 +314,34 @@ impl Policy {
         }
         let threshold = usize::try_from(document.threshold).unwrap_or(usize::MAX);
         if threshold == 0 || threshold > keys.len() {
-            return Err(invalid(format!(
-                "threshold: {} is not between 1 and the number of keys ({})",
-                document.threshold,
-                keys.len()
-            )));
+            return Err(invalid(
+                "threshold",
+                format!(
+                    "{} is not between 1 and the number of keys ({})",
+                    document.threshold,
+                    keys.len()
+                ),
+            ));
         }
         let mut required = BTreeSet::new();
         for name in &document.required {
             if !keys.iter().any(|k| &k.name == name) {
-                return Err(invalid(format!(
-                    "required: {name:?} is not the name of a key"
-                )));
+                return Err(invalid(
+                    "required",
+                    format!("{name:?} is not the name of a key"),
+                ));
             }
             required.insert(name.clone());
         }
         if document.annotations.len() > limits::MAX_POLICY_ANNOTATIONS {
-            return Err(invalid(format!(
-                "annotations: {} pairs; the most accepted is {}",
-                document.annotations.len(),
-                limits::MAX_POLICY_ANNOTATIONS
-            )));
+            return Err(invalid(
+                "annotations",
+                format!(
+                    "{} pairs; the most accepted is {}",
+                    document.annotations.len(),
+                    limits::MAX_POLICY_ANNOTATIONS
+                ),
+            ));
         }
         check_limit(
             "limits.maxLayers",
@@ -364,37 +421,43 @@ impl Policy {
 
 fn check_limit(field: &str, value: u64, ceiling: u64) -> Result<(), PolicyError> {
     if value == 0 || value > ceiling {
-        return Err(PolicyError::Invalid(format!(
-            "{field}: {value} is not between 1 and {ceiling}"
-        )));
+        return Err(invalid(
+            field,
+            format!("{value} is not between 1 and {ceiling}"),
+        ));
     }
     Ok(())
 }
 
 /// The Rekor mode and log keys, with the defaults applied and the rules checked.
 fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKey>), PolicyError> {
-    let invalid = |msg: String| PolicyError::Invalid(msg);
     let Some(rekor) = rekor else {
         return Ok((RekorMode::Ignore, Vec::new()));
     };
     if rekor.public_keys.len() > limits::MAX_POLICY_KEYS {
-        return Err(invalid(format!(
-            "rekor.publicKeys: {} keys; the most accepted is {}",
-            rekor.public_keys.len(),
-            limits::MAX_POLICY_KEYS
-        )));
+        return Err(invalid(
+            "rekor.publicKeys",
+            format!(
+                "{} keys; the most accepted is {}",
+                rekor.public_keys.len(),
+                limits::MAX_POLICY_KEYS
+            ),
+        ));
     }
     let mut log_keys: Vec<LogKey> = Vec::new();
     for (index, pem) in rekor.public_keys.iter().enumerate() {
-        let key = PublicKey::from_pem(pem)
-            .map_err(|msg| invalid(format!("rekor.publicKeys[{index}]: {msg}")))?;
+        let key = PublicKey::from_pem(pem).map_err(|error| PolicyError::InvalidKey {
+            field: format!("rekor.publicKeys[{index}]"),
+            name: None,
+            error,
+        })?;
         log_keys.push(LogKey::new(key));
     }
     if let Some(root) = &rekor.trusted_root {
         let keys = crate::rekor::trusted_root_log_keys(root)
-            .map_err(|msg| invalid(format!("rekor.trustedRoot: {msg}")))?;
+            .map_err(|msg| invalid("rekor.trustedRoot", msg))?;
         if keys.len() > limits::MAX_POLICY_KEYS {
-            return Err(invalid("rekor.trustedRoot: too many tlogs".into()));
+            return Err(invalid("rekor.trustedRoot", "too many tlogs"));
         }
         log_keys.extend(keys.into_iter().map(LogKey::new));
     }
@@ -408,7 +471,8 @@ fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKe
     });
     if mode != RekorMode::Ignore && log_keys.is_empty() {
         return Err(invalid(
-            "rekor: this mode checks bundles, so it needs publicKeys or a trustedRoot".into(),
+            "rekor",
+            "this mode checks bundles, so it needs publicKeys or a trustedRoot",
         ));
     }
     Ok((mode, log_keys))
@@ -426,14 +490,14 @@ fn canonical_digest(
     let canonical = serde_json::json!({
         "rekor": {
             "mode": rekor_mode,
-            "publicKeys": log_keys.iter().map(|k| BASE64.encode(k.key.spki_der())).collect::<Vec<_>>(),
+            "publicKeys": log_keys.iter().map(|k| BASE64.encode(k.key().spki_der())).collect::<Vec<_>>(),
         },
         "annotations": document.annotations,
         "keys": keys.iter().zip(&document.keys).map(|(k, entry)| serde_json::json!({
             "algorithm": k.key.algorithm(),
             "hashAlgorithm": entry.hash_algorithm,
             "name": k.name,
-            "publicKey": BASE64.encode(k.key.spki_der()),
+            "publicKey": BASE64.encode(k.key().spki_der()),
         })).collect::<Vec<_>>(),
         "limits": document.limits,
         "matchReference": document.match_reference,

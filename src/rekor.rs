@@ -24,13 +24,22 @@ pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// A Rekor log key the policy trusts, with its log ID (sha256 of its DER SPKI).
 #[derive(Clone, Debug)]
 pub struct LogKey {
-    /// The key that signs the log's entry timestamps.
-    pub key: PublicKey,
-    /// sha256 of the key's DER SubjectPublicKeyInfo, as Rekor names its log.
-    pub log_id: Sha256Digest,
+    key: PublicKey,
+    pub(crate) log_id: Sha256Digest,
 }
 
 impl LogKey {
+    /// The key that signs the log's entry timestamps.
+    pub fn key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// sha256 of the key's DER SubjectPublicKeyInfo, as Rekor names its log; always derived
+    /// from [`LogKey::key`].
+    pub fn log_id(&self) -> Sha256Digest {
+        self.log_id
+    }
+
     /// Wraps a parsed key.
     pub fn new(key: PublicKey) -> Self {
         let log_id = key.fingerprint();

@@ -11,21 +11,21 @@ use crate::reason::Reason;
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     /// True only when the policy is satisfied.
-    pub verified: bool,
+    pub(crate) verified: bool,
     /// One reason code for the whole verdict.
-    pub reason: Reason,
+    pub(crate) reason: Reason,
     /// A sentence for people.
-    pub message: String,
+    pub(crate) message: String,
     /// The image reference from the evidence, when the evidence could be read.
-    pub image: Option<String>,
+    pub(crate) image: Option<String>,
     /// The image digest from the evidence, when the evidence could be read.
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
     /// Names of the keys that each verified at least one layer, in policy order.
-    pub satisfied_keys: Vec<String>,
+    pub(crate) satisfied_keys: Vec<String>,
     /// One entry per layer examined, in manifest order.
-    pub signatures: Vec<LayerResult>,
+    pub(crate) signatures: Vec<LayerResult>,
     /// SHA-256 of the policy's canonical form, when the policy could be read.
-    pub policy_digest: Option<String>,
+    pub(crate) policy_digest: Option<String>,
 }
 
 /// What happened to one layer of the `.sig` manifest.
@@ -54,6 +54,47 @@ const UNSERIALIZABLE: &str = "{\"verified\":false,\"reason\":\"invalid_evidence\
 \"satisfiedKeys\":[],\"signatures\":[],\"policyDigest\":null}";
 
 impl Verdict {
+    /// True only when the policy is satisfied; then [`Verdict::reason`] is
+    /// [`Reason::Verified`], and never otherwise.
+    pub fn verified(&self) -> bool {
+        self.verified
+    }
+
+    /// One reason code for the whole verdict.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// A sentence for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The image reference from the evidence, when the evidence could be read.
+    pub fn image(&self) -> Option<&str> {
+        self.image.as_deref()
+    }
+
+    /// The image digest from the evidence, when the evidence could be read.
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
+    }
+
+    /// Names of the keys that each verified at least one layer, in policy order.
+    pub fn satisfied_keys(&self) -> &[String] {
+        &self.satisfied_keys
+    }
+
+    /// One entry per layer examined, in manifest order.
+    pub fn signatures(&self) -> &[LayerResult] {
+        &self.signatures
+    }
+
+    /// SHA-256 of the policy's canonical form, when the policy could be read.
+    pub fn policy_digest(&self) -> Option<&str> {
+        self.policy_digest.as_deref()
+    }
+
     /// A denial that never reached the layers: bad policy, bad evidence, a cap hit.
     pub fn denied(reason: Reason, message: String) -> Self {
         Self {

@@ -100,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(native.to_json(), wasm, "native and wasm differ");
     if forged {
         assert!(
-            !native.verified,
+            !native.verified(),
             "a changed signed byte, digest or key verified: {}",
             native.to_json()
         );

@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     let verdict = ocisig::verify_json(policy, evidence);
     // The verdict always serializes, and says the same thing serialized.
     let json: serde_json::Value = serde_json::from_str(&verdict.to_json()).unwrap();
-    assert_eq!(json["verified"], verdict.verified);
+    assert_eq!(json["verified"], verdict.verified());
 });

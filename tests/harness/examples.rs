@@ -53,9 +53,14 @@ fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
             &policy,
         );
         let verdict = ocisig::verify(&policy, &rebuilt);
-        assert_eq!(verdict.reason.code(), reason, "{name}: {}", verdict.message);
-        if verdict.verified {
-            assert!(ocisig::verify(&policy, &fetched).verified, "{name}");
+        assert_eq!(
+            verdict.reason().code(),
+            reason,
+            "{name}: {}",
+            verdict.message()
+        );
+        if verdict.verified() {
+            assert!(ocisig::verify(&policy, &fetched).verified(), "{name}");
             // The rebuilt blobs are byte for byte the ones cosign pushed.
             let manifest = fetched.signature_manifest().unwrap().as_bytes();
             for layer in ocisig::manifest::parse_layers(manifest).unwrap() {

@@ -50,7 +50,8 @@ pub fn verify(policy: &JsValue, evidence: &JsValue) -> JsValue {
 /// Throws when it is not a supported public key, saying why.
 #[wasm_bindgen(js_name = inspectKey)]
 pub fn inspect_key(pem: &str) -> Result<JsValue, JsError> {
-    let description = ocisig::inspect::describe_key(pem).map_err(|e| JsError::new(&e))?;
+    let description =
+        ocisig::inspect::describe_key(pem).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(to_js(&serialize(&description)))
 }
 

@@ -371,13 +371,13 @@ fn check_rules(rules: &[&SignatureRule], verify: impl Fn(&Policy) -> Verdict) ->
     let mut verified_digest = None;
     for rule in rules {
         let verdict = verify(&rule.policy);
-        if !verdict.verified {
+        if !verdict.verified() {
             return Outcome::Failed {
-                code: verdict.reason.code(),
-                message: format!("rule {:?}: {}", rule.image, verdict.message),
+                code: verdict.reason().code(),
+                message: format!("rule {:?}: {}", rule.image, verdict.message()),
             };
         }
-        verified_digest = verdict.digest;
+        verified_digest = verdict.digest().map(str::to_string);
     }
     match verified_digest.as_deref().map(Sha256Digest::parse) {
         Some(Ok(digest)) => Outcome::Passed { digest },

@@ -21,7 +21,7 @@ pub(crate) fn result(entrypoint: u32, data: &[u8], input: &[u8]) -> Option<Vec<u
     let verdict = ocisig::verify_json(policy.as_deref().unwrap_or(data), input);
     match entrypoint {
         VERIFY => Some(verdict.to_json().into_bytes()),
-        ALLOW => Some(if verdict.verified {
+        ALLOW => Some(if verdict.verified() {
             b"true".to_vec()
         } else {
             b"false".to_vec()
