@@ -113,7 +113,7 @@ pub fn summarize_evidence(evidence: &Evidence) -> EvidenceSummary {
     let layers = match manifest::parse_layers(text.as_bytes()) {
         Ok(layers) => layers,
         Err(err) => {
-            summary.manifest_error = Some(err);
+            summary.manifest_error = Some(err.to_string());
             return summary;
         }
     };

@@ -59,7 +59,7 @@ pub use policy::{
     RekorMode,
 };
 pub use reason::Reason;
-pub use reference::{DOCKER_HUB_REGISTRY, Reference};
+pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
 pub use verdict::{LayerResult, Verdict};
 pub use verify::verify;
 

@@ -43,19 +43,50 @@ pub struct Layer {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// Why a `.sig` manifest is malformed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// Not strict JSON of an image manifest's shape.
+    Syntax(String),
+    /// `schemaVersion` is not 2.
+    SchemaVersion(u32),
+    /// A layer's digest is not a `sha256:` digest.
+    LayerDigest {
+        /// The layer's index.
+        index: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl core::fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Syntax(msg) => f.write_str(msg),
+            Self::SchemaVersion(version) => {
+                write!(f, "schemaVersion is {version}; only 2 is an image manifest")
+            }
+            Self::LayerDigest { index, problem } => {
+                write!(f, "layers[{index}].digest: {problem}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ManifestError {}
+
 /// Parses the `.sig` manifest's layers.
 ///
 /// The caller has already checked the manifest's byte size, which bounds the work here.
 ///
 /// # Errors
-/// A message saying what is malformed.
-pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, String> {
-    let document: ManifestDocument = strict_json::from_slice(bytes)?;
+/// A [`ManifestError`] saying what is malformed.
+pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, ManifestError> {
+    let document: ManifestDocument =
+        strict_json::from_slice(bytes).map_err(ManifestError::Syntax)?;
     if document.schema_version != 2 {
-        return Err(format!(
-            "schemaVersion is {}; only 2 is an image manifest",
-            document.schema_version
-        ));
+        return Err(ManifestError::SchemaVersion(document.schema_version));
     }
     document
         .layers
@@ -63,7 +94,7 @@ pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, String> {
         .enumerate()
         .map(|(index, layer)| {
             let digest = Sha256Digest::parse(&layer.digest)
-                .map_err(|msg| format!("layers[{index}].digest: {msg}"))?;
+                .map_err(|problem| ManifestError::LayerDigest { index, problem })?;
             Ok(Layer {
                 media_type: layer.media_type,
                 size: layer.size,

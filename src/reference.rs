@@ -20,14 +20,52 @@ pub struct Reference {
     digest: Option<String>,
 }
 
+/// Which part of an image reference is not valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferenceError {
+    /// Empty, or longer than [`crate::limits::MAX_REFERENCE_BYTES`].
+    Length,
+    /// The registry host (or port).
+    Registry(String),
+    /// The repository path.
+    Repository(String),
+    /// The tag.
+    Tag(String),
+    /// The digest.
+    Digest(String),
+}
+
+impl core::fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Length => write!(
+                f,
+                "an image reference must be 1 to {} characters",
+                crate::limits::MAX_REFERENCE_BYTES
+            ),
+            Self::Registry(host) => write!(f, "{host:?} is not a valid registry host"),
+            Self::Repository(path) => write!(
+                f,
+                "{path:?} is not a valid repository (lowercase letters, digits and . _ - \
+                 between slashes)"
+            ),
+            Self::Tag(tag) => write!(f, "{tag:?} is not a valid tag"),
+            Self::Digest(digest) => write!(f, "{digest:?} is not a valid digest"),
+        }
+    }
+}
+
+impl core::error::Error for ReferenceError {}
+
 impl Reference {
     /// Parses `[registry/]repository[:tag][@algorithm:hex]`.
     ///
     /// # Errors
-    /// Returns a message naming the part that is not valid.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// A [`ReferenceError`] naming the part that is not valid.
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
         if text.is_empty() || text.len() > crate::limits::MAX_REFERENCE_BYTES {
-            return Err("an image reference must be 1 to 4096 characters".into());
+            return Err(ReferenceError::Length);
         }
         let (name_and_tag, digest) = match text.split_once('@') {
             Some((rest, digest)) => {
@@ -118,7 +156,7 @@ fn looks_like_registry(component: &str) -> bool {
 }
 
 /// `host[:port]`, where host is a DNS name, an IPv4 address or a bracketed IPv6 address.
-fn validate_registry(registry: &str) -> Result<(), String> {
+fn validate_registry(registry: &str) -> Result<(), ReferenceError> {
     let (host, port) = match registry.rsplit_once(':') {
         Some((host, port)) if !host.starts_with('[') || host.ends_with(']') => (host, Some(port)),
         _ => (registry, None),
@@ -139,11 +177,11 @@ fn validate_registry(registry: &str) -> Result<(), String> {
     if host_ok && port_ok {
         Ok(())
     } else {
-        Err(format!("{registry:?} is not a valid registry host"))
+        Err(ReferenceError::Registry(registry.to_string()))
     }
 }
 
-fn validate_repository(repository: &str) -> Result<(), String> {
+fn validate_repository(repository: &str) -> Result<(), ReferenceError> {
     let component_ok = |c: &str| {
         !c.is_empty()
             && c.bytes().all(|b| {
@@ -157,14 +195,11 @@ fn validate_repository(repository: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
-            "{repository:?} is not a valid repository (lowercase letters, digits and . _ - \
-             between slashes)"
-        ))
+        Err(ReferenceError::Repository(repository.to_string()))
     }
 }
 
-fn validate_tag(tag: &str) -> Result<(), String> {
+fn validate_tag(tag: &str) -> Result<(), ReferenceError> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
         && tag
@@ -177,11 +212,11 @@ fn validate_tag(tag: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{tag:?} is not a valid tag"))
+        Err(ReferenceError::Tag(tag.to_string()))
     }
 }
 
-fn validate_digest(digest: &str) -> Result<(), String> {
+fn validate_digest(digest: &str) -> Result<(), ReferenceError> {
     let ok = digest.split_once(':').is_some_and(|(algorithm, hex)| {
         !algorithm.is_empty()
             && algorithm
@@ -195,7 +230,7 @@ fn validate_digest(digest: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{digest:?} is not a valid digest"))
+        Err(ReferenceError::Digest(digest.to_string()))
     }
 }
 

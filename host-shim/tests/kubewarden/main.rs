@@ -134,7 +134,7 @@ fn oci_capability(
     operation: &str,
     image: &str,
 ) -> Result<Vec<u8>, String> {
-    let reference = Reference::parse(image)?;
+    let reference = Reference::parse(image).map_err(|err| err.to_string())?;
     let target = reference
         .digest()
         .or(reference.tag())

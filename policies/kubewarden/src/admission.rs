@@ -308,7 +308,7 @@ fn pin(image: &str, digest: &Sha256Digest) -> Option<String> {
 fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
     let reference = match Reference::parse(image) {
         Ok(reference) => reference,
-        Err(err) => return failed("invalid_reference", err),
+        Err(err) => return failed("invalid_reference", err.to_string()),
     };
     let rules = settings.rules_for(image);
     if rules.is_empty() {
