@@ -111,72 +111,144 @@ struct EntryPublicKey {
     content: String,
 }
 
+/// Why a layer's Rekor bundle does not vouch for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RekorError {
+    /// Larger than [`crate::limits::MAX_REKOR_BUNDLE_BYTES`].
+    TooLarge {
+        /// Its size in bytes.
+        bytes: usize,
+    },
+    /// A part is not what the format says.
+    Malformed {
+        /// Which part, in words ("the Rekor bundle is malformed").
+        what: &'static str,
+        /// The decoder's words, if any.
+        detail: Option<String>,
+    },
+    /// The bundle names a log whose key the policy does not trust.
+    UntrustedLog {
+        /// The log id, as the bundle gives it.
+        log_id: String,
+    },
+    /// The SignedEntryTimestamp does not verify with the log's key.
+    InvalidSet,
+    /// The entry's kind logs no signature.
+    UnsupportedKind {
+        /// The kind.
+        kind: String,
+    },
+    /// The entry logs another payload.
+    OtherPayload,
+    /// The entry logs another signature.
+    OtherSignature,
+    /// The entry logs another public key (or a certificate).
+    OtherKey,
+}
+
+impl core::fmt::Display for RekorError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLarge { bytes } => write!(
+                f,
+                "the Rekor bundle is {bytes} bytes; the limit is {}",
+                crate::limits::MAX_REKOR_BUNDLE_BYTES
+            ),
+            Self::Malformed {
+                what,
+                detail: Some(detail),
+            } => write!(f, "{what}: {detail}"),
+            Self::Malformed { what, detail: None } => f.write_str(what),
+            Self::UntrustedLog { log_id } => write!(
+                f,
+                "the Rekor bundle names log {log_id}, which is not a trusted Rekor key"
+            ),
+            Self::InvalidSet => {
+                f.write_str("the Rekor SignedEntryTimestamp does not verify with the log's key")
+            }
+            Self::UnsupportedKind { kind } => write!(
+                f,
+                "the Rekor entry is a {kind:?}; only hashedrekord and rekord entries log signatures"
+            ),
+            Self::OtherPayload => {
+                f.write_str("the Rekor entry logs another payload (its hash differs)")
+            }
+            Self::OtherSignature => f.write_str("the Rekor entry logs another signature"),
+            Self::OtherKey => f.write_str("the Rekor entry logs another public key"),
+        }
+    }
+}
+
+impl core::error::Error for RekorError {}
+
+fn malformed(what: &'static str) -> RekorError {
+    RekorError::Malformed { what, detail: None }
+}
+
 /// Checks the bundle text of one layer.
 ///
 /// `signature` is the layer's decoded signature, `payload` its blob, and `signer` the policy
 /// key that verified them.
 ///
 /// # Errors
-/// A sentence saying which check failed.
+/// A [`RekorError`] saying which check failed.
 pub fn verify_bundle(
     bundle: &str,
     log_keys: &[LogKey],
     payload: &[u8],
     signature: &[u8],
     signer: &PublicKey,
-) -> Result<LogEntry, String> {
+) -> Result<LogEntry, RekorError> {
     if bundle.len() > crate::limits::MAX_REKOR_BUNDLE_BYTES {
-        return Err(format!(
-            "the Rekor bundle is {} bytes; the limit is {}",
-            bundle.len(),
-            crate::limits::MAX_REKOR_BUNDLE_BYTES
-        ));
+        return Err(RekorError::TooLarge {
+            bytes: bundle.len(),
+        });
     }
-    let document: BundleDocument = strict_json::from_slice(bundle.as_bytes())
-        .map_err(|msg| format!("the Rekor bundle is malformed: {msg}"))?;
+    let document: BundleDocument =
+        strict_json::from_slice(bundle.as_bytes()).map_err(|msg| RekorError::Malformed {
+            what: "the Rekor bundle is malformed",
+            detail: Some(msg),
+        })?;
     let entry = &document.payload;
 
     // 1. The SET, by the trusted log key the bundle names.
     let log_id = Sha256Digest::parse(&format!("sha256:{}", entry.log_id))
-        .map_err(|_| String::from("the Rekor bundle's logID is not a sha256 hex digest"))?;
+        .map_err(|_| malformed("the Rekor bundle's logID is not a sha256 hex digest"))?;
     let log = log_keys
         .iter()
         .find(|log| log.log_id == log_id)
-        .ok_or_else(|| {
-            format!(
-                "the Rekor bundle names log {}, which is not a trusted Rekor key",
-                entry.log_id
-            )
+        .ok_or_else(|| RekorError::UntrustedLog {
+            log_id: entry.log_id.clone(),
         })?;
     let canonical = canonical_entry(entry);
     let set = BASE64
         .decode(&document.signed_entry_timestamp)
-        .map_err(|_| String::from("the Rekor SignedEntryTimestamp is not base64"))?;
-    log.key.verify(canonical.as_bytes(), &set).map_err(|_| {
-        String::from("the Rekor SignedEntryTimestamp does not verify with the log's key")
-    })?;
+        .map_err(|_| malformed("the Rekor SignedEntryTimestamp is not base64"))?;
+    log.key
+        .verify(canonical.as_bytes(), &set)
+        .map_err(|_| RekorError::InvalidSet)?;
 
     // 2. The logged body is this layer's signature, over this payload, by this key.
     let body = BASE64
         .decode(&entry.body)
-        .map_err(|_| String::from("the Rekor entry body is not base64"))?;
-    let body: EntryBody = strict_json::from_slice(&body)
-        .map_err(|msg| format!("the Rekor entry body is malformed: {msg}"))?;
+        .map_err(|_| malformed("the Rekor entry body is not base64"))?;
+    let body: EntryBody = strict_json::from_slice(&body).map_err(|msg| RekorError::Malformed {
+        what: "the Rekor entry body is malformed",
+        detail: Some(msg),
+    })?;
     if body.kind != "hashedrekord" && body.kind != "rekord" {
-        return Err(format!(
-            "the Rekor entry is a {:?}; only hashedrekord and rekord entries log signatures",
-            body.kind
-        ));
+        return Err(RekorError::UnsupportedKind { kind: body.kind });
     }
     let hash = &body.spec.data.hash;
     if hash.algorithm != "sha256" || hash.value != Sha256Digest::of(payload).hex() {
-        return Err("the Rekor entry logs another payload (its hash differs)".to_string());
+        return Err(RekorError::OtherPayload);
     }
     let logged_signature = BASE64
         .decode(&body.spec.signature.content)
-        .map_err(|_| String::from("the Rekor entry's signature is not base64"))?;
+        .map_err(|_| malformed("the Rekor entry's signature is not base64"))?;
     if logged_signature != signature {
-        return Err("the Rekor entry logs another signature".to_string());
+        return Err(RekorError::OtherSignature);
     }
     let logged_key = BASE64
         .decode(&body.spec.signature.public_key.content)
@@ -186,7 +258,7 @@ pub fn verify_bundle(
     match logged_key {
         Some(key) if key.spki_der() == signer.spki_der() => {}
         // A certificate or another key: never a substitute for the policy's key.
-        _ => return Err("the Rekor entry logs another public key".to_string()),
+        _ => return Err(RekorError::OtherKey),
     }
     Ok(LogEntry {
         integrated_time: entry.integrated_time,

@@ -18,6 +18,9 @@ use crate::reference::Reference;
 use crate::rekor::{self, BUNDLE_ANNOTATION, LogEntry};
 use crate::verdict::{LayerResult, Verdict};
 
+/// A check that failed: the status it gives, and a sentence for people.
+struct Failure(Reason, String);
+
 /// Verifies `evidence` against `policy`.
 ///
 /// Never fails: every problem is a denial with a [`Reason`]. The result depends on nothing but
@@ -29,7 +32,7 @@ pub fn verify(policy: &Policy, evidence: &Evidence) -> Verdict {
     verdict.policy_digest = Some(policy.digest().to_string());
     match evaluate(policy, evidence, &mut verdict.signatures) {
         Ok(satisfied) => decide(policy, &satisfied, &mut verdict),
-        Err((reason, message)) => {
+        Err(Failure(reason, message)) => {
             verdict.reason = reason;
             verdict.message = message;
         }
@@ -42,10 +45,10 @@ fn evaluate(
     policy: &Policy,
     evidence: &Evidence,
     results: &mut Vec<LayerResult>,
-) -> Result<Vec<bool>, (Reason, String)> {
+) -> Result<Vec<bool>, Failure> {
     let expected_repository = if policy.match_reference() {
         let reference = Reference::parse(evidence.image()).map_err(|msg| {
-            (
+            Failure(
                 Reason::InvalidEvidence,
                 format!("matchReference needs a registry reference as the image: {msg}"),
             )
@@ -55,7 +58,7 @@ fn evaluate(
         None
     };
     let Some(manifest_text) = evidence.signature_manifest() else {
-        return Err((
+        return Err(Failure(
             Reason::NoSignatures,
             format!("no signature manifest for {}", evidence.digest()),
         ));
@@ -63,7 +66,7 @@ fn evaluate(
     let limits = policy.limits();
     let manifest_len = u64::try_from(manifest_text.len()).unwrap_or(u64::MAX);
     if manifest_len > limits.max_manifest_bytes {
-        return Err((
+        return Err(Failure(
             Reason::LimitExceeded,
             format!(
                 "signature manifest is {manifest_len} bytes; the limit is {}",
@@ -72,20 +75,20 @@ fn evaluate(
         ));
     }
     let layers = manifest::parse_layers(manifest_text.as_bytes()).map_err(|msg| {
-        (
+        Failure(
             Reason::MalformedManifest,
             format!("signature manifest: {msg}"),
         )
     })?;
     if layers.is_empty() {
-        return Err((
+        return Err(Failure(
             Reason::NoSignatures,
             "signature manifest has no layers".into(),
         ));
     }
     let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
     if layers.len() > max_layers {
-        return Err((
+        return Err(Failure(
             Reason::LimitExceeded,
             format!(
                 "signature manifest has {} layers; the limit is {max_layers}",
@@ -222,7 +225,7 @@ impl LayerContext<'_> {
     fn check(&self, layer: &Layer) -> LayerOutcome {
         let payload = match self.authentic_payload_bytes(layer) {
             Ok(bytes) => bytes,
-            Err((status, message)) => return LayerOutcome::fail(status, None, message),
+            Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
         };
         let signature = match signature_bytes(layer) {
             Ok(bytes) => bytes,
@@ -230,11 +233,11 @@ impl LayerContext<'_> {
         };
         let (key, algorithm) = match self.verifying_key(payload, &signature) {
             Ok(found) => found,
-            Err((status, message)) => return LayerOutcome::fail(status, None, message),
+            Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
         };
         let log_entry = match self.check_log(layer, payload, &signature, key) {
             Ok(entry) => entry,
-            Err((status, message)) => return LayerOutcome::fail(status, Some(key), message),
+            Err(Failure(status, message)) => return LayerOutcome::fail(status, Some(key), message),
         };
         match self.check_claims(payload) {
             Ok(()) => LayerOutcome {
@@ -253,7 +256,7 @@ impl LayerContext<'_> {
                 },
                 log_entry,
             },
-            Err((status, message)) => LayerOutcome {
+            Err(Failure(status, message)) => LayerOutcome {
                 log_entry,
                 ..LayerOutcome::fail(status, Some(key), message)
             },
@@ -261,9 +264,9 @@ impl LayerContext<'_> {
     }
 
     /// Check 1: a simple-signing layer whose blob is exactly what the descriptor names.
-    fn authentic_payload_bytes(&self, layer: &Layer) -> Result<&[u8], (Reason, String)> {
+    fn authentic_payload_bytes(&self, layer: &Layer) -> Result<&[u8], Failure> {
         if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
-            return Err((
+            return Err(Failure(
                 Reason::WrongMediaType,
                 format!(
                     "media type is {:?}, not {SIMPLE_SIGNING_MEDIA_TYPE}",
@@ -273,7 +276,7 @@ impl LayerContext<'_> {
         }
         let max = self.policy.limits().max_payload_bytes;
         if layer.size > max {
-            return Err((
+            return Err(Failure(
                 Reason::LimitExceeded,
                 format!(
                     "descriptor size {} exceeds the payload limit {max}",
@@ -283,7 +286,7 @@ impl LayerContext<'_> {
         }
         let blob = self.evidence.blob(&layer.digest).ok_or_else(|| {
             if self.evidence.payloads_rebuilt() {
-                (
+                Failure(
                     Reason::PayloadUnavailable,
                     format!(
                         "no rebuilt payload hashes to {}: the signature carries annotations or \
@@ -294,7 +297,7 @@ impl LayerContext<'_> {
                     ),
                 )
             } else {
-                (
+                Failure(
                     Reason::PayloadMissing,
                     format!("the evidence has no blob {}", layer.digest),
                 )
@@ -303,13 +306,13 @@ impl LayerContext<'_> {
         match check_blob(blob, &layer.digest, layer.size) {
             Ok(()) => {}
             Err(BlobMismatch::Size { actual, expected }) => {
-                return Err((
+                return Err(Failure(
                     Reason::PayloadSizeMismatch,
                     format!("blob is {actual} bytes but the descriptor says {expected}"),
                 ));
             }
             Err(BlobMismatch::Digest { actual }) => {
-                return Err((
+                return Err(Failure(
                     Reason::PayloadDigestMismatch,
                     format!(
                         "blob hashes to {actual}, not the descriptor's {}",
@@ -322,11 +325,7 @@ impl LayerContext<'_> {
     }
 
     /// Check 3: the first policy key under which the signature verifies over the raw bytes.
-    fn verifying_key(
-        &self,
-        payload: &[u8],
-        signature: &[u8],
-    ) -> Result<(usize, String), (Reason, String)> {
+    fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<(usize, String), Failure> {
         let mut any_well_formed = false;
         for (index, named) in self.policy.keys().iter().enumerate() {
             match named.key.verify(payload, signature) {
@@ -337,12 +336,12 @@ impl LayerContext<'_> {
         }
         let keys = self.policy.keys().len();
         if any_well_formed {
-            Err((
+            Err(Failure(
                 Reason::NoMatchingSignature,
                 format!("the signature does not verify with any of the {keys} policy key(s)"),
             ))
         } else {
-            Err((
+            Err(Failure(
                 Reason::MalformedSignature,
                 format!(
                     "the signature is not a valid signature for any of the {keys} policy key(s)"
@@ -360,13 +359,13 @@ impl LayerContext<'_> {
         payload: &[u8],
         signature: &[u8],
         key: usize,
-    ) -> Result<Option<LogEntry>, (Reason, String)> {
+    ) -> Result<Option<LogEntry>, Failure> {
         if self.policy.rekor_mode() == RekorMode::Ignore {
             return Ok(None);
         }
         let Some(bundle) = layer.annotations.get(BUNDLE_ANNOTATION) else {
             return match self.policy.rekor_mode() {
-                RekorMode::Require => Err((
+                RekorMode::Require => Err(Failure(
                     Reason::TlogMissing,
                     format!(
                         "the policy requires a Rekor bundle and the layer has no {BUNDLE_ANNOTATION} annotation"
@@ -383,15 +382,15 @@ impl LayerContext<'_> {
             &self.policy.keys()[key].key,
         )
         .map(Some)
-        .map_err(|msg| (Reason::TlogVerificationFailed, msg))
+        .map_err(|err| Failure(Reason::TlogVerificationFailed, err.to_string()))
     }
 
-    fn check_claims(&self, payload: &[u8]) -> Result<(), (Reason, String)> {
+    fn check_claims(&self, payload: &[u8]) -> Result<(), Failure> {
         let payload = payload::parse(payload)
-            .map_err(|msg| (Reason::MalformedPayload, format!("signed payload: {msg}")))?;
+            .map_err(|msg| Failure(Reason::MalformedPayload, format!("signed payload: {msg}")))?;
         let expected = self.evidence.digest().to_string();
         if payload.manifest_digest != expected {
-            return Err((
+            return Err(Failure(
                 Reason::ClaimDigestMismatch,
                 format!(
                     "the signed payload is for {}, not for this image ({expected})",
@@ -403,7 +402,7 @@ impl LayerContext<'_> {
             let claimed = payload.docker_reference.as_deref().unwrap_or("");
             let claimed_repository = Reference::parse(claimed).map(|r| r.repository_name());
             if claimed_repository.as_deref() != Ok(expected_repository) {
-                return Err((
+                return Err(Failure(
                     Reason::ReferenceMismatch,
                     format!(
                         "the signed payload names repository {claimed:?}, not {expected_repository:?}"
@@ -415,13 +414,13 @@ impl LayerContext<'_> {
             match payload.optional.get(name) {
                 Some(Value::String(found)) if found == wanted => {}
                 Some(found) => {
-                    return Err((
+                    return Err(Failure(
                         Reason::AnnotationMismatch,
                         format!("annotation {name:?} is {found}, the policy requires {wanted:?}"),
                     ));
                 }
                 None => {
-                    return Err((
+                    return Err(Failure(
                         Reason::AnnotationMismatch,
                         format!("annotation {name:?} is missing, the policy requires {wanted:?}"),
                     ));
