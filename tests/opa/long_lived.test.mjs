@@ -18,7 +18,8 @@ import { fileURLToPath } from "node:url";
 import opa from "@open-policy-agent/opa-wasm";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const wasm = readFileSync(join(root, "dist", "ocisig-opa.wasm"));
+// OCISIG_OPA_WASM points the test at another build (to show it catches a regression).
+const wasm = readFileSync(process.env.OCISIG_OPA_WASM ?? join(root, "dist", "ocisig-opa.wasm"));
 const ocisig = process.env.OCISIG ?? join(root, "target", "release", "ocisig");
 const ROUNDS = 12;
 
