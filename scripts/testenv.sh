@@ -92,3 +92,68 @@ cosign_sign() {
     COSIGN_PASSWORD= cosign sign --key "$key" --tlog-upload=false --allow-http-registry \
         --allow-insecure-registry -y "$@" "$image" >/dev/null 2>&1
 }
+
+# push_kind KIND REGISTRY REPO TAG: pushes, over the distribution API in plain HTTP, one of
+#   helm      a Helm chart as an OCI artifact (config application/vnd.cncf.helm.config.v1+json)
+#   artifact  an OCI 1.1 artifact (artifactType, the empty config descriptor)
+#   index     a two-platform image index (linux/amd64, linux/arm64), children by digest
+#   index2    another two-platform index (other contents)
+# to REGISTRY/REPO:TAG, and prints the top manifest's digest.
+push_kind() {
+    python3 - "$@" <<'PY'
+import gzip, hashlib, io, json, sys, tarfile, urllib.request
+kind, registry, repo, tag = sys.argv[1:5]
+base = f"http://{registry}/v2/{repo}"
+def digest_of(data): return "sha256:" + hashlib.sha256(data).hexdigest()
+def request(method, url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    return urllib.request.urlopen(req)
+def blob(data, media_type):
+    location = request("POST", f"{base}/blobs/uploads/").headers["Location"]
+    if location.startswith("/"): location = f"http://{registry}{location}"
+    sep = "&" if "?" in location else "?"
+    request("PUT", f"{location}{sep}digest={digest_of(data)}", data,
+            {"Content-Type": "application/octet-stream"})
+    return {"mediaType": media_type, "digest": digest_of(data), "size": len(data)}
+def manifest(document, ref):
+    data = json.dumps(document, separators=(",", ":")).encode()
+    request("PUT", f"{base}/manifests/{ref}", data, {"Content-Type": document["mediaType"]})
+    return {"mediaType": document["mediaType"], "digest": digest_of(data), "size": len(data)}
+def image(text, arch):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt"); info.size = len(text); info.mtime = 0
+        tar.addfile(info, io.BytesIO(text))
+    layer = blob(gzip.compress(raw.getvalue(), mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip")
+    config = blob(json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers",
+        "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]}}).encode(),
+        "application/vnd.oci.image.config.v1+json")
+    document = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": config, "layers": [layer]}
+    data = json.dumps(document, separators=(",", ":")).encode()
+    return manifest(document, digest_of(data))
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+if kind == "helm":
+    config = blob(json.dumps({"apiVersion": "v2", "name": "demo", "version": "0.1.0"}).encode(),
+                  "application/vnd.cncf.helm.config.v1+json")
+    chart = blob(gzip.compress(b"demo chart", mtime=0), "application/vnd.cncf.helm.chart.content.v1.tar+gzip")
+    top = manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [chart]}, tag)
+elif kind == "artifact":
+    empty = blob(b"{}", "application/vnd.oci.empty.v1+json")
+    sbom = blob(json.dumps({"spdxVersion": "SPDX-2.3"}).encode(), "application/spdx+json")
+    top = manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                    "artifactType": "application/spdx+json", "config": empty, "layers": [sbom]}, tag)
+elif kind in ("index", "index2"):
+    children = []
+    for arch, variant in (("amd64", None), ("arm64", "v8")):
+        child = image(f"{kind} {arch}".encode(), arch)
+        child["platform"] = {"os": "linux", "architecture": arch}
+        if variant: child["platform"]["variant"] = variant
+        children.append(child)
+    top = manifest({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "manifests": children}, tag)
+else:
+    sys.exit(f"push_kind: unknown kind {kind}")
+print(top["digest"])
+PY
+}

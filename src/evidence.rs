@@ -73,16 +73,62 @@ struct EvidenceDocument {
     signature_manifest: Option<String>,
     #[serde(default)]
     blobs: BTreeMap<String, String>,
+    #[serde(default)]
+    image_manifest: Option<String>,
+    #[serde(default)]
+    platforms: BTreeMap<String, PlatformDocument>,
+}
+
+/// One manifest an index lists: its signatures, as for the image itself.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PlatformDocument {
+    #[serde(default)]
+    blobs: BTreeMap<String, String>,
+    #[serde(default)]
+    signature_manifest: Option<String>,
 }
 
 /// The document [`Evidence::to_json`] writes; fields in the order `serde_json` sorts them.
+/// `imageManifest` and `platforms` only when there are any, so that evidence without them is
+/// written exactly as before they existed.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EvidenceDocumentOut<'a> {
     blobs: BTreeMap<String, String>,
     digest: String,
     image: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_manifest: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    platforms: BTreeMap<String, PlatformDocument>,
     signature_manifest: Option<&'a str>,
+}
+
+fn encode_blobs(blobs: &BTreeMap<Sha256Digest, Vec<u8>>) -> BTreeMap<String, String> {
+    blobs
+        .iter()
+        .map(|(digest, bytes)| (digest.to_string(), BASE64.encode(bytes)))
+        .collect()
+}
+
+fn decode_blobs(
+    field: &str,
+    encoded: &BTreeMap<String, String>,
+) -> Result<BTreeMap<Sha256Digest, Vec<u8>>, EvidenceError> {
+    let mut blobs = BTreeMap::new();
+    for (name, text) in encoded {
+        let blob_digest =
+            Sha256Digest::parse(name).map_err(|msg| invalid(field, format!("key {msg}")))?;
+        let bytes = BASE64.decode(text).map_err(|err| {
+            invalid(
+                format!("{field}[{name:?}]"),
+                format!("not standard padded base64: {err}"),
+            )
+        })?;
+        blobs.insert(blob_digest, bytes);
+    }
+    Ok(blobs)
 }
 
 /// Checked evidence for one image.
@@ -93,6 +139,13 @@ pub struct Evidence {
     signature_manifest: Option<String>,
     blobs: BTreeMap<Sha256Digest, Vec<u8>>,
     payloads_rebuilt: bool,
+    /// The image manifest's exact bytes, when the host sent them (for `verifyPlatforms`).
+    image_manifest: Option<String>,
+    /// The manifests an index lists, as a host that cannot hand over the exact index bytes
+    /// says (Kubewarden's host, whose word the digest already is). Never read from JSON.
+    listed_platforms: Option<Vec<Sha256Digest>>,
+    /// The signatures of each manifest the index lists, by digest.
+    platforms: BTreeMap<Sha256Digest, Evidence>,
 }
 
 impl Evidence {
@@ -113,22 +166,42 @@ impl Evidence {
             return Err(invalid("image", "must not be empty"));
         }
         let digest = Sha256Digest::parse(&document.digest).map_err(|msg| invalid("digest", msg))?;
-        if document.blobs.len() > limits::MAX_EVIDENCE_BLOBS {
-            return Err(EvidenceError::TooManyBlobs {
-                count: document.blobs.len(),
-            });
+        let blob_count = document.blobs.len().saturating_add(
+            document
+                .platforms
+                .values()
+                .map(|p| p.blobs.len())
+                .fold(0, usize::saturating_add),
+        );
+        if blob_count > limits::MAX_EVIDENCE_BLOBS {
+            return Err(EvidenceError::TooManyBlobs { count: blob_count });
         }
-        let mut blobs = BTreeMap::new();
-        for (name, encoded) in &document.blobs {
-            let blob_digest =
-                Sha256Digest::parse(name).map_err(|msg| invalid("blobs", format!("key {msg}")))?;
-            let bytes = BASE64.decode(encoded).map_err(|err| {
-                invalid(
-                    format!("blobs[{name:?}]"),
-                    format!("not standard padded base64: {err}"),
-                )
-            })?;
-            blobs.insert(blob_digest, bytes);
+        if document.platforms.len() > limits::MAX_PLATFORMS {
+            return Err(invalid(
+                "platforms",
+                format!(
+                    "{} manifests; the most accepted is {}",
+                    document.platforms.len(),
+                    limits::MAX_PLATFORMS
+                ),
+            ));
+        }
+        let blobs = decode_blobs("blobs", &document.blobs)?;
+        let mut platforms = BTreeMap::new();
+        for (name, platform) in document.platforms {
+            let platform_digest = Sha256Digest::parse(&name)
+                .map_err(|msg| invalid("platforms", format!("key {msg}")))?;
+            let platform_blobs =
+                decode_blobs(&format!("platforms[{name:?}].blobs"), &platform.blobs)?;
+            platforms.insert(
+                platform_digest,
+                Self::new(
+                    document.image.clone(),
+                    platform_digest,
+                    platform.signature_manifest,
+                    platform_blobs,
+                ),
+            );
         }
         Ok(Self {
             image: document.image,
@@ -136,6 +209,9 @@ impl Evidence {
             signature_manifest: document.signature_manifest,
             blobs,
             payloads_rebuilt: false,
+            image_manifest: document.image_manifest,
+            listed_platforms: None,
+            platforms,
         })
     }
 
@@ -152,7 +228,54 @@ impl Evidence {
             signature_manifest,
             blobs,
             payloads_rebuilt: false,
+            image_manifest: None,
+            listed_platforms: None,
+            platforms: BTreeMap::new(),
         }
+    }
+
+    /// Adds the image manifest's exact bytes and the evidence of the manifests it lists (each
+    /// built with [`Evidence::new`] for its own digest), for `verifyPlatforms`.
+    #[must_use]
+    pub fn with_platforms(mut self, image_manifest: String, platforms: Vec<Evidence>) -> Self {
+        self.image_manifest = Some(image_manifest);
+        self.platforms = platforms.into_iter().map(|p| (p.digest, p)).collect();
+        self
+    }
+
+    /// Adds the evidence of the manifests an index lists when the host can say which manifests
+    /// those are but cannot hand over the index's exact bytes (Kubewarden). The list is then
+    /// the host's word, as the digest is.
+    #[must_use]
+    pub fn with_listed_platforms(
+        mut self,
+        listed: Vec<Sha256Digest>,
+        platforms: Vec<Evidence>,
+    ) -> Self {
+        self.listed_platforms = Some(listed);
+        self.platforms = platforms.into_iter().map(|p| (p.digest, p)).collect();
+        self
+    }
+
+    /// The image manifest's bytes, when the host sent them.
+    pub fn image_manifest(&self) -> Option<&str> {
+        self.image_manifest.as_deref()
+    }
+
+    /// The manifests an index lists, as the host said (see
+    /// [`Evidence::with_listed_platforms`]).
+    pub fn listed_platforms(&self) -> Option<&[Sha256Digest]> {
+        self.listed_platforms.as_deref()
+    }
+
+    /// The evidence for one manifest the index lists.
+    pub fn platform(&self, digest: &Sha256Digest) -> Option<&Evidence> {
+        self.platforms.get(digest)
+    }
+
+    /// Every platform evidence, by digest.
+    pub fn platforms(&self) -> impl Iterator<Item = &Evidence> {
+        self.platforms.values()
     }
 
     /// Marks the blobs as payloads the host rebuilt rather than fetched (see
@@ -171,13 +294,23 @@ impl Evidence {
     /// The evidence document (`docs/contracts.md`), blobs in standard base64.
     pub fn to_json(&self) -> String {
         let document = EvidenceDocumentOut {
-            blobs: self
-                .blobs
-                .iter()
-                .map(|(digest, bytes)| (digest.to_string(), BASE64.encode(bytes)))
-                .collect(),
+            blobs: encode_blobs(&self.blobs),
             digest: self.digest.to_string(),
             image: &self.image,
+            image_manifest: self.image_manifest.as_deref(),
+            platforms: self
+                .platforms
+                .iter()
+                .map(|(digest, platform)| {
+                    (
+                        digest.to_string(),
+                        PlatformDocument {
+                            blobs: encode_blobs(&platform.blobs),
+                            signature_manifest: platform.signature_manifest.clone(),
+                        },
+                    )
+                })
+                .collect(),
             signature_manifest: self.signature_manifest.as_deref(),
         };
         // Strings and maps of strings always serialize.

@@ -208,6 +208,35 @@ pub fn gather<S: Source + ?Sized>(
     })
 }
 
+/// With `verifyPlatforms`: the evidence of every manifest the index `image_manifest` lists,
+/// each gathered as [`gather`] gathers the image's own. Nothing for a manifest that is not an
+/// index, is malformed, or lists more than [`crate::limits::MAX_PLATFORMS`] manifests: the
+/// verifier refuses those from the manifest alone.
+///
+/// # Errors
+/// As [`gather`], for any listed manifest.
+pub fn gather_platforms<S: Source + ?Sized>(
+    source: &S,
+    image: &str,
+    image_manifest: &[u8],
+    limits: &LimitsDocument,
+) -> Result<Vec<Evidence>, FetchError> {
+    let Ok(Some(listed)) = crate::platforms::listed_manifests(image_manifest) else {
+        return Ok(Vec::new());
+    };
+    if listed.len() > crate::limits::MAX_PLATFORMS {
+        return Ok(Vec::new());
+    }
+    let mut platforms: Vec<Evidence> = Vec::with_capacity(listed.len());
+    for entry in listed {
+        if platforms.iter().any(|p| p.digest() == entry.digest) {
+            continue;
+        }
+        platforms.push(gather(source, image.into(), entry.digest, limits)?);
+    }
+    Ok(platforms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@ mod keys;
 pub mod limits;
 pub mod manifest;
 pub mod payload;
+pub mod platforms;
 mod policy;
 mod reason;
 pub mod rebuild;
@@ -60,7 +61,7 @@ pub use policy::{
 };
 pub use reason::Reason;
 pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
-pub use verdict::{LayerResult, Verdict};
+pub use verdict::{LayerResult, PlatformResult, Verdict};
 pub use verify::verify;
 
 use alloc::string::ToString;

@@ -20,7 +20,9 @@ pub const CEILING_MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The largest evidence document accepted, in bytes.
 pub const MAX_EVIDENCE_BYTES: usize = 64 * 1024 * 1024;
-/// The most blobs one evidence document may carry.
+/// The most manifests an image index may list for `verifyPlatforms`.
+pub const MAX_PLATFORMS: usize = 256;
+/// The most blobs one evidence document may carry (its platforms' included).
 pub const MAX_EVIDENCE_BLOBS: usize = CEILING_MAX_LAYERS as usize;
 /// The largest policy document accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;

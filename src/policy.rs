@@ -91,6 +91,10 @@ pub struct PolicyDocument {
     /// Require `critical.identity.docker-reference` to name the evidence image's repository.
     #[serde(default)]
     pub match_reference: bool,
+    /// For an image index, every manifest it lists must verify under this policy too (what
+    /// `cosign sign --recursive` promises), not only the index itself.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub verify_platforms: bool,
     /// Size and count caps.
     #[serde(default)]
     pub limits: LimitsDocument,
@@ -239,6 +243,7 @@ pub struct Policy {
     required: BTreeSet<String>,
     annotations: BTreeMap<String, String>,
     match_reference: bool,
+    verify_platforms: bool,
     limits: LimitsDocument,
     rekor_mode: RekorMode,
     log_keys: Vec<LogKey>,
@@ -366,6 +371,7 @@ impl Policy {
             required,
             annotations: document.annotations,
             match_reference: document.match_reference,
+            verify_platforms: document.verify_platforms,
             limits: document.limits,
             rekor_mode,
             log_keys,
@@ -406,6 +412,11 @@ impl Policy {
     /// Whether the payload's `docker-reference` must name the image's repository.
     pub fn match_reference(&self) -> bool {
         self.match_reference
+    }
+
+    /// Whether every manifest of an image index must verify too.
+    pub fn verify_platforms(&self) -> bool {
+        self.verify_platforms
     }
 
     /// The caps in force.
@@ -487,7 +498,7 @@ fn canonical_digest(
     rekor_mode: RekorMode,
     log_keys: &[LogKey],
 ) -> Sha256Digest {
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "rekor": {
             "mode": rekor_mode,
             "publicKeys": log_keys.iter().map(|k| BASE64.encode(k.key().spki_der())).collect::<Vec<_>>(),
@@ -504,5 +515,11 @@ fn canonical_digest(
         "required": required,
         "threshold": document.threshold,
     });
+    // Only when set, so that every policy written before the option keeps its digest.
+    if document.verify_platforms
+        && let Some(object) = canonical.as_object_mut()
+    {
+        object.insert("verifyPlatforms".into(), serde_json::Value::Bool(true));
+    }
     Sha256Digest::of(canonical.to_string().as_bytes())
 }

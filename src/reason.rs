@@ -52,6 +52,9 @@ pub enum Reason {
     TlogVerificationFailed,
     /// The policy requires a Rekor bundle and the layer has none.
     TlogMissing,
+    /// The policy asks every manifest of an image index to verify (`verifyPlatforms`), and one
+    /// did not, or the evidence lacks what that check needs.
+    PlatformNotVerified,
     /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
     /// produce this; the core never does.
     ModuleTrap,
@@ -82,6 +85,7 @@ impl Reason {
             Self::LimitExceeded => "limit_exceeded",
             Self::TlogVerificationFailed => "tlog_verification_failed",
             Self::TlogMissing => "tlog_missing",
+            Self::PlatformNotVerified => "platform_not_verified",
             Self::ModuleTrap => "module_trap",
         }
     }

@@ -137,6 +137,26 @@ pub fn rebuilt_evidence(
     Evidence::new(image.into(), digest, signature_manifest, blobs).with_rebuilt_payloads()
 }
 
+/// `evidence` with its payloads, and those of every platform it carries, rebuilt from the
+/// policy as [`rebuilt_evidence`] rebuilds them: for hosts that cannot fetch blobs.
+pub fn rebuild_payloads(evidence: &Evidence, policy: &Policy) -> Evidence {
+    let one = |e: &Evidence| {
+        rebuilt_evidence(
+            e.image(),
+            e.digest(),
+            e.signature_manifest().map(str::to_string),
+            policy,
+        )
+    };
+    let rebuilt = one(evidence);
+    let platforms: Vec<Evidence> = evidence.platforms().map(one).collect();
+    match (evidence.listed_platforms(), evidence.image_manifest()) {
+        (Some(listed), _) => rebuilt.with_listed_platforms(listed.to_vec(), platforms),
+        (None, Some(manifest)) => rebuilt.with_platforms(manifest.to_string(), platforms),
+        (None, None) => rebuilt,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,25 @@ pub struct Verdict {
     pub(crate) signatures: Vec<LayerResult>,
     /// SHA-256 of the policy's canonical form, when the policy could be read.
     pub(crate) policy_digest: Option<String>,
+    /// With `verifyPlatforms`, one entry per manifest the index lists (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) platforms: Vec<PlatformResult>,
+}
+
+/// What happened to one manifest an index lists, under `verifyPlatforms`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlatformResult {
+    /// The manifest's digest.
+    pub digest: String,
+    /// `os/architecture[/variant]`, when the index says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Whether it verified under the policy.
+    pub verified: bool,
+    /// Its verdict's reason.
+    pub reason: Reason,
+    /// Its verdict's message.
+    pub message: String,
 }
 
 /// What happened to one layer of the `.sig` manifest.
@@ -95,6 +114,11 @@ impl Verdict {
         self.policy_digest.as_deref()
     }
 
+    /// With `verifyPlatforms`, the verdict of each manifest the index lists.
+    pub fn platforms(&self) -> &[PlatformResult] {
+        &self.platforms
+    }
+
     /// A denial that never reached the layers: bad policy, bad evidence, a cap hit.
     pub fn denied(reason: Reason, message: String) -> Self {
         Self {
@@ -106,6 +130,7 @@ impl Verdict {
             satisfied_keys: Vec::new(),
             signatures: Vec::new(),
             policy_digest: None,
+            platforms: Vec::new(),
         }
     }
 

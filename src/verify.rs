@@ -26,6 +26,15 @@ struct Failure(Reason, String);
 /// Never fails: every problem is a denial with a [`Reason`]. The result depends on nothing but
 /// the two arguments.
 pub fn verify(policy: &Policy, evidence: &Evidence) -> Verdict {
+    let mut verdict = verify_manifest(policy, evidence);
+    if verdict.verified && policy.verify_platforms() {
+        check_platforms(policy, evidence, &mut verdict);
+    }
+    verdict
+}
+
+/// The signatures of one manifest (the image, or one manifest an index lists).
+fn verify_manifest(policy: &Policy, evidence: &Evidence) -> Verdict {
     let mut verdict = Verdict::denied(Reason::NoSignatures, String::new());
     verdict.image = Some(evidence.image().to_string());
     verdict.digest = Some(evidence.digest().to_string());
@@ -38,6 +47,114 @@ pub fn verify(policy: &Policy, evidence: &Evidence) -> Verdict {
         }
     }
     verdict
+}
+
+/// `verifyPlatforms`, once the index itself verified: every manifest it lists must verify
+/// under the same policy. Which manifests those are comes from the index's exact bytes, which
+/// must hash to the image digest (or, for a host that cannot send them, from its list).
+fn check_platforms(policy: &Policy, evidence: &Evidence, verdict: &mut Verdict) {
+    let mut deny = |reason: Reason, message: String| {
+        verdict.verified = false;
+        verdict.reason = reason;
+        verdict.message = message;
+    };
+    let listed: Vec<crate::platforms::Listed> =
+        match (evidence.listed_platforms(), evidence.image_manifest()) {
+            (Some(digests), _) => digests
+                .iter()
+                .map(|digest| crate::platforms::Listed {
+                    digest: *digest,
+                    platform: None,
+                })
+                .collect(),
+            (None, Some(manifest)) => {
+                let actual = crate::Sha256Digest::of(manifest.as_bytes());
+                if actual != evidence.digest() {
+                    return deny(
+                        Reason::InvalidEvidence,
+                        format!(
+                            "imageManifest hashes to {actual}, not the image digest {}",
+                            evidence.digest()
+                        ),
+                    );
+                }
+                match crate::platforms::listed_manifests(manifest.as_bytes()) {
+                    Ok(Some(listed)) => listed,
+                    // Not an index: the image is its only manifest, and it verified.
+                    Ok(None) => return,
+                    Err(msg) => {
+                        return deny(Reason::InvalidEvidence, format!("imageManifest: {msg}"));
+                    }
+                }
+            }
+            (None, None) => {
+                return deny(
+                    Reason::PlatformNotVerified,
+                    "the policy asks every platform manifest to verify (verifyPlatforms), and the \
+                 evidence lacks the image manifest that says which there are; fetch with \
+                 `ocisig fetch --platforms`"
+                        .into(),
+                );
+            }
+        };
+    if listed.len() > crate::limits::MAX_PLATFORMS {
+        return deny(
+            Reason::LimitExceeded,
+            format!(
+                "the index lists {} manifests; the most accepted is {}",
+                listed.len(),
+                crate::limits::MAX_PLATFORMS
+            ),
+        );
+    }
+    let mut failed = Vec::new();
+    for entry in &listed {
+        let result = match evidence.platform(&entry.digest) {
+            Some(platform) => {
+                let inner = verify_manifest(policy, platform);
+                crate::verdict::PlatformResult {
+                    digest: entry.digest.to_string(),
+                    platform: entry.platform.clone(),
+                    verified: inner.verified,
+                    reason: inner.reason,
+                    message: inner.message,
+                }
+            }
+            None => crate::verdict::PlatformResult {
+                digest: entry.digest.to_string(),
+                platform: entry.platform.clone(),
+                verified: false,
+                reason: Reason::InvalidEvidence,
+                message: "the evidence has nothing for this manifest".into(),
+            },
+        };
+        if !result.verified {
+            failed.push(format!(
+                "{} ({}): {}",
+                result.platform.as_deref().unwrap_or("manifest"),
+                result.digest,
+                result.reason
+            ));
+        }
+        verdict.platforms.push(result);
+    }
+    if failed.is_empty() {
+        verdict.message = format!(
+            "{}, and each of the {} manifests the index lists",
+            verdict.message,
+            listed.len()
+        );
+    } else {
+        deny(
+            Reason::PlatformNotVerified,
+            format!(
+                "{} of the {} manifests the index lists did not verify: {}",
+                failed.len(),
+                listed.len(),
+                failed.join("; ")
+            ),
+        );
+    }
 }
 
 /// Runs the layers until the policy is satisfied; returns which keys verified a layer.

@@ -26,6 +26,8 @@ pub struct Batch<'a> {
     pub policy_json: &'a [u8],
     /// The policy's limits, which bound what is fetched.
     pub limits: &'a LimitsDocument,
+    /// Fetch the signatures of every manifest an index lists (the policy's `verifyPlatforms`).
+    pub platforms: bool,
     /// The registry client (one connection pool and token cache for all images).
     pub registry: Option<&'a Registry>,
     /// The compiled verifier module.
@@ -72,7 +74,7 @@ impl Batch<'_> {
     }
 
     fn one(&self, source: &Source) -> ImageOutcome {
-        match evidence::fetch(source, self.registry, self.limits) {
+        match evidence::fetch(source, self.registry, self.limits, self.platforms) {
             Ok(fetched) => {
                 ImageOutcome::Verdict(self.module.verify(self.policy_json, &fetched.document))
             }

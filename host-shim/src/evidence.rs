@@ -49,10 +49,14 @@ pub struct FetchedEvidence {
 /// # Errors
 /// When the source cannot be read or fetched, or a manifest does not match its digest: the
 /// image was not verified.
+///
+/// With `platforms`, an image index's own bytes and the signatures of every manifest it lists
+/// are fetched too (for a policy with `verifyPlatforms`).
 pub fn fetch(
     source: &Source,
     registry: Option<&Registry>,
     limits: &LimitsDocument,
+    platforms: bool,
 ) -> anyhow::Result<FetchedEvidence> {
     let evidence = match source {
         Source::Layout(layout_source) => {
@@ -62,14 +66,19 @@ pub fn fetch(
                 None => format!("oci:{}", layout_source.dir.display()),
             };
             let digest = layout.digest;
-            ocisig::fetch::gather(&layout, image, digest, limits)
-                .with_context(|| format!("reading the signatures of {digest}"))?
+            let evidence = ocisig::fetch::gather(&layout, image.clone(), digest, limits)
+                .with_context(|| format!("reading the signatures of {digest}"))?;
+            if platforms {
+                with_platforms(evidence, &layout, &image, layout.manifest(), limits)?
+            } else {
+                evidence
+            }
         }
         Source::Registry(reference) => {
             let Some(registry) = registry else {
                 bail!("no registry client was set up for {reference}");
             };
-            from_registry(registry, reference, limits)?
+            from_registry(registry, reference, limits, platforms)?
         }
     };
     Ok(FetchedEvidence {
@@ -78,10 +87,26 @@ pub fn fetch(
     })
 }
 
+/// Adds the image manifest and the evidence of every manifest it lists (when it is an index).
+fn with_platforms(
+    evidence: Evidence,
+    source: &dyn ocisig::fetch::Source,
+    image: &str,
+    image_manifest: &[u8],
+    limits: &LimitsDocument,
+) -> anyhow::Result<Evidence> {
+    let platforms = ocisig::fetch::gather_platforms(source, image, image_manifest, limits)
+        .context("fetching the signatures of the index's manifests")?;
+    let text =
+        String::from_utf8(image_manifest.to_vec()).context("the image manifest is not UTF-8")?;
+    Ok(evidence.with_platforms(text, platforms))
+}
+
 fn from_registry(
     registry: &Registry,
     image: &Reference,
     limits: &LimitsDocument,
+    platforms: bool,
 ) -> anyhow::Result<Evidence> {
     let target = image.digest().or(image.tag()).unwrap_or("latest");
     // The digest verified is the hash of the bytes received, computed exactly once here.
@@ -90,10 +115,22 @@ fn from_registry(
         .with_context(|| format!("{image}: no such image (the registry answered 404)"))?;
     let digest = manifest.digest;
     let repository = RepositorySource { registry, image };
-    ocisig::fetch::gather(&repository, image.to_string(), digest, limits).with_context(|| {
-        format!(
-            "fetching the signatures of {}@{digest}",
-            image.repository_name()
+    let evidence = ocisig::fetch::gather(&repository, image.to_string(), digest, limits)
+        .with_context(|| {
+            format!(
+                "fetching the signatures of {}@{digest}",
+                image.repository_name()
+            )
+        })?;
+    if platforms {
+        with_platforms(
+            evidence,
+            &repository,
+            &image.to_string(),
+            &manifest.bytes,
+            limits,
         )
-    })
+    } else {
+        Ok(evidence)
+    }
 }

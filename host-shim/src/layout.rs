@@ -75,6 +75,7 @@ struct Descriptor {
 pub struct Layout {
     dir: PathBuf,
     index: Index,
+    manifest: Vec<u8>,
     /// The image manifest digest, computed from its bytes.
     pub digest: Sha256Digest,
 }
@@ -93,13 +94,19 @@ impl Layout {
             .with_context(|| format!("{} is not an OCI image index", index_path.display()))?;
         let image = pick_image(&index, source)?;
         let digest = Sha256Digest::parse(&image.digest).map_err(anyhow::Error::msg)?;
-        read_manifest(&source.dir, &digest, Some(image.size), MAX_MANIFEST_BYTES)
+        let manifest = read_manifest(&source.dir, &digest, Some(image.size), MAX_MANIFEST_BYTES)
             .context("reading the image manifest")?;
         Ok(Self {
             dir: source.dir.clone(),
             index,
+            manifest,
             digest,
         })
+    }
+
+    /// The image manifest's exact bytes (they hash to [`Layout::digest`]).
+    pub fn manifest(&self) -> &[u8] {
+        &self.manifest
     }
 }
 
@@ -115,10 +122,12 @@ impl ocisig::fetch::Source for Layout {
         let (digest, size) = if reference.starts_with("sha256:") {
             (Sha256Digest::parse(reference).map_err(transport)?, None)
         } else {
-            let is_signature_tag = reference.starts_with("sha256-") && reference.ends_with(".sig");
+            // `cosign save` marks the image's signatures by kind, without a tag: that mark
+            // stands for the signature tag of the image the layout holds, and of no other.
+            let is_own_signature_tag = reference == ocisig::fetch::signature_tag(&self.digest);
             let found = self.index.manifests.iter().find(|d| {
                 d.annotations.get(REF_NAME).map(String::as_str) == Some(reference)
-                    || (is_signature_tag
+                    || (is_own_signature_tag
                         && d.annotations.get(COSIGN_KIND).map(String::as_str)
                             == Some(KIND_SIGNATURES))
             });

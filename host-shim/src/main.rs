@@ -66,7 +66,8 @@ enum Command {
         ocisig verify localhost:5000/app:dev --insecure-registry localhost:5000 --key cosign.pub\n  \
         ocisig verify IMAGE --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
         ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n  \
-        ocisig verify IMAGE --key k.pub --trusted-root trusted_root.json --rekor-mode require\n\n",
+        ocisig verify IMAGE --key k.pub --trusted-root trusted_root.json --rekor-mode require\n  \
+        ocisig verify INDEX --key k.pub --verify-platforms   (after cosign sign --recursive)\n\n",
         "Exit status:\n  \
         0  every image verified\n  \
         1  some image did not verify (the verdict says why)\n  \
@@ -109,6 +110,10 @@ enum Command {
         /// Write to FILE instead of standard output.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Also fetch the image manifest and the signatures of every manifest an index lists,
+        /// for policies with verifyPlatforms.
+        #[arg(long)]
+        platforms: bool,
         #[command(flatten)]
         registry: RegistryFlags,
     },
@@ -156,6 +161,10 @@ struct PolicyFlags {
     /// Whether a Rekor bundle is required [default: verify-if-present with Rekor keys, else ignore]
     #[arg(long = "rekor-mode", value_name = "MODE", value_parser = parse_rekor_mode)]
     rekor_mode: Option<ocisig::RekorMode>,
+    /// For a multi-platform index: every manifest it lists must verify too, not only the index
+    /// (what `cosign sign --recursive` promises). Off by default, as in cosign.
+    #[arg(long = "verify-platforms")]
+    verify_platforms: bool,
     /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -240,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 rekor_keys: policy.rekor_keys,
                 trusted_root: policy.trusted_root,
                 rekor_mode: policy.rekor_mode,
+                verify_platforms: policy.verify_platforms,
             };
             let (policy, policy_json) = args.build()?;
             let sources = images
@@ -253,6 +263,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let batch = Batch {
                 policy_json: &policy_json,
                 limits: policy.limits(),
+                platforms: policy.verify_platforms(),
                 registry: registry.as_ref(),
                 module: &verifier,
                 concurrency: usize::from(concurrency),
@@ -285,12 +296,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Fetch {
             image,
             output,
+            platforms,
             registry,
         } => {
             let source = Source::parse(&image)?;
             let registry = registry.client(std::slice::from_ref(&source))?;
             let limits = ocisig::LimitsDocument::default();
-            let fetched = match evidence::fetch(&source, registry.as_ref(), &limits) {
+            let fetched = match evidence::fetch(&source, registry.as_ref(), &limits, platforms) {
                 Ok(fetched) => fetched,
                 Err(err) => {
                     eprintln!("ocisig: {image}: {err:#}");

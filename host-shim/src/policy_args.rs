@@ -24,6 +24,8 @@ pub struct PolicyArgs {
     pub trusted_root: Option<PathBuf>,
     /// `--rekor-mode`: require, verify-if-present or ignore.
     pub rekor_mode: Option<ocisig::RekorMode>,
+    /// `--verify-platforms`: every manifest of an index must verify too.
+    pub verify_platforms: bool,
 }
 
 impl PolicyArgs {
@@ -51,6 +53,7 @@ impl PolicyArgs {
                 required: Vec::new(),
                 annotations: Default::default(),
                 match_reference: false,
+                verify_platforms: false,
                 limits: Default::default(),
                 rekor: None,
             },
@@ -88,6 +91,7 @@ impl PolicyArgs {
                 rekor.mode = self.rekor_mode;
             }
         }
+        document.verify_platforms |= self.verify_platforms;
         if document.keys.is_empty() {
             bail!("no keys: name at least one with --key FILE or in --policy FILE");
         }

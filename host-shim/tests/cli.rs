@@ -297,7 +297,8 @@ fn a_layout_whose_bytes_do_not_match_their_digests_is_refused() {
     assert_eq!(output.status.code(), Some(3), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("hashes to"));
 
-    // The payload altered: the blob is left out and the verdict names it.
+    // The payload altered: the verifier checks it against its descriptor and names the
+    // mismatch, exactly as for a registry that serves altered bytes.
     let copy = copy_layout(&source, "payload");
     flip_last_byte(&copy.join("blobs/sha256").join(&payload));
     let output = ocisig(&[
@@ -309,7 +310,7 @@ fn a_layout_whose_bytes_do_not_match_their_digests_is_refused() {
         "json",
     ]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert_eq!(verdict(&output)["reason"], "payload_missing");
+    assert_eq!(verdict(&output)["reason"], "payload_digest_mismatch");
 }
 
 fn copy_layout(source: &std::path::Path, name: &str) -> PathBuf {

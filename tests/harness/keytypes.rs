@@ -435,6 +435,20 @@ fn long_lived_instances_give_the_native_verdict_on_every_evaluation() {
             DIGEST,
             Some(&[made[1].layer.clone(), made[2].layer.clone()]),
         );
+        // The same layers with every payload changed by one byte after signing.
+        let mut tampered: Value = serde_json::from_slice(&signed).unwrap();
+        for blob in tampered["blobs"].as_object_mut().unwrap().values_mut() {
+            let mut bytes = BASE64.decode(blob.as_str().unwrap()).unwrap();
+            if let Some(last) = bytes.last_mut() {
+                *last ^= 1;
+            }
+            *blob = json!(BASE64.encode(bytes));
+        }
+        cases.push((
+            format!("{} tampered", kind.name),
+            serde_json::to_vec(&json!({"keys": keys})).unwrap(),
+            serde_json::to_vec(&tampered).unwrap(),
+        ));
         for (label, policy) in [
             ("two of three", json!({"keys": keys, "threshold": 2})),
             (

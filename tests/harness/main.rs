@@ -14,6 +14,7 @@ mod abi;
 mod cases;
 mod examples;
 mod keytypes;
+mod platforms;
 mod rekor;
 mod schema;
 mod vectors;

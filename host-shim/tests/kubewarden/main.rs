@@ -738,3 +738,58 @@ fn one_guest_instance_answers_every_request_as_a_fresh_one_would() {
         cases.len()
     );
 }
+
+/// `verifyPlatforms` in an entry: a recursively signed index is admitted, one whose platforms
+/// are unsigned is rejected, through the host's `oci_manifest` alone (issue #14).
+#[test]
+fn verify_platforms_checks_every_manifest_of_an_index() {
+    let alice = Key::new("kw-platforms");
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let recursive = registry.push_kind("index", "kw-platforms", "recursive");
+    alice.sign(
+        &format!("{}@{recursive}", registry.image("kw-platforms")),
+        &["--recursive"],
+    );
+    let top_only = registry.push_kind("index2", "kw-platforms", "top-only");
+    alice.sign(
+        &format!("{}@{top_only}", registry.image("kw-platforms")),
+        &[],
+    );
+    let settings =
+        json!({"signatures": [rule("*", &[("alice", &alice)], json!({"verifyPlatforms": true}))]});
+    let plain = json!({"signatures": [rule("*", &[("alice", &alice)], json!({}))]});
+    let recursive_image = format!("{}:recursive", registry.image("kw-platforms"));
+    let top_only_image = format!("{}:top-only", registry.image("kw-platforms"));
+
+    let policy = Policy::new(&registry.host);
+    let response = policy.validate(
+        &admission_request("Pod", "CREATE", &recursive_image, &recursive_image),
+        &settings,
+    );
+    assert_eq!(response["accepted"], true, "{response}");
+    // The digest, the index's signatures, the index, and each platform's signatures.
+    assert_eq!(
+        policy.operations(),
+        [
+            "v1/manifest_digest",
+            "v1/oci_manifest",
+            "v1/oci_manifest",
+            "v1/oci_manifest",
+            "v1/oci_manifest"
+        ]
+    );
+
+    let policy = Policy::new(&registry.host);
+    let request = admission_request("Pod", "CREATE", &top_only_image, &top_only_image);
+    assert_rejected(
+        &policy.validate(&request, &settings),
+        &[
+            &format!("{top_only_image}: platform_not_verified"),
+            "2 of the 2 manifests",
+        ],
+    );
+    // Without the option, the index's own signature is what counts, as in cosign.
+    assert_eq!(policy.validate(&request, &plain)["accepted"], true);
+}

@@ -101,6 +101,14 @@ impl Registry {
         .to_string()
     }
 
+    /// Pushes a Helm chart (`helm`), an OCI 1.1 artifact (`artifact`) or a two-platform index
+    /// (`index`, `index2`) to `repo:tag`; returns the top manifest's digest.
+    pub(crate) fn push_kind(&self, kind: &str, repo: &str, tag: &str) -> String {
+        shell(&format!("push_kind {kind} {} {repo} {tag}", self.host))
+            .trim()
+            .to_string()
+    }
+
     /// `host/repo`.
     pub(crate) fn image(&self, repo: &str) -> String {
         format!("{}/{repo}", self.host)

@@ -479,9 +479,17 @@ fn fails_clearly(repo: &str, fault: Fault, extra: &[&str], needle: &str) {
     assert!(stderr(&output).contains(needle), "{}", stderr(&output));
 }
 
+/// Altered payload bytes are the verifier's typed denial, as from an OCI layout (the CLI
+/// tests): one meaning for one tampering, whatever the source (issue #14).
 #[test]
-fn corrupted_blob_bytes_are_a_clear_error() {
-    fails_clearly("corrupt", Fault::CorruptBlobs, &[], "hash to");
+fn corrupted_blob_bytes_are_a_typed_denial() {
+    let Some(output) = through_proxy("corrupt", Fault::CorruptBlobs, &["--output", "json"]) else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let verdict: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(verdict["reason"], "payload_digest_mismatch", "{verdict:#}");
+    assert_eq!(verdict["verified"], false);
 }
 
 #[test]
@@ -579,4 +587,119 @@ fn bearer_tokens_come_from_the_docker_config_credentials() {
     .unwrap();
     let output = ocisig_with_env(&args, &[("REGISTRY_AUTH_FILE", &auth_file)]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
+
+/// The seed's "artifacts": a Helm chart pushed as an OCI artifact and an OCI 1.1 artifact
+/// (`artifactType`, empty config), signed by the real cosign, verify as images do, and cosign
+/// agrees (issue #14).
+#[test]
+fn helm_charts_and_oci_artifacts_verify_as_cosign_says() {
+    let alice = Key::new("alice");
+    let mallory = Key::new("mallory");
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    for kind in ["helm", "artifact"] {
+        let repo = format!("kinds-{kind}");
+        let digest = registry.push_kind(kind, &repo, "v1");
+        let image = format!("{}:v1", registry.image(&repo));
+        alice.sign(&format!("{}@{digest}", registry.image(&repo)), &[]);
+        let output = verify(registry, &image, &["--key", path(&alice)]);
+        assert_eq!(output.status.code(), Some(0), "{kind}: {output:?}");
+        assert_eq!(verdicts(&output)[0]["digest"], digest.as_str(), "{kind}");
+        assert!(cosign_verifies(&image, &alice.public, &[]), "{kind}");
+        let wrong = verify(registry, &image, &["--key", path(&mallory)]);
+        assert_eq!(reason(&wrong), "no_matching_signature", "{kind}");
+        assert!(!cosign_verifies(&image, &mallory.public, &[]), "{kind}");
+    }
+}
+
+/// A multi-platform index: verified by its own digest (as cosign does), and, with
+/// `--verify-platforms`, only when every manifest it lists is signed too, which is what
+/// `cosign sign --recursive` does (issue #14).
+#[test]
+fn a_recursively_signed_index_verifies_every_platform() {
+    let alice = Key::new("alice");
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let recursive = registry.push_kind("index", "kinds-index", "recursive");
+    let recursive_image = format!("{}:recursive", registry.image("kinds-index"));
+    alice.sign(
+        &format!("{}@{recursive}", registry.image("kinds-index")),
+        &["--recursive"],
+    );
+    let top_only = registry.push_kind("index2", "kinds-index", "top-only");
+    let top_only_image = format!("{}:top-only", registry.image("kinds-index"));
+    alice.sign(
+        &format!("{}@{top_only}", registry.image("kinds-index")),
+        &[],
+    );
+
+    for image in [&recursive_image, &top_only_image] {
+        let output = verify(registry, image, &["--key", path(&alice)]);
+        assert_eq!(output.status.code(), Some(0), "{image}: {output:?}");
+        assert!(cosign_verifies(image, &alice.public, &[]), "{image}");
+        assert!(verdicts(&output)[0].get("platforms").is_none());
+    }
+
+    let every = verify(
+        registry,
+        &recursive_image,
+        &["--key", path(&alice), "--verify-platforms"],
+    );
+    assert_eq!(every.status.code(), Some(0), "{every:?}");
+    let verdict = &verdicts(&every)[0];
+    let platforms = verdict["platforms"].as_array().unwrap();
+    assert_eq!(platforms.len(), 2, "{verdict:#}");
+    assert!(
+        platforms.iter().all(|p| p["verified"] == true),
+        "{verdict:#}"
+    );
+    assert_eq!(platforms[1]["platform"], "linux/arm64/v8");
+
+    let missing = verify(
+        registry,
+        &top_only_image,
+        &["--key", path(&alice), "--verify-platforms"],
+    );
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    let verdict = &verdicts(&missing)[0];
+    assert_eq!(verdict["reason"], "platform_not_verified", "{verdict:#}");
+    assert!(
+        verdict["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 of the 2 manifests"),
+        "{verdict:#}"
+    );
+    assert_eq!(verdict["platforms"][0]["reason"], "no_signatures");
+
+    // The same through evidence: `ocisig fetch --platforms`, then `ocisig eval`.
+    let dir = env::tempdir("platforms-evidence");
+    let evidence = dir.join("evidence.json");
+    let fetched = ocisig(&[
+        "fetch",
+        &recursive_image,
+        "--platforms",
+        "--insecure-registry",
+        &registry.host,
+        "-o",
+        evidence.to_str().unwrap(),
+    ]);
+    assert_eq!(fetched.status.code(), Some(0), "{fetched:?}");
+    let policy = dir.join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({"keys": [{"name": "alice", "publicKey": std::fs::read_to_string(&alice.public).unwrap()}], "verifyPlatforms": true}).to_string(),
+    )
+    .unwrap();
+    let evaluated = ocisig(&[
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--evidence",
+        evidence.to_str().unwrap(),
+    ]);
+    assert_eq!(evaluated.status.code(), Some(0), "{evaluated:?}");
 }

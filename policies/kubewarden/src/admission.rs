@@ -342,7 +342,8 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             .unwrap_or(ocisig::limits::DEFAULT_MAX_MANIFEST_BYTES),
         ..LimitsDocument::default()
     };
-    let evidence = match ocisig::fetch::gather(&repository, image.to_string(), digest, &limits) {
+    let mut evidence = match ocisig::fetch::gather(&repository, image.to_string(), digest, &limits)
+    {
         Ok(evidence) => evidence,
         Err(err) => {
             return failed(
@@ -351,19 +352,49 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             );
         }
     };
+    if rules.iter().any(|rule| rule.policy.verify_platforms()) {
+        evidence = match with_listed_platforms(evidence, &repository, image, &limits) {
+            Ok(evidence) => evidence,
+            Err(message) => return failed("host_capability_error", message),
+        };
+    }
     check_rules(&rules, |policy| {
         if evidence.payloads_rebuilt() {
-            let rebuilt = ocisig::rebuild::rebuilt_evidence(
-                image,
-                digest,
-                evidence.signature_manifest().map(str::to_string),
+            ocisig::verify(
                 policy,
-            );
-            ocisig::verify(policy, &rebuilt)
+                &ocisig::rebuild::rebuild_payloads(&evidence, policy),
+            )
         } else {
             ocisig::verify(policy, &evidence)
         }
     })
+}
+
+/// For `verifyPlatforms`: the manifests the image's index lists, as the host's
+/// `oci_manifest` gives the index, and the signatures of each. Kubewarden's host hands back
+/// the manifest it parsed rather than the registry's bytes, so the list is the host's word, as
+/// the digest already is.
+fn with_listed_platforms(
+    evidence: Evidence,
+    repository: &HostRepository<'_>,
+    image: &str,
+    limits: &LimitsDocument,
+) -> Result<Evidence, String> {
+    let manifest = repository
+        .manifest(&evidence.digest().to_string(), limits.max_manifest_bytes)
+        .map_err(|err| format!("the host could not fetch the image manifest: {err}"))?;
+    let listed = match ocisig::platforms::listed_manifests(&manifest) {
+        Ok(Some(listed)) => listed,
+        // Not an index: nothing else to verify.
+        Ok(None) => return Ok(evidence),
+        Err(err) => return Err(format!("the host's image index is malformed: {err}")),
+    };
+    let platforms = ocisig::fetch::gather_platforms(repository, image, &manifest, limits)
+        .map_err(|err| format!("the host could not fetch a platform's signatures: {err}"))?;
+    Ok(evidence.with_listed_platforms(
+        listed.into_iter().map(|entry| entry.digest).collect(),
+        platforms,
+    ))
 }
 
 /// Runs `verify` for each of an image's (non-empty) matching rules; all must pass.
