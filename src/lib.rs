@@ -47,6 +47,7 @@ pub mod rebuild;
 mod reference;
 pub mod rekor;
 pub mod strict_json;
+pub mod tlog;
 mod verdict;
 mod verify;
 

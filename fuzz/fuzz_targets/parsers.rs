@@ -1,4 +1,5 @@
-//! The `.sig` manifest and payload parsers on arbitrary bytes: an error or a value, no panic.
+//! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
+//! indexes, log checkpoints, inclusion proofs): an error or a value, no panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,4 +9,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = ocisig::payload::parse(data);
     let _ = ocisig::PolicyDocument::from_json(data);
     let _ = ocisig::Evidence::from_json(data);
+    let _ = ocisig::platforms::listed_manifests(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = ocisig::tlog::Checkpoint::parse(text);
+    }
+    // An audit path: index and size from the first 16 bytes, then 32-byte hashes.
+    if data.len() >= 16 {
+        let index = u64::from_le_bytes(data[..8].try_into().unwrap_or_default());
+        let size = u64::from_le_bytes(data[8..16].try_into().unwrap_or_default());
+        let hashes: Vec<[u8; 32]> = data[16..]
+            .chunks_exact(32)
+            .map(|chunk| chunk.try_into().unwrap_or([0; 32]))
+            .collect();
+        let _ = ocisig::tlog::root_from_inclusion_proof(index, size, &[0; 32], &hashes);
+    }
 });

@@ -17,4 +17,5 @@ mod keytypes;
 mod platforms;
 mod rekor;
 mod schema;
+mod tlog;
 mod vectors;
