@@ -306,6 +306,15 @@ mod tests {
         }
     }
 
+    fn gather_default(source: &Fixed) -> Result<Evidence, FetchError> {
+        gather(
+            source,
+            "img".into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        )
+    }
+
     #[test]
     fn the_signature_tag_is_cosigns() {
         assert_eq!(
@@ -316,13 +325,7 @@ mod tests {
 
     #[test]
     fn only_not_found_means_unsigned() {
-        let evidence = gather(
-            &source(None),
-            "img".into(),
-            image_digest(),
-            &LimitsDocument::default(),
-        )
-        .unwrap_or_else(|err| unreachable!("{err}"));
+        let evidence = gather_default(&source(None)).unwrap_or_else(|err| unreachable!("{err}"));
         assert_eq!(evidence.signature_manifest(), None);
         for failure in [
             FetchError::Transport {
@@ -331,12 +334,7 @@ mod tests {
             },
             FetchError::Unsupported { what: "x".into() },
         ] {
-            let result = gather(
-                &source(Some(Err(failure.clone()))),
-                "img".into(),
-                image_digest(),
-                &LimitsDocument::default(),
-            );
+            let result = gather_default(&source(Some(Err(failure.clone()))));
             assert_eq!(result.err(), Some(failure));
         }
     }
@@ -351,13 +349,7 @@ mod tests {
         fixed
             .blobs
             .insert(Sha256Digest::of(tampered), Ok(b"evil".to_vec()));
-        let evidence = gather(
-            &fixed,
-            "img".into(),
-            image_digest(),
-            &LimitsDocument::default(),
-        )
-        .unwrap_or_else(|err| unreachable!("{err}"));
+        let evidence = gather_default(&fixed).unwrap_or_else(|err| unreachable!("{err}"));
         assert_eq!(evidence.blob(&Sha256Digest::of(good)), Some(good));
         // Handed over as fetched: the verifier reports payload_digest_mismatch.
         assert_eq!(
@@ -381,12 +373,7 @@ mod tests {
                 detail: "connection reset".into(),
             }),
         );
-        let result = gather(
-            &fixed,
-            "img".into(),
-            image_digest(),
-            &LimitsDocument::default(),
-        );
+        let result = gather_default(&fixed);
         assert!(matches!(result, Err(FetchError::Transport { .. })));
     }
 
@@ -400,13 +387,7 @@ mod tests {
                 what: "blob".into(),
             }),
         );
-        let evidence = gather(
-            &fixed,
-            "img".into(),
-            image_digest(),
-            &LimitsDocument::default(),
-        )
-        .unwrap_or_else(|err| unreachable!("{err}"));
+        let evidence = gather_default(&fixed).unwrap_or_else(|err| unreachable!("{err}"));
         assert!(evidence.payloads_rebuilt());
         // It stops asking after the first refusal.
         assert_eq!(fixed.asked.borrow().len(), 2);

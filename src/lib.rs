@@ -39,6 +39,7 @@ pub mod inspect;
 mod keys;
 pub mod limits;
 pub mod manifest;
+pub mod memo;
 pub mod payload;
 pub mod platforms;
 mod policy;

@@ -58,15 +58,20 @@ fn with_platforms(index: &Index, signer: &Signer, children: &[Option<Value>]) ->
     serde_json::to_vec(&document).unwrap()
 }
 
+/// Every manifest of the index signed by `signer`.
+fn all_signed(signer: &Signer, index: &Index) -> [Option<Value>; 2] {
+    [
+        Some(signed_evidence(signer, &index.children[0])),
+        Some(signed_evidence(signer, &index.children[1])),
+    ]
+}
+
 #[test]
 fn every_listed_manifest_must_verify() {
     let alice = Signer::new("alice", 1);
     let index = index();
     let policy = policy(&[&alice], json!({"verifyPlatforms": true}));
-    let both = [
-        Some(signed_evidence(&alice, &index.children[0])),
-        Some(signed_evidence(&alice, &index.children[1])),
-    ];
+    let both = all_signed(&alice, &index);
     let verdict = expect(&policy, &with_platforms(&index, &alice, &both), "verified");
     assert_eq!(
         verdict["platforms"].as_array().unwrap().len(),
@@ -141,10 +146,7 @@ fn the_index_bytes_must_be_the_image_and_must_be_there() {
     let alice = Signer::new("alice", 1);
     let index = index();
     let policy = policy(&[&alice], json!({"verifyPlatforms": true}));
-    let both = [
-        Some(signed_evidence(&alice, &index.children[0])),
-        Some(signed_evidence(&alice, &index.children[1])),
-    ];
+    let both = all_signed(&alice, &index);
     // An index that drops a platform is not the index that was signed.
     let mut shorter: Value = serde_json::from_str(&index.text).unwrap();
     shorter["manifests"].as_array_mut().unwrap().pop();

@@ -81,6 +81,12 @@ fn entry(case: &Path, production_root: &Value) -> Option<Entry> {
     })
 }
 
+/// The public-good production trusted root, for the cases that bring none.
+fn production_root(vectors: &Path) -> Value {
+    let path = vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 fn check(entry: &Entry) -> Result<(), TlogError> {
     match (&entry.checkpoint, &entry.log) {
         (Some(checkpoint), Some((log_id, key))) => {
@@ -99,13 +105,7 @@ fn conformance_proofs_verify_and_the_broken_ones_fail_for_their_reason() {
         return;
     };
     let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
-    let production: Value = serde_json::from_slice(
-        &std::fs::read(
-            vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let production = production_root(&vectors);
     let expected_failures: &[(&str, IsReason)] = &[
         ("inclusion-proof-corrupted-hash_fail", |e| {
             *e == TlogError::RootMismatch
@@ -182,13 +182,7 @@ fn a_checkpoint_is_only_the_logs_under_the_logs_key() {
         return;
     };
     let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
-    let production: Value = serde_json::from_slice(
-        &std::fs::read(
-            vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let production = production_root(&vectors);
     let v1 = entry(&cases.join("happy-path-v0.3"), &production).unwrap();
     let v2 = entry(&cases.join("rekor2-happy-path"), &production).unwrap();
     let (v1_id, v1_key) = v1.log.as_ref().unwrap();

@@ -9,9 +9,9 @@
 //! unmatchedImages: deny            # or allow
 //! ```
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
+use ocisig::memo::LastParsed;
 use ocisig::{Policy, Reference};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -132,28 +132,18 @@ impl Settings {
 }
 
 thread_local! {
-    /// The last settings document parsed, by its exact bytes. The policy server hands every
-    /// request its settings, and parsing them (PEM keys, policy checks) costs more than most
-    /// verifications: one instance serving one policy parses them once. A different document
-    /// replaces it; a refused one is never kept.
-    static LAST: RefCell<Option<(Vec<u8>, Rc<Settings>)>> = const { RefCell::new(None) };
+    /// The last settings document parsed. The policy server hands every request its settings,
+    /// and parsing them (PEM keys, policy checks) costs more than most verifications: one
+    /// instance serving one policy parses them once.
+    static LAST: LastParsed<Settings> = const { LastParsed::new() };
 }
 
-/// The settings for `bytes`, parsed once per distinct document.
+/// The settings for `bytes`, parsed once per distinct document ([`ocisig::memo`]).
 ///
 /// # Errors
 /// As [`Settings::from_json`].
 pub fn cached(bytes: &[u8]) -> Result<Rc<Settings>, String> {
-    if let Some(settings) = LAST.with_borrow(|last| {
-        last.as_ref()
-            .filter(|(cached, _)| cached.as_slice() == bytes)
-            .map(|(_, settings)| Rc::clone(settings))
-    }) {
-        return Ok(settings);
-    }
-    let settings = Rc::new(Settings::from_json(bytes)?);
-    LAST.set(Some((bytes.to_vec(), Rc::clone(&settings))));
-    Ok(settings)
+    LAST.with(|last| last.get_or_parse(bytes, Settings::from_json))
 }
 
 fn spellings(image: &str) -> Vec<String> {
