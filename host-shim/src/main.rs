@@ -97,7 +97,8 @@ enum Command {
         browser builds, and Kubewarden's raw mode (docs/contracts.md).\n\n\
         Examples:\n  \
         ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
-        ocisig fetch ghcr.io/org/app:1.2 > evidence.json\n\n\
+        ocisig fetch ghcr.io/org/app:1.2 > evidence.json\n  \
+        ocisig fetch ghcr.io/org/multi:1.2 --platforms -o evidence.json   (for verifyPlatforms)\n\n\
         Exit status:\n  \
         0  written\n  \
         2  usage error\n  \
