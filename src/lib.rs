@@ -31,6 +31,7 @@
 
 extern crate alloc;
 
+pub mod bundle;
 mod digest;
 mod ecdsa_tables;
 mod evidence;

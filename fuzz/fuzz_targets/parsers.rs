@@ -1,5 +1,6 @@
 //! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
-//! indexes, log checkpoints, inclusion proofs): an error or a value, no panic.
+//! indexes, Sigstore bundles, log checkpoints, inclusion proofs): an error or a value, no
+//! panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = ocisig::PolicyDocument::from_json(data);
     let _ = ocisig::Evidence::from_json(data);
     let _ = ocisig::platforms::listed_manifests(data);
+    let _ = ocisig::bundle::Bundle::parse(data);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ocisig::tlog::Checkpoint::parse(text);
     }

@@ -11,6 +11,7 @@
 mod support;
 
 mod abi;
+mod bundles;
 mod cases;
 mod examples;
 mod keytypes;

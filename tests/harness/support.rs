@@ -411,3 +411,30 @@ pub fn hashedrekord(payload: &[u8], signature_b64: &str, key_pem: &str) -> Value
         },
     })
 }
+
+/// The trusted root a sigstore-conformance case is verified with: its own
+/// `trusted_root.json`, or the public-good production root the suite uses by default.
+pub fn conformance_trusted_root(vectors: &std::path::Path, case: &std::path::Path) -> Value {
+    let path = match case.join("trusted_root.json") {
+        own if own.exists() => own,
+        _ => vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
+    };
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The id and key of the log `log_id` names in a trusted root's `tlogs`, if it has it.
+pub fn trusted_log(root: &Value, log_id: &[u8]) -> Option<([u8; 32], ocisig::PublicKey)> {
+    root["tlogs"].as_array()?.iter().find_map(|tlog| {
+        let id = BASE64.decode(tlog["logId"]["keyId"].as_str()?).ok()?;
+        if id != log_id {
+            return None;
+        }
+        let der = BASE64
+            .decode(tlog["publicKey"]["rawBytes"].as_str()?)
+            .ok()?;
+        Some((
+            id.try_into().ok()?,
+            ocisig::PublicKey::from_spki_der(&der, ocisig::KeyOptions::default()).ok()?,
+        ))
+    })
+}

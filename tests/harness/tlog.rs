@@ -7,11 +7,11 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use ocisig::PublicKey;
 use ocisig::tlog::{Hash, InclusionProof, TlogError, verify_inclusion};
-use ocisig::{KeyOptions, PublicKey};
 use serde_json::Value;
 
-use crate::support::vectors_dir;
+use crate::support::{conformance_trusted_root, trusted_log, vectors_dir};
 
 /// What a case's first log entry gives: the entry bytes, its proof, its checkpoint (if any)
 /// and the log's id and key from the trusted root (if the root has that log).
@@ -34,30 +34,13 @@ fn number(text: &Value) -> u64 {
     text.as_str().unwrap().parse().unwrap()
 }
 
-fn entry(case: &Path, production_root: &Value) -> Option<Entry> {
+fn entry(vectors: &Path, case: &Path) -> Option<Entry> {
     let bundle: Value =
         serde_json::from_slice(&std::fs::read(case.join("bundle.sigstore.json")).ok()?).ok()?;
     let entry = bundle.pointer("/verificationMaterial/tlogEntries/0")?;
     let proof = entry.get("inclusionProof")?;
-    let root: Value = match std::fs::read(case.join("trusted_root.json")) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap(),
-        Err(_) => production_root.clone(),
-    };
-    let log_id = &entry["logId"]["keyId"];
-    let log = root["tlogs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|tlog| &tlog["logId"]["keyId"] == log_id)
-        .map(|tlog| {
-            let der = BASE64
-                .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
-                .unwrap();
-            (
-                hash(log_id),
-                PublicKey::from_spki_der(&der, KeyOptions::default()).unwrap(),
-            )
-        });
+    let root = conformance_trusted_root(vectors, case);
+    let log_id = BASE64.decode(entry["logId"]["keyId"].as_str()?).ok()?;
     Some(Entry {
         body: BASE64
             .decode(entry["canonicalizedBody"].as_str().unwrap())
@@ -77,14 +60,8 @@ fn entry(case: &Path, production_root: &Value) -> Option<Entry> {
             .pointer("/checkpoint/envelope")
             .and_then(Value::as_str)
             .map(str::to_string),
-        log,
+        log: trusted_log(&root, &log_id),
     })
-}
-
-/// The public-good production trusted root, for the cases that bring none.
-fn production_root(vectors: &Path) -> Value {
-    let path = vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn check(entry: &Entry) -> Result<(), TlogError> {
@@ -105,7 +82,6 @@ fn conformance_proofs_verify_and_the_broken_ones_fail_for_their_reason() {
         return;
     };
     let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
-    let production = production_root(&vectors);
     let expected_failures: &[(&str, IsReason)] = &[
         ("inclusion-proof-corrupted-hash_fail", |e| {
             *e == TlogError::RootMismatch
@@ -147,7 +123,7 @@ fn conformance_proofs_verify_and_the_broken_ones_fail_for_their_reason() {
     names.sort();
     let (mut verified, mut refused) = (0, 0);
     for name in &names {
-        let Some(entry) = entry(&cases.join(name), &production) else {
+        let Some(entry) = entry(&vectors, &cases.join(name)) else {
             continue;
         };
         let result = check(&entry);
@@ -182,9 +158,8 @@ fn a_checkpoint_is_only_the_logs_under_the_logs_key() {
         return;
     };
     let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
-    let production = production_root(&vectors);
-    let v1 = entry(&cases.join("happy-path-v0.3"), &production).unwrap();
-    let v2 = entry(&cases.join("rekor2-happy-path"), &production).unwrap();
+    let v1 = entry(&vectors, &cases.join("happy-path-v0.3")).unwrap();
+    let v2 = entry(&vectors, &cases.join("rekor2-happy-path")).unwrap();
     let (v1_id, v1_key) = v1.log.as_ref().unwrap();
     let (v2_id, v2_key) = v2.log.as_ref().unwrap();
     let v1_checkpoint = v1.checkpoint.as_deref().unwrap();

@@ -1,0 +1,149 @@
+//! Bundle parsing (`ocisig::bundle`) on every real bundle at hand: the 70 sigstore-conformance
+//! cases and the cosign v3 bundle of kubewarden-controller v1.34.0. The structural failures are
+//! refused for their own reason; every passing case parses, and its log entry's proof verifies
+//! through `ocisig::tlog`.
+
+use ocisig::bundle::{Bundle, BundleError, Content, Material, Version, pae};
+use serde_json::Value;
+
+use crate::support::{conformance_trusted_root, trusted_log, vectors_dir};
+
+fn field_is(err: &BundleError, needle: &str) -> bool {
+    matches!(err, BundleError::Invalid { field, .. } if field.contains(needle))
+}
+
+/// Whether an error is the one a case expects.
+type IsReason = fn(&BundleError) -> bool;
+
+#[test]
+fn conformance_bundles_parse_and_the_malformed_ones_are_refused_for_their_reason() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
+    let refused: &[(&str, IsReason)] = &[
+        ("bundle-malformed-json_fail", |e| {
+            matches!(e, BundleError::Syntax(_))
+        }),
+        ("bundle-unknown-version_fail", |e| {
+            matches!(e, BundleError::UnknownVersion(_))
+        }),
+        ("bundle-negative-log-index_fail", |e| {
+            field_is(e, "logIndex")
+        }),
+        ("bundle-empty-certificate-chain_fail", |e| {
+            field_is(e, "x509CertificateChain")
+        }),
+        ("bundle-invalid-base64-signature_fail", |e| {
+            field_is(e, "messageSignature.signature")
+        }),
+        ("intoto-missing-inclusion-proof_fail", |e| {
+            field_is(e, "inclusionProof")
+        }),
+        ("rekor2-no-inclusion-proof_fail", |e| {
+            field_is(e, "inclusionProof")
+        }),
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| cases.join(name).join("bundle.sigstore.json").exists())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 70, "{names:?}");
+    let (mut parsed, mut proved, mut refused_count) = (0, 0, 0);
+    for name in &names {
+        let dir = cases.join(name);
+        let result = Bundle::parse(&std::fs::read(dir.join("bundle.sigstore.json")).unwrap());
+        if let Some((_, is_reason)) = refused.iter().find(|(case, _)| case == name) {
+            let err = result.expect_err(name);
+            assert!(is_reason(&err), "{name}: refused for another reason: {err}");
+            refused_count += 1;
+            continue;
+        }
+        if name.ends_with("_fail") {
+            continue;
+        }
+        let bundle = result.unwrap_or_else(|err| panic!("{name}: {err}"));
+        parsed += 1;
+        if bundle.version == Version::V0_3 {
+            assert!(
+                !matches!(bundle.material, Material::CertificateChain(_)),
+                "{name}"
+            );
+        }
+        // Every passing case's entry is proved by a log of its trusted root.
+        let root = conformance_trusted_root(&vectors, &dir);
+        let entry = &bundle.tlog_entries[0];
+        let (proof, checkpoint) = entry.inclusion_proof.as_ref().expect(name);
+        let (log_id, key) = trusted_log(&root, &entry.log_id).expect(name);
+        ocisig::tlog::verify_inclusion(
+            &entry.canonicalized_body,
+            proof,
+            checkpoint.as_deref().expect(name),
+            &log_id,
+            &key,
+        )
+        .unwrap_or_else(|err| panic!("{name}: {err}"));
+        proved += 1;
+    }
+    eprintln!(
+        "bundles: {parsed} passing cases parse and prove, {refused_count} malformed ones are refused"
+    );
+    assert_eq!(refused_count, refused.len());
+    assert!(
+        parsed >= 20 && proved == parsed,
+        "{parsed} parsed, {proved} proved"
+    );
+}
+
+/// What cosign v3 attaches to an image: a v0.3 bundle with a DSSE envelope around an in-toto
+/// statement whose predicate type is cosign's signature type.
+#[test]
+fn the_cosign_v3_bundle_is_a_dsse_statement_of_the_signature_type() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let bytes =
+        std::fs::read(vectors.join("sigstore-rs/bundle_v03_kubewarden-controller_v1.34.0.json"))
+            .unwrap();
+    let bundle = Bundle::parse(&bytes).unwrap();
+    assert_eq!(bundle.version, Version::V0_3);
+    assert!(matches!(bundle.material, Material::Certificate(_)));
+    let Content::Dsse {
+        payload_type,
+        payload,
+        signature,
+        ..
+    } = &bundle.content
+    else {
+        panic!("not a DSSE bundle");
+    };
+    assert_eq!(payload_type, "application/vnd.in-toto+json");
+    assert!(!signature.is_empty());
+    let statement: Value = serde_json::from_slice(payload).unwrap();
+    assert_eq!(
+        statement["predicateType"],
+        "https://sigstore.dev/cosign/sign/v1"
+    );
+    let signed = pae(payload_type, payload);
+    assert!(signed.starts_with(b"DSSEv1 28 application/vnd.in-toto+json "));
+    assert!(signed.ends_with(payload));
+}
+
+/// Two envelopes' worth of signatures, or none, is not a bundle's envelope.
+#[test]
+fn an_envelope_needs_exactly_one_signature() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let path = vectors
+        .join("sigstore-conformance/test/assets/bundle-verify/happy-path-intoto-in-dsse-v3/bundle.sigstore.json");
+    let mut bundle: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let one = bundle["dsseEnvelope"]["signatures"][0].clone();
+    for signatures in [Value::Array(vec![]), Value::Array(vec![one.clone(), one])] {
+        bundle["dsseEnvelope"]["signatures"] = signatures;
+        let err = Bundle::parse(&serde_json::to_vec(&bundle).unwrap()).unwrap_err();
+        assert!(field_is(&err, "dsseEnvelope.signatures"), "{err}");
+    }
+}
