@@ -27,10 +27,7 @@ use serde_json::Value;
 use crate::strict_json;
 use crate::tlog::{Hash, InclusionProof};
 
-/// The largest bundle accepted, in bytes.
-pub const MAX_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
-/// The most transparency-log entries one bundle may carry.
-pub const MAX_TLOG_ENTRIES: usize = 16;
+use crate::limits::{MAX_SIGSTORE_BUNDLE_BYTES as MAX_BUNDLE_BYTES, MAX_TLOG_ENTRIES};
 
 /// A bundle format version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,7 +57,7 @@ impl Version {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BundleError {
-    /// Larger than [`MAX_BUNDLE_BYTES`].
+    /// Larger than [`crate::limits::MAX_SIGSTORE_BUNDLE_BYTES`].
     TooLarge,
     /// Not strict JSON of the bundle shape.
     Syntax(String),

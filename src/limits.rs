@@ -43,6 +43,16 @@ pub const MAX_RSA_BITS: usize = 4096;
 pub const MAX_REFERENCE_BYTES: usize = 4096;
 /// The longest repository path, in bytes (the distribution spec's limit).
 pub const MAX_REPOSITORY_BYTES: usize = 255;
+/// The largest Sigstore bundle accepted, in bytes.
+pub const MAX_SIGSTORE_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
+/// The most transparency-log entries one Sigstore bundle may carry.
+pub const MAX_TLOG_ENTRIES: usize = 16;
+/// The longest inclusion proof accepted: a tree of 2^64 leaves needs 64 hashes.
+pub const MAX_PROOF_HASHES: usize = 64;
+/// The largest log checkpoint accepted, in bytes.
+pub const MAX_CHECKPOINT_BYTES: usize = 16 * 1024;
+/// The most signature lines a checkpoint may carry (a log's and its witnesses').
+pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
 /// The most `signatures` entries a Kubewarden settings document may hold, which bounds the work
 /// per image.
 pub const MAX_SETTINGS_RULES: usize = 64;

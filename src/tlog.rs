@@ -26,12 +26,7 @@ use crate::keys::PublicKey;
 /// A SHA-256 tree hash.
 pub type Hash = [u8; 32];
 
-/// The longest audit path accepted: a tree of 2^64 leaves needs 64 hashes.
-pub const MAX_PROOF_HASHES: usize = 64;
-/// The largest checkpoint accepted, in bytes.
-pub const MAX_CHECKPOINT_BYTES: usize = 16 * 1024;
-/// The most signature lines a checkpoint may carry (a log's and its witnesses').
-pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
+use crate::limits::{MAX_CHECKPOINT_BYTES, MAX_CHECKPOINT_SIGNATURES, MAX_PROOF_HASHES};
 
 /// Why a log entry's proof does not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
