@@ -332,6 +332,11 @@ impl Evidence {
         self.signature_manifest.as_deref()
     }
 
+    /// How many blobs the evidence holds (its platforms' not counted).
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
     /// The blob the evidence holds under `digest`, unchecked.
     pub fn blob(&self, digest: &Sha256Digest) -> Option<&[u8]> {
         self.blobs.get(digest).map(Vec::as_slice)

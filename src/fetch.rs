@@ -53,6 +53,13 @@ pub enum FetchError {
         /// What was asked for.
         what: String,
     },
+    /// Fetching it would pass a cap of the plan (checked before anything is fetched).
+    LimitExceeded {
+        /// What was asked for.
+        what: String,
+        /// Which cap.
+        detail: String,
+    },
     /// Anything else: transport, auth, TLS, a cap, a protocol error.
     Transport {
         /// What was asked for.
@@ -74,7 +81,9 @@ impl core::fmt::Display for FetchError {
         match self {
             Self::NotFound { what } => write!(f, "{what}: not found"),
             Self::Unsupported { what } => write!(f, "{what}: this source cannot fetch it"),
-            Self::Transport { what, detail } => write!(f, "{what}: {detail}"),
+            Self::LimitExceeded { what, detail } | Self::Transport { what, detail } => {
+                write!(f, "{what}: {detail}")
+            }
         }
     }
 }
@@ -173,6 +182,19 @@ pub fn gather<S: Source + ?Sized>(
     digest: Sha256Digest,
     limits: &LimitsDocument,
 ) -> Result<Evidence, FetchError> {
+    gather_within(source, image, digest, limits, &mut {
+        crate::limits::MAX_EVIDENCE_BLOBS
+    })
+}
+
+/// [`gather`], fetching no more than `budget` blobs (and taking what it fetches from it).
+fn gather_within<S: Source + ?Sized>(
+    source: &S,
+    image: String,
+    digest: Sha256Digest,
+    limits: &LimitsDocument,
+    budget: &mut usize,
+) -> Result<Evidence, FetchError> {
     let tag = signature_tag(&digest);
     let manifest = match source.manifest(&tag, limits.max_manifest_bytes) {
         Ok(bytes) => bytes,
@@ -182,12 +204,22 @@ pub fn gather<S: Source + ?Sized>(
         Err(err) => return Err(err),
     };
     let manifest = String::from_utf8(manifest).map_err(|_| FetchError::Transport {
-        what: tag,
+        what: tag.clone(),
         detail: "the signature manifest is not UTF-8".into(),
     })?;
+    let descriptors = payload_descriptors(manifest.as_bytes(), limits);
+    *budget = budget
+        .checked_sub(descriptors.len())
+        .ok_or_else(|| FetchError::LimitExceeded {
+            what: tag.clone(),
+            detail: format!(
+                "one evidence document holds at most {} payloads, and this one would hold more",
+                crate::limits::MAX_EVIDENCE_BLOBS
+            ),
+        })?;
     let mut blobs = BTreeMap::new();
     let mut rebuild = false;
-    for (blob_digest, size) in payload_descriptors(manifest.as_bytes(), limits) {
+    for (blob_digest, size) in descriptors {
         match source.blob(&blob_digest, size) {
             Ok(bytes) => {
                 blobs.insert(blob_digest, bytes);
@@ -211,13 +243,15 @@ pub fn gather<S: Source + ?Sized>(
 /// With `verifyPlatforms`: the evidence of every manifest the index `image_manifest` lists,
 /// each gathered as [`gather`] gathers the image's own. Nothing for a manifest that is not an
 /// index, is malformed, or lists more than [`crate::limits::MAX_PLATFORMS`] manifests: the
-/// verifier refuses those from the manifest alone.
+/// verifier refuses those from the manifest alone. The payloads of the index (`image`'s own
+/// evidence) and of all its manifests together stay within
+/// [`crate::limits::MAX_EVIDENCE_BLOBS`], checked before each manifest's are fetched.
 ///
 /// # Errors
-/// As [`gather`], for any listed manifest.
+/// As [`gather`], for any listed manifest, and [`FetchError::LimitExceeded`] past that cap.
 pub fn gather_platforms<S: Source + ?Sized>(
     source: &S,
-    image: &str,
+    image: &Evidence,
     image_manifest: &[u8],
     limits: &LimitsDocument,
 ) -> Result<Vec<Evidence>, FetchError> {
@@ -227,12 +261,19 @@ pub fn gather_platforms<S: Source + ?Sized>(
     if listed.len() > crate::limits::MAX_PLATFORMS {
         return Ok(Vec::new());
     }
+    let mut budget = crate::limits::MAX_EVIDENCE_BLOBS.saturating_sub(image.blob_count());
     let mut platforms: Vec<Evidence> = Vec::with_capacity(listed.len());
     for entry in listed {
         if platforms.iter().any(|p| p.digest() == entry.digest) {
             continue;
         }
-        platforms.push(gather(source, image.into(), entry.digest, limits)?);
+        platforms.push(gather_within(
+            source,
+            image.image().into(),
+            entry.digest,
+            limits,
+            &mut budget,
+        )?);
     }
     Ok(platforms)
 }
@@ -240,6 +281,7 @@ pub fn gather_platforms<S: Source + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits;
     use core::cell::RefCell;
 
     /// A source over fixed objects that records what it was asked for.
@@ -418,6 +460,45 @@ mod tests {
                 Sha256Digest::of(b"c").to_string()
             ]
         );
+    }
+
+    /// Across an index's manifests, the plan stops before the payloads would pass the evidence
+    /// cap: the manifest that would pass it has none of its blobs fetched.
+    #[test]
+    fn the_platforms_together_stay_within_the_evidence_blob_cap() {
+        let per_platform = limits::MAX_EVIDENCE_BLOBS / 2 - 1;
+        let limits = LimitsDocument {
+            max_layers: limits::CEILING_MAX_LAYERS,
+            ..LimitsDocument::default()
+        };
+        let children: Vec<Sha256Digest> = (0u8..3).map(|i| Sha256Digest::of(&[i])).collect();
+        let mut fixed = source(None);
+        for (i, child) in children.iter().enumerate() {
+            let payloads: Vec<Vec<u8>> = (0..per_platform)
+                .map(|n| alloc::format!("{i}-{n}").into_bytes())
+                .collect();
+            let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+            fixed
+                .manifests
+                .insert(signature_tag(child), Ok(manifest_naming(&refs)));
+        }
+        let index = alloc::format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{}]}}"#,
+            crate::platforms::OCI_INDEX_MEDIA_TYPE,
+            children
+                .iter()
+                .map(|d| alloc::format!(r#"{{"digest":"{d}"}}"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let parent = Evidence::new("img".into(), image_digest(), None, BTreeMap::new());
+        let result = gather_platforms(&fixed, &parent, index.as_bytes(), &limits);
+        assert!(
+            matches!(result, Err(FetchError::LimitExceeded { ref what, .. }) if *what == signature_tag(&children[2])),
+            "{result:?}"
+        );
+        // Three manifests asked for, and the blobs of the first two only.
+        assert_eq!(fixed.asked.borrow().len(), 3 + 2 * per_platform);
     }
 
     #[test]

@@ -66,10 +66,10 @@ pub fn fetch(
                 None => format!("oci:{}", layout_source.dir.display()),
             };
             let digest = layout.digest;
-            let evidence = ocisig::fetch::gather(&layout, image.clone(), digest, limits)
+            let evidence = ocisig::fetch::gather(&layout, image, digest, limits)
                 .with_context(|| format!("reading the signatures of {digest}"))?;
             if platforms {
-                with_platforms(evidence, &layout, &image, layout.manifest(), limits)?
+                with_platforms(evidence, &layout, layout.manifest(), limits)?
             } else {
                 evidence
             }
@@ -91,11 +91,10 @@ pub fn fetch(
 fn with_platforms(
     evidence: Evidence,
     source: &dyn ocisig::fetch::Source,
-    image: &str,
     image_manifest: &[u8],
     limits: &LimitsDocument,
 ) -> anyhow::Result<Evidence> {
-    let platforms = ocisig::fetch::gather_platforms(source, image, image_manifest, limits)
+    let platforms = ocisig::fetch::gather_platforms(source, &evidence, image_manifest, limits)
         .context("fetching the signatures of the index's manifests")?;
     let text =
         String::from_utf8(image_manifest.to_vec()).context("the image manifest is not UTF-8")?;
@@ -123,13 +122,7 @@ fn from_registry(
             )
         })?;
     if platforms {
-        with_platforms(
-            evidence,
-            &repository,
-            &image.to_string(),
-            &manifest.bytes,
-            limits,
-        )
+        with_platforms(evidence, &repository, &manifest.bytes, limits)
     } else {
         Ok(evidence)
     }

@@ -353,7 +353,7 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
         }
     };
     if rules.iter().any(|rule| rule.policy.verify_platforms()) {
-        evidence = match with_listed_platforms(evidence, &repository, image, &limits) {
+        evidence = match with_listed_platforms(evidence, &repository, &limits) {
             Ok(evidence) => evidence,
             Err(message) => return failed("host_capability_error", message),
         };
@@ -375,7 +375,7 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
 fn with_listed_platforms(
     evidence: Evidence,
     repository: &HostRepository<'_>,
-    image: &str,
+
     limits: &LimitsDocument,
 ) -> Result<Evidence, String> {
     let manifest = repository
@@ -387,7 +387,7 @@ fn with_listed_platforms(
         Ok(None) => return Ok(evidence),
         Err(err) => return Err(format!("the host's image index is malformed: {err}")),
     };
-    let platforms = ocisig::fetch::gather_platforms(repository, image, &manifest, limits)
+    let platforms = ocisig::fetch::gather_platforms(repository, &evidence, &manifest, limits)
         .map_err(|err| format!("the host could not fetch a platform's signatures: {err}"))?;
     Ok(evidence.with_listed_platforms(
         listed.into_iter().map(|entry| entry.digest).collect(),
