@@ -375,7 +375,6 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
 fn with_listed_platforms(
     evidence: Evidence,
     repository: &HostRepository<'_>,
-
     limits: &LimitsDocument,
 ) -> Result<Evidence, String> {
     let manifest = repository
