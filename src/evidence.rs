@@ -77,6 +77,8 @@ struct EvidenceDocument {
     image_manifest: Option<String>,
     #[serde(default)]
     platforms: BTreeMap<String, PlatformDocument>,
+    #[serde(default)]
+    referrers: Vec<String>,
 }
 
 /// One manifest an index lists: its signatures, as for the image itself.
@@ -87,6 +89,8 @@ struct PlatformDocument {
     blobs: BTreeMap<String, String>,
     #[serde(default)]
     signature_manifest: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    referrers: Vec<String>,
 }
 
 /// The document [`Evidence::to_json`] writes; fields in the order `serde_json` sorts them.
@@ -102,6 +106,8 @@ struct EvidenceDocumentOut<'a> {
     image_manifest: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     platforms: BTreeMap<String, PlatformDocument>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    referrers: &'a [String],
     signature_manifest: Option<&'a str>,
 }
 
@@ -146,6 +152,8 @@ pub struct Evidence {
     listed_platforms: Option<Vec<Sha256Digest>>,
     /// The signatures of each manifest the index lists, by digest.
     platforms: BTreeMap<Sha256Digest, Evidence>,
+    /// The exact bytes of each referrer manifest that may carry a Sigstore bundle.
+    referrers: Vec<String>,
 }
 
 impl Evidence {
@@ -176,6 +184,22 @@ impl Evidence {
         if blob_count > limits::MAX_EVIDENCE_BLOBS {
             return Err(EvidenceError::TooManyBlobs { count: blob_count });
         }
+        let referrer_count = document.referrers.len().saturating_add(
+            document
+                .platforms
+                .values()
+                .map(|p| p.referrers.len())
+                .fold(0, usize::saturating_add),
+        );
+        if referrer_count > limits::MAX_REFERRERS {
+            return Err(invalid(
+                "referrers",
+                format!(
+                    "{referrer_count} referrer manifests; the most accepted is {}",
+                    limits::MAX_REFERRERS
+                ),
+            ));
+        }
         if document.platforms.len() > limits::MAX_PLATFORMS {
             return Err(invalid(
                 "platforms",
@@ -200,7 +224,8 @@ impl Evidence {
                     platform_digest,
                     platform.signature_manifest,
                     platform_blobs,
-                ),
+                )
+                .with_referrers(platform.referrers),
             );
         }
         Ok(Self {
@@ -212,6 +237,7 @@ impl Evidence {
             image_manifest: document.image_manifest,
             listed_platforms: None,
             platforms,
+            referrers: document.referrers,
         })
     }
 
@@ -231,7 +257,28 @@ impl Evidence {
             image_manifest: None,
             listed_platforms: None,
             platforms: BTreeMap::new(),
+            referrers: Vec::new(),
         }
+    }
+
+    /// Adds the exact bytes of the referrer manifests that may carry Sigstore bundles (their
+    /// bundle blobs go with the other blobs).
+    #[must_use]
+    pub fn with_referrers(mut self, referrers: Vec<String>) -> Self {
+        self.referrers = referrers;
+        self
+    }
+
+    /// Adds blobs (the bundles of referrers, once fetched).
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: BTreeMap<Sha256Digest, Vec<u8>>) -> Self {
+        self.blobs.extend(blobs);
+        self
+    }
+
+    /// The referrer manifests, as the host fetched them.
+    pub fn referrers(&self) -> &[String] {
+        &self.referrers
     }
 
     /// Adds the image manifest's exact bytes and the evidence of the manifests it lists (each
@@ -307,10 +354,12 @@ impl Evidence {
                         PlatformDocument {
                             blobs: encode_blobs(&platform.blobs),
                             signature_manifest: platform.signature_manifest.clone(),
+                            referrers: platform.referrers.clone(),
                         },
                     )
                 })
                 .collect(),
+            referrers: &self.referrers,
             signature_manifest: self.signature_manifest.as_deref(),
         };
         // Strings and maps of strings always serialize.

@@ -19,6 +19,8 @@
 //!   ([`check_blob`]), so a tampered payload is the same typed denial from every source.
 //! - A blob the source does not have ([`FetchError::NotFound`]) is left out: the verifier
 //!   reports `payload_missing` for its layer.
+//! - Bundles (cosign v3) come from the image's referrers ([`gather_bundles`]); their absence is
+//!   "no bundles", and every other failure ends the fetch as for the `.sig` manifest.
 //! - A source that cannot fetch blobs at all ([`FetchError::Unsupported`], Kubewarden) gives
 //!   evidence without blobs, marked so; [`crate::rebuild`] rebuilds the payloads from the
 //!   policy.
@@ -109,6 +111,29 @@ pub trait Source {
     /// [`FetchError::NotFound`] when the source does not have it, [`FetchError::Unsupported`]
     /// when it cannot fetch blobs at all, [`FetchError::Transport`] otherwise.
     fn blob(&self, digest: &Sha256Digest, size: u64) -> Result<Vec<u8>, FetchError>;
+
+    /// The referrers API's list of the manifests whose subject is `digest`
+    /// (`GET /v2/<repo>/referrers/<digest>`), read no further than `max_bytes`. The default is
+    /// a source without the API.
+    ///
+    /// # Errors
+    /// [`FetchError::NotFound`] or [`FetchError::Unsupported`] when the source has no referrers
+    /// API (a registry's 404, or an answer that is not an image index): the plan then reads the
+    /// referrers tag schema's index. [`FetchError::Transport`] for everything else.
+    fn referrers(&self, digest: &Sha256Digest, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let _ = max_bytes;
+        Err(FetchError::Unsupported {
+            what: format!("the referrers of {digest}"),
+        })
+    }
+
+    /// Whether a manifest fetched by digest comes as the exact bytes that hash to it. A host that
+    /// hands over re-serialized manifests (Kubewarden's) says no, and the plan then does not
+    /// insist on the hash: the verifier trusts nothing in a referrer manifest but what its
+    /// bundle's signature covers.
+    fn exact_manifests(&self) -> bool {
+        true
+    }
 }
 
 /// The payload blobs worth fetching for a `.sig` manifest: simple-signing layers within the
@@ -195,12 +220,80 @@ fn gather_within<S: Source + ?Sized>(
     limits: &LimitsDocument,
     budget: &mut usize,
 ) -> Result<Evidence, FetchError> {
-    let tag = signature_tag(&digest);
+    let signatures = gather_signatures(source, &digest, limits, budget)?;
+    let bundles = gather_bundles(source, &digest, limits, budget)?;
+    Ok(assemble(image, digest, signatures, bundles))
+}
+
+/// What [`gather_signatures`] fetched: the `.sig` manifest and its payloads.
+#[derive(Clone, Debug, Default)]
+pub struct Signatures {
+    manifest: Option<String>,
+    blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+    blobs_unsupported: bool,
+}
+
+/// What [`gather_bundles`] fetched: the bundle referrer manifests and their bundles.
+#[derive(Clone, Debug, Default)]
+pub struct Bundles {
+    referrers: Vec<String>,
+    blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+    blobs_unsupported: bool,
+    requests: usize,
+}
+
+impl Bundles {
+    /// How many referrer manifests the evidence will carry.
+    pub fn len(&self) -> usize {
+        self.referrers.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.referrers.is_empty()
+    }
+
+    /// How many requests the source was asked (the referrers API counts as one, even when the
+    /// source has none).
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+}
+
+/// Puts the two halves of one image's evidence together. A host may fetch them concurrently
+/// ([`gather_signatures`] and [`gather_bundles`] share nothing), each with its own share of
+/// [`crate::limits::MAX_EVIDENCE_BLOBS`].
+pub fn assemble(
+    image: String,
+    digest: Sha256Digest,
+    signatures: Signatures,
+    bundles: Bundles,
+) -> Evidence {
+    let rebuilt = signatures.blobs_unsupported || bundles.blobs_unsupported;
+    let evidence = Evidence::new(image, digest, signatures.manifest, signatures.blobs)
+        .with_blobs(bundles.blobs)
+        .with_referrers(bundles.referrers);
+    if rebuilt {
+        evidence.with_rebuilt_payloads()
+    } else {
+        evidence
+    }
+}
+
+/// The legacy half of the plan: the `.sig` manifest of `digest` and the payloads it names.
+///
+/// # Errors
+/// As [`gather`].
+pub fn gather_signatures<S: Source + ?Sized>(
+    source: &S,
+    digest: &Sha256Digest,
+    limits: &LimitsDocument,
+    budget: &mut usize,
+) -> Result<Signatures, FetchError> {
+    let tag = signature_tag(digest);
     let manifest = match source.manifest(&tag, limits.max_manifest_bytes) {
         Ok(bytes) => bytes,
-        Err(FetchError::NotFound { .. }) => {
-            return Ok(Evidence::new(image, digest, None, BTreeMap::new()));
-        }
+        Err(FetchError::NotFound { .. }) => return Ok(Signatures::default()),
         Err(err) => return Err(err),
     };
     let manifest = String::from_utf8(manifest).map_err(|_| FetchError::Transport {
@@ -208,17 +301,9 @@ fn gather_within<S: Source + ?Sized>(
         detail: "the signature manifest is not UTF-8".into(),
     })?;
     let descriptors = payload_descriptors(manifest.as_bytes(), limits);
-    *budget = budget
-        .checked_sub(descriptors.len())
-        .ok_or_else(|| FetchError::LimitExceeded {
-            what: tag.clone(),
-            detail: format!(
-                "one evidence document holds at most {} payloads, and this one would hold more",
-                crate::limits::MAX_EVIDENCE_BLOBS
-            ),
-        })?;
+    take(budget, descriptors.len(), &tag)?;
     let mut blobs = BTreeMap::new();
-    let mut rebuild = false;
+    let mut blobs_unsupported = false;
     for (blob_digest, size) in descriptors {
         match source.blob(&blob_digest, size) {
             Ok(bytes) => {
@@ -226,18 +311,128 @@ fn gather_within<S: Source + ?Sized>(
             }
             Err(FetchError::NotFound { .. }) => {}
             Err(FetchError::Unsupported { .. }) => {
-                rebuild = true;
+                blobs_unsupported = true;
                 break;
             }
             Err(err) => return Err(err),
         }
     }
-    let evidence = Evidence::new(image, digest, Some(manifest), blobs);
-    Ok(if rebuild {
-        evidence.with_rebuilt_payloads()
-    } else {
-        evidence
+    Ok(Signatures {
+        manifest: Some(manifest),
+        blobs,
+        blobs_unsupported,
     })
+}
+
+/// Takes `count` blobs from `budget`, or fails before any is fetched.
+fn take(budget: &mut usize, count: usize, what: &str) -> Result<(), FetchError> {
+    *budget = budget
+        .checked_sub(count)
+        .ok_or_else(|| FetchError::LimitExceeded {
+            what: what.into(),
+            detail: format!(
+                "one evidence document holds at most {} blobs, and this one would hold more",
+                crate::limits::MAX_EVIDENCE_BLOBS
+            ),
+        })?;
+    Ok(())
+}
+
+/// The bundle half of the plan (cosign v3): the referrers of `digest`, from the referrers API
+/// or, where the source has none, the index under the fallback tag `sha256-<hex>`; then each
+/// listed manifest that may be a Sigstore bundle referrer, and for each that is one and names
+/// `digest` as its subject, its bundle blob (within the bundle size cap).
+///
+/// - A referrers list longer than [`crate::limits::MAX_REFERRERS`] ends the fetch before any
+///   manifest is fetched ([`FetchError::LimitExceeded`]).
+/// - No API and no fallback tag (both "not found") means no bundles, never an error.
+/// - A listed manifest that is gone is passed over; one that is not a bundle referrer is left
+///   out of the evidence; one whose bytes do not hash to its listed digest (from a source that
+///   hands over exact bytes) ends the fetch.
+/// - A referrer of another subject is kept, without its bundle, so that the verdict says why
+///   it does not count.
+///
+/// # Errors
+/// As [`gather`].
+pub fn gather_bundles<S: Source + ?Sized>(
+    source: &S,
+    digest: &Sha256Digest,
+    limits: &LimitsDocument,
+    budget: &mut usize,
+) -> Result<Bundles, FetchError> {
+    use crate::limits::{MAX_REFERRERS, MAX_REFERRERS_LIST_BYTES, MAX_SIGSTORE_BUNDLE_BYTES};
+    use crate::referrer::{fallback_tag, parse_bundle_referrer, parse_listing};
+    let what = format!("the referrers of {digest}");
+    let mut bundles = Bundles {
+        requests: 1,
+        ..Bundles::default()
+    };
+    let listing = match source.referrers(digest, MAX_REFERRERS_LIST_BYTES) {
+        Ok(bytes) => bytes,
+        Err(FetchError::NotFound { .. } | FetchError::Unsupported { .. }) => {
+            bundles.requests += 1;
+            match source.manifest(&fallback_tag(digest), MAX_REFERRERS_LIST_BYTES) {
+                Ok(bytes) => bytes,
+                Err(FetchError::NotFound { .. }) => return Ok(bundles),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(err) => return Err(err),
+    };
+    let listing = parse_listing(&listing).map_err(|msg| FetchError::Transport {
+        what: what.clone(),
+        detail: format!("the referrers list is not an image index: {msg}"),
+    })?;
+    if listing.total > MAX_REFERRERS {
+        return Err(FetchError::LimitExceeded {
+            what,
+            detail: format!(
+                "the image has {} referrers; the most considered is {MAX_REFERRERS}",
+                listing.total
+            ),
+        });
+    }
+    for candidate in listing.candidates {
+        if candidate.size > limits.max_manifest_bytes {
+            continue;
+        }
+        let reference = candidate.digest.to_string();
+        bundles.requests += 1;
+        let manifest = match source.manifest(&reference, limits.max_manifest_bytes) {
+            Ok(bytes) => bytes,
+            Err(FetchError::NotFound { .. }) => continue,
+            Err(err) => return Err(err),
+        };
+        if source.exact_manifests() && Sha256Digest::of(&manifest) != candidate.digest {
+            return Err(FetchError::Transport {
+                what: reference,
+                detail: "the manifest fetched by this digest hashes to another".into(),
+            });
+        }
+        let Ok(referrer) = parse_bundle_referrer(&manifest) else {
+            continue;
+        };
+        let Ok(text) = String::from_utf8(manifest) else {
+            continue;
+        };
+        let wanted = referrer.subject == *digest
+            && usize::try_from(referrer.size).is_ok_and(|size| size <= MAX_SIGSTORE_BUNDLE_BYTES)
+            && !bundles.blobs.contains_key(&referrer.digest);
+        if wanted && !bundles.blobs_unsupported {
+            take(budget, 1, &reference)?;
+            bundles.requests += 1;
+            match source.blob(&referrer.digest, referrer.size) {
+                Ok(bytes) => {
+                    bundles.blobs.insert(referrer.digest, bytes);
+                }
+                Err(FetchError::NotFound { .. }) => {}
+                Err(FetchError::Unsupported { .. }) => bundles.blobs_unsupported = true,
+                Err(err) => return Err(err),
+            }
+        }
+        bundles.referrers.push(text);
+    }
+    Ok(bundles)
 }
 
 /// With `verifyPlatforms`: the evidence of every manifest the index `image_manifest` lists,
@@ -400,8 +595,8 @@ mod tests {
         );
         assert_eq!(evidence.blob(&Sha256Digest::of(missing)), None);
         assert!(!evidence.payloads_rebuilt());
-        // One manifest request, one per distinct blob.
-        assert_eq!(fixed.asked.borrow().len(), 4);
+        // One manifest request, one per distinct blob, and the referrers fallback tag.
+        assert_eq!(fixed.asked.borrow().len(), 5);
     }
 
     #[test]
@@ -431,8 +626,8 @@ mod tests {
         );
         let evidence = gather_default(&fixed).unwrap_or_else(|err| unreachable!("{err}"));
         assert!(evidence.payloads_rebuilt());
-        // It stops asking after the first refusal.
-        assert_eq!(fixed.asked.borrow().len(), 2);
+        // It stops asking after the first refusal (then looks for bundle referrers).
+        assert_eq!(fixed.asked.borrow().len(), 3);
     }
 
     #[test]
@@ -445,7 +640,7 @@ mod tests {
         let evidence = gather(&fixed, "img".into(), image_digest(), &limits)
             .unwrap_or_else(|err| unreachable!("{err}"));
         assert!(evidence.signature_manifest().is_some());
-        assert_eq!(fixed.asked.borrow().len(), 1);
+        assert_eq!(fixed.asked.borrow().len(), 2);
         let limits = LimitsDocument {
             max_payload_bytes: 1,
             ..LimitsDocument::default()
@@ -457,7 +652,8 @@ mod tests {
             fixed.asked.borrow().as_slice(),
             [
                 signature_tag(&image_digest()),
-                Sha256Digest::of(b"c").to_string()
+                Sha256Digest::of(b"c").to_string(),
+                crate::referrer::fallback_tag(&image_digest()),
             ]
         );
     }
@@ -497,8 +693,125 @@ mod tests {
             matches!(result, Err(FetchError::LimitExceeded { ref what, .. }) if *what == signature_tag(&children[2])),
             "{result:?}"
         );
-        // Three manifests asked for, and the blobs of the first two only.
-        assert_eq!(fixed.asked.borrow().len(), 3 + 2 * per_platform);
+        // Three `.sig` manifests asked for, the referrers tag of the first two, and the blobs
+        // of the first two only.
+        assert_eq!(fixed.asked.borrow().len(), 3 + 2 + 2 * per_platform);
+    }
+
+    const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+    /// A bundle referrer manifest of `subject` whose layer is `bundle`.
+    fn referrer_manifest(subject: &Sha256Digest, bundle: &[u8]) -> Vec<u8> {
+        alloc::format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"{BUNDLE_TYPE}","config":{{"mediaType":"application/vnd.oci.empty.v1+json","size":2,"digest":"{}"}},"layers":[{{"mediaType":"{BUNDLE_TYPE}","size":{},"digest":"{}"}}],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":"{subject}"}}}}"#,
+            Sha256Digest::of(b"{}"),
+            bundle.len(),
+            Sha256Digest::of(bundle)
+        )
+        .into_bytes()
+    }
+
+    fn listing(entries: &[(&[u8], &str)]) -> Vec<u8> {
+        let entries: Vec<String> = entries
+            .iter()
+            .map(|(manifest, artifact_type)| {
+                alloc::format!(
+                    r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":{},"digest":"{}","artifactType":"{artifact_type}"}}"#,
+                    manifest.len(),
+                    Sha256Digest::of(manifest)
+                )
+            })
+            .collect();
+        alloc::format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+            entries.join(",")
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn bundles_come_from_the_fallback_tag_and_only_this_images_are_fetched() {
+        let ours = referrer_manifest(&image_digest(), b"our bundle");
+        let theirs = referrer_manifest(&Sha256Digest::of(b"other image"), b"their bundle");
+        let sbom: &[u8] = b"{\"schemaVersion\":2}";
+        let mut fixed = source(None);
+        fixed.manifests.insert(
+            crate::referrer::fallback_tag(&image_digest()),
+            Ok(listing(&[
+                (&ours, "application/vnd.oci.empty.v1+json"),
+                (&theirs, BUNDLE_TYPE),
+                (sbom, "application/spdx+json"),
+            ])),
+        );
+        for manifest in [&ours, &theirs] {
+            fixed
+                .manifests
+                .insert(Sha256Digest::of(manifest).to_string(), Ok(manifest.clone()));
+        }
+        fixed
+            .blobs
+            .insert(Sha256Digest::of(b"our bundle"), Ok(b"our bundle".to_vec()));
+        let evidence = gather_default(&fixed).unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(evidence.referrers().len(), 2);
+        assert_eq!(evidence.blob_count(), 1);
+        // The .sig tag, the fallback tag, both bundle referrers, and our bundle only; never
+        // the SBOM.
+        assert_eq!(
+            fixed.asked.borrow().as_slice(),
+            [
+                signature_tag(&image_digest()),
+                crate::referrer::fallback_tag(&image_digest()),
+                Sha256Digest::of(&ours).to_string(),
+                Sha256Digest::of(b"our bundle").to_string(),
+                Sha256Digest::of(&theirs).to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_referrers_or_swapped_manifests_end_the_fetch() {
+        let ours = referrer_manifest(&image_digest(), b"b");
+        let many: Vec<(&[u8], &str)> = (0..=limits::MAX_REFERRERS)
+            .map(|_| (ours.as_slice(), BUNDLE_TYPE))
+            .collect();
+        let mut fixed = source(None);
+        fixed.manifests.insert(
+            crate::referrer::fallback_tag(&image_digest()),
+            Ok(listing(&many)),
+        );
+        let result = gather_default(&fixed);
+        assert!(
+            matches!(result, Err(FetchError::LimitExceeded { .. })),
+            "{result:?}"
+        );
+        // Nothing after the list was fetched.
+        assert_eq!(fixed.asked.borrow().len(), 2);
+
+        let mut fixed = source(None);
+        fixed.manifests.insert(
+            crate::referrer::fallback_tag(&image_digest()),
+            Ok(listing(&[(&ours, BUNDLE_TYPE)])),
+        );
+        fixed.manifests.insert(
+            Sha256Digest::of(&ours).to_string(),
+            Ok(referrer_manifest(&image_digest(), b"another")),
+        );
+        let result = gather_default(&fixed);
+        assert!(
+            matches!(result, Err(FetchError::Transport { .. })),
+            "{result:?}"
+        );
+
+        let mut fixed = source(None);
+        fixed.manifests.insert(
+            crate::referrer::fallback_tag(&image_digest()),
+            Ok(b"not json".to_vec()),
+        );
+        let result = gather_default(&fixed);
+        assert!(
+            matches!(result, Err(FetchError::Transport { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]

@@ -378,6 +378,28 @@ impl PublicKey {
         Err(SignatureError::Mismatch)
     }
 
+    /// Checks `signature` over an artifact known only by its digest `prehash`, made with `hash`
+    /// (a Sigstore message signature). Ed25519 signs messages, not digests, so it never
+    /// verifies here.
+    ///
+    /// # Errors
+    /// As [`PublicKey::verify`].
+    pub fn verify_digest(
+        &self,
+        hash: HashAlgorithm,
+        prehash: &[u8],
+        signature: &[u8],
+    ) -> Result<String, SignatureError> {
+        if matches!(self.verifier, Verifier::Ed25519(_)) || !self.hashes.contains(&hash) {
+            return Err(SignatureError::Malformed);
+        }
+        if self.verify_prehash(prehash, hash, signature)? {
+            Ok(format!("{}-{}", self.algorithm(), hash.name()))
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+
     /// `Ok(true)` when `signature` verifies over the digest `prehash` made with `hash`.
     fn verify_prehash(
         &self,

@@ -47,8 +47,12 @@ mod policy;
 mod reason;
 pub mod rebuild;
 mod reference;
+pub mod referrer;
 pub mod rekor;
+mod sigstore;
+pub mod statement;
 pub mod strict_json;
+mod time;
 pub mod tlog;
 mod verdict;
 mod verify;
@@ -59,12 +63,13 @@ pub use keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme, Signat
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
 pub use policy::{
-    KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError, RekorDocument,
-    RekorMode,
+    Format, KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError,
+    RekorDocument, RekorMode,
 };
 pub use reason::Reason;
 pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
-pub use verdict::{LayerResult, PlatformResult, Verdict};
+pub use sigstore::verify_artifact_bundle;
+pub use verdict::{BundleResult, LayerResult, PlatformResult, Verdict};
 pub use verify::verify;
 
 use alloc::string::ToString;

@@ -22,8 +22,14 @@ pub const CEILING_MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_EVIDENCE_BYTES: usize = 64 * 1024 * 1024;
 /// The most manifests an image index may list for `verifyPlatforms`.
 pub const MAX_PLATFORMS: usize = 256;
-/// The most blobs one evidence document may carry (its platforms' included).
-pub const MAX_EVIDENCE_BLOBS: usize = CEILING_MAX_LAYERS as usize;
+/// The most referrers of one image considered (before any is fetched), and the most referrer
+/// manifests one evidence document may carry (its platforms' included).
+pub const MAX_REFERRERS: usize = 1000;
+/// The largest referrers list (the referrers API's answer or the fallback index) read, in bytes.
+pub const MAX_REFERRERS_LIST_BYTES: u64 = 4 * 1024 * 1024;
+/// The most blobs one evidence document may carry (its platforms' included): as many payloads
+/// as the most layers a policy may allow, and a bundle for each referrer considered.
+pub const MAX_EVIDENCE_BLOBS: usize = CEILING_MAX_LAYERS as usize + MAX_REFERRERS;
 /// The largest policy document accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// The most keys one policy may name.

@@ -101,6 +101,20 @@ pub struct PolicyDocument {
     /// Offline checks of the Rekor bundles cosign attaches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rekor: Option<RekorDocument>,
+    /// Which signature formats count: `simplesigning` (the `.sig` tag) and `bundle` (Sigstore
+    /// bundles attached as OCI referrers). Both by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formats: Option<Vec<Format>>,
+}
+
+/// A signature storage format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// cosign's legacy `.sig` tag of simple-signing layers.
+    Simplesigning,
+    /// Sigstore bundles attached to the image as OCI referrers (cosign v3).
+    Bundle,
 }
 
 /// The `rekor` section: which transparency-log keys to trust, and how much to insist.
@@ -247,6 +261,7 @@ pub struct Policy {
     limits: LimitsDocument,
     rekor_mode: RekorMode,
     log_keys: Vec<LogKey>,
+    formats: BTreeSet<Format>,
     digest: Sha256Digest,
 }
 
@@ -364,7 +379,17 @@ impl Policy {
             limits::CEILING_MAX_MANIFEST_BYTES,
         )?;
         let (rekor_mode, log_keys) = rekor_settings(document.rekor.as_ref())?;
-        let digest = canonical_digest(&document, &keys, &required, rekor_mode, &log_keys);
+        let formats: BTreeSet<Format> = match &document.formats {
+            None => [Format::Simplesigning, Format::Bundle].into(),
+            Some(list) if list.is_empty() => {
+                return Err(invalid(
+                    "formats",
+                    "an empty list would admit nothing; name simplesigning, bundle or both",
+                ));
+            }
+            Some(list) => list.iter().copied().collect(),
+        };
+        let digest = canonical_digest(&document, &keys, &required, rekor_mode, &log_keys, &formats);
         Ok(Self {
             keys,
             threshold,
@@ -375,8 +400,14 @@ impl Policy {
             limits: document.limits,
             rekor_mode,
             log_keys,
+            formats,
             digest,
         })
+    }
+
+    /// Whether signatures stored in `format` count.
+    pub fn accepts(&self, format: Format) -> bool {
+        self.formats.contains(&format)
     }
 
     /// How Rekor bundles count.
@@ -470,7 +501,7 @@ fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKe
         if keys.len() > limits::MAX_POLICY_KEYS {
             return Err(invalid("rekor.trustedRoot", "too many tlogs"));
         }
-        log_keys.extend(keys.into_iter().map(LogKey::new));
+        log_keys.extend(keys);
     }
     // Keep each log once, in a canonical order.
     log_keys.sort_by_key(|k| k.log_id);
@@ -497,6 +528,7 @@ fn canonical_digest(
     required: &BTreeSet<String>,
     rekor_mode: RekorMode,
     log_keys: &[LogKey],
+    formats: &BTreeSet<Format>,
 ) -> Sha256Digest {
     let mut canonical = serde_json::json!({
         "rekor": {
@@ -515,11 +547,26 @@ fn canonical_digest(
         "required": required,
         "threshold": document.threshold,
     });
-    // Only when set, so that every policy written before the option keeps its digest.
-    if document.verify_platforms
-        && let Some(object) = canonical.as_object_mut()
-    {
-        object.insert("verifyPlatforms".into(), serde_json::Value::Bool(true));
+    // Each only when it differs from the default, so that every policy written before the
+    // option keeps its digest.
+    if let Some(object) = canonical.as_object_mut() {
+        if document.verify_platforms {
+            object.insert("verifyPlatforms".into(), serde_json::Value::Bool(true));
+        }
+        if formats.len() == 1 {
+            object.insert("formats".into(), serde_json::json!(formats));
+        }
+        if log_keys.iter().any(|k| k.valid_for != (None, None))
+            && let Some(rekor) = object.get_mut("rekor").and_then(|r| r.as_object_mut())
+        {
+            rekor.insert(
+                "validFor".into(),
+                log_keys
+                    .iter()
+                    .map(|k| serde_json::json!([k.valid_for.0, k.valid_for.1]))
+                    .collect(),
+            );
+        }
     }
     Sha256Digest::of(canonical.to_string().as_bytes())
 }

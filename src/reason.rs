@@ -9,7 +9,7 @@ use serde::Serialize;
 pub enum Reason {
     /// The policy is satisfied (top level) or the layer passed every check (layer).
     Verified,
-    /// There is no `.sig` manifest, or it has no layers.
+    /// There is no `.sig` manifest (or it has no layers) and no Sigstore bundle referrer.
     NoSignatures,
     /// No policy key verifies the layer's signature.
     NoMatchingSignature,
@@ -55,6 +55,19 @@ pub enum Reason {
     /// The policy asks every manifest of an image index to verify (`verifyPlatforms`), and one
     /// did not, or the evidence lacks what that check needs.
     PlatformNotVerified,
+    /// A bundle referrer names another image as its subject.
+    SubjectMismatch,
+    /// A Sigstore bundle, or the referrer manifest carrying it, is not well formed.
+    MalformedBundle,
+    /// A Sigstore bundle this verifier cannot check yet: one signed with a certificate
+    /// (keyless), or a message signature where an image needs a DSSE statement.
+    UnsupportedBundle,
+    /// A bundle verified under a policy key, but its statement is an attestation (another
+    /// predicate type), not a cosign image signature.
+    NotASignature,
+    /// The host cannot fetch blobs (Kubewarden), so a Sigstore bundle attached to the image
+    /// could not be read, let alone verified.
+    BundleUnavailable,
     /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
     /// produce this; the core never does.
     ModuleTrap,
@@ -86,6 +99,11 @@ impl Reason {
             Self::TlogVerificationFailed => "tlog_verification_failed",
             Self::TlogMissing => "tlog_missing",
             Self::PlatformNotVerified => "platform_not_verified",
+            Self::SubjectMismatch => "subject_mismatch",
+            Self::MalformedBundle => "malformed_bundle",
+            Self::UnsupportedBundle => "unsupported_bundle",
+            Self::NotASignature => "not_a_signature",
+            Self::BundleUnavailable => "bundle_unavailable",
             Self::ModuleTrap => "module_trap",
         }
     }

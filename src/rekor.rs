@@ -26,6 +26,9 @@ pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 pub struct LogKey {
     key: PublicKey,
     pub(crate) log_id: Sha256Digest,
+    /// When the log began and stopped signing with this key (Unix seconds), as a trusted
+    /// root's `validFor` says; `None` for either end is open.
+    pub(crate) valid_for: (Option<i64>, Option<i64>),
 }
 
 impl LogKey {
@@ -43,15 +46,33 @@ impl LogKey {
     /// Wraps a parsed key.
     pub fn new(key: PublicKey) -> Self {
         let log_id = key.fingerprint();
-        Self { key, log_id }
+        Self {
+            key,
+            log_id,
+            valid_for: (None, None),
+        }
+    }
+
+    /// The key with the window in which the log signed with it (Unix seconds, either end
+    /// open).
+    #[must_use]
+    pub fn valid_between(mut self, start: Option<i64>, end: Option<i64>) -> Self {
+        self.valid_for = (start, end);
+        self
+    }
+
+    /// Whether the log signed with this key at `time` (Unix seconds).
+    pub fn valid_at(&self, time: i64) -> bool {
+        self.valid_for.0.is_none_or(|start| start <= time)
+            && self.valid_for.1.is_none_or(|end| time <= end)
     }
 }
 
 /// What a verified bundle says about when and where the signature was logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogEntry {
-    /// Unix seconds at which the log integrated the entry.
-    pub integrated_time: i64,
+    /// Unix seconds at which the log integrated the entry (absent from Rekor v2 entries).
+    pub integrated_time: Option<i64>,
     /// The entry's index in the log.
     pub log_index: i64,
 }
@@ -74,41 +95,6 @@ struct BundlePayload {
     log_index: i64,
     #[serde(rename = "logID")]
     log_id: String,
-}
-
-#[derive(Deserialize)]
-struct EntryBody {
-    kind: String,
-    spec: EntrySpec,
-}
-
-#[derive(Deserialize)]
-struct EntrySpec {
-    data: EntryData,
-    signature: EntrySignature,
-}
-
-#[derive(Deserialize)]
-struct EntryData {
-    hash: EntryHash,
-}
-
-#[derive(Deserialize)]
-struct EntryHash {
-    algorithm: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EntrySignature {
-    content: String,
-    public_key: EntryPublicKey,
-}
-
-#[derive(Deserialize)]
-struct EntryPublicKey {
-    content: String,
 }
 
 /// Why a layer's Rekor bundle does not vouch for it.
@@ -145,6 +131,15 @@ pub enum RekorError {
     OtherSignature,
     /// The entry logs another public key (or a certificate).
     OtherKey,
+    /// The bundle's kind and version of the entry differ from its body's.
+    KindMismatch,
+    /// The entry's time is outside the window in which the log signed with its key.
+    OutsideValidity {
+        /// The entry's integrated time.
+        time: i64,
+    },
+    /// The inclusion proof or its checkpoint does not hold.
+    Proof(crate::tlog::TlogError),
 }
 
 impl core::fmt::Display for RekorError {
@@ -176,6 +171,14 @@ impl core::fmt::Display for RekorError {
             }
             Self::OtherSignature => f.write_str("the Rekor entry logs another signature"),
             Self::OtherKey => f.write_str("the Rekor entry logs another public key"),
+            Self::KindMismatch => f.write_str(
+                "the log entry's kind and version differ from those of its canonicalized body",
+            ),
+            Self::OutsideValidity { time } => write!(
+                f,
+                "the log entry's integrated time {time} is outside the validity of the log's key"
+            ),
+            Self::Proof(err) => write!(f, "the log entry's inclusion proof: {err}"),
         }
     }
 }
@@ -233,35 +236,18 @@ pub fn verify_bundle(
     let body = BASE64
         .decode(&entry.body)
         .map_err(|_| malformed("the Rekor entry body is not base64"))?;
-    let body: EntryBody = strict_json::from_slice(&body).map_err(|msg| RekorError::Malformed {
-        what: "the Rekor entry body is malformed",
-        detail: Some(msg),
-    })?;
-    if body.kind != "hashedrekord" && body.kind != "rekord" {
-        return Err(RekorError::UnsupportedKind { kind: body.kind });
-    }
-    let hash = &body.spec.data.hash;
-    if hash.algorithm != "sha256" || hash.value != Sha256Digest::of(payload).hex() {
-        return Err(RekorError::OtherPayload);
-    }
-    let logged_signature = BASE64
-        .decode(&body.spec.signature.content)
-        .map_err(|_| malformed("the Rekor entry's signature is not base64"))?;
-    if logged_signature != signature {
-        return Err(RekorError::OtherSignature);
-    }
-    let logged_key = BASE64
-        .decode(&body.spec.signature.public_key.content)
-        .ok()
-        .and_then(|pem| String::from_utf8(pem).ok())
-        .and_then(|pem| PublicKey::from_pem(&pem).ok());
-    match logged_key {
-        Some(key) if key.spki_der() == signer.spki_der() => {}
-        // A certificate or another key: never a substitute for the policy's key.
-        _ => return Err(RekorError::OtherKey),
-    }
+    let payload_hash = Sha256Digest::of(payload);
+    check_body(
+        &body,
+        None,
+        Logged::Artifact {
+            sha256: &payload_hash,
+        },
+        signature,
+        signer,
+    )?;
     Ok(LogEntry {
-        integrated_time: entry.integrated_time,
+        integrated_time: Some(entry.integrated_time),
         log_index: entry.log_index,
     })
 }
@@ -269,20 +255,32 @@ pub fn verify_bundle(
 /// `{"body":…,"integratedTime":…,"logID":…,"logIndex":…}`: sorted keys, no spaces, which is
 /// what the log signed.
 fn canonical_entry(entry: &BundlePayload) -> String {
-    let canonical = serde_json::json!({
-        "body": entry.body,
-        "integratedTime": entry.integrated_time,
-        "logID": entry.log_id,
-        "logIndex": entry.log_index,
-    });
-    canonical.to_string()
+    canonical_set_payload(
+        &entry.body,
+        entry.integrated_time,
+        &entry.log_id,
+        entry.log_index,
+    )
 }
 
-/// The log keys of a Sigstore `trusted_root.json`: its `tlogs[].publicKey.rawBytes`.
+/// What a log's SignedEntryTimestamp signs: RFC 8785 canonical JSON of these four fields
+/// (sorted keys, no spaces; the values here need no escaping beyond serde_json's).
+fn canonical_set_payload(body: &str, integrated_time: i64, log_id: &str, log_index: i64) -> String {
+    serde_json::json!({
+        "body": body,
+        "integratedTime": integrated_time,
+        "logID": log_id,
+        "logIndex": log_index,
+    })
+    .to_string()
+}
+
+/// The log keys of a Sigstore `trusted_root.json`: its `tlogs[].publicKey.rawBytes`, each
+/// with its `validFor` window.
 ///
 /// # Errors
 /// A sentence naming the entry at fault.
-pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<PublicKey>, String> {
+pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<LogKey>, String> {
     let tlogs = trusted_root
         .get("tlogs")
         .and_then(serde_json::Value::as_array)
@@ -298,8 +296,224 @@ pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<Pub
             let der = BASE64
                 .decode(raw)
                 .map_err(|_| format!("tlogs[{index}].publicKey.rawBytes is not base64"))?;
-            PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
-                .map_err(|msg| format!("tlogs[{index}].publicKey: {msg}"))
+            let key = PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
+                .map_err(|msg| format!("tlogs[{index}].publicKey: {msg}"))?;
+            let time = |end: &str| -> Result<Option<i64>, String> {
+                match tlog.pointer(&format!("/publicKey/validFor/{end}")) {
+                    None => Ok(None),
+                    Some(value) => value
+                        .as_str()
+                        .and_then(crate::time::parse_rfc3339)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!(
+                                "tlogs[{index}].publicKey.validFor.{end} is not an RFC 3339 time"
+                            )
+                        }),
+                }
+            };
+            Ok(LogKey::new(key).valid_between(time("start")?, time("end")?))
         })
         .collect()
+}
+
+/// What a log entry must have logged to vouch for a signature.
+#[derive(Clone, Copy, Debug)]
+pub enum Logged<'a> {
+    /// A signature over an artifact with this sha256 (`hashedrekord`, `rekord`).
+    Artifact {
+        /// The artifact's digest.
+        sha256: &'a Sha256Digest,
+    },
+    /// A DSSE envelope with this exact payload (`dsse` 0.0.1, `intoto` 0.0.2).
+    Envelope {
+        /// The envelope's payload bytes.
+        payload: &'a [u8],
+    },
+}
+
+fn text<'v>(body: &'v serde_json::Value, pointer: &str) -> Option<&'v str> {
+    body.pointer(pointer).and_then(serde_json::Value::as_str)
+}
+
+/// Whether `encoded` (base64 of a PEM public key) is the key `signer`. A certificate, another
+/// key, or anything unreadable is not.
+fn is_signer(encoded: Option<&str>, signer: &PublicKey) -> bool {
+    encoded
+        .and_then(|e| BASE64.decode(e).ok())
+        .and_then(|pem| String::from_utf8(pem).ok())
+        .and_then(|pem| PublicKey::from_pem(&pem).ok())
+        .is_some_and(|key| key.spki_der() == signer.spki_der())
+}
+
+/// Checks that a log entry's canonicalized body records exactly this signature, over this
+/// artifact or payload, by the policy key `signer` (the anti-CVE-2022-36056 binding). With
+/// `kind`, the body must also be of that kind and version (what the bundle says it is).
+///
+/// # Errors
+/// The [`RekorError`] naming what differs.
+pub fn check_body(
+    body: &[u8],
+    kind: Option<(&str, &str)>,
+    logged: Logged<'_>,
+    signature: &[u8],
+    signer: &PublicKey,
+) -> Result<(), RekorError> {
+    let body = strict_json::parse_value(body).map_err(|msg| RekorError::Malformed {
+        what: "the Rekor entry body is malformed",
+        detail: Some(msg),
+    })?;
+    let body_kind = text(&body, "/kind").unwrap_or_default();
+    let body_version = text(&body, "/apiVersion").unwrap_or_default();
+    if let Some((kind, version)) = kind
+        && (kind != body_kind || version != body_version)
+    {
+        return Err(RekorError::KindMismatch);
+    }
+    let sha256_is = |pointer: &str, expected: &Sha256Digest| {
+        text(&body, &format!("{pointer}/algorithm")) == Some("sha256")
+            && text(&body, &format!("{pointer}/value")) == Some(expected.hex().as_str())
+    };
+    let same_signature = |encoded: Option<&str>| {
+        encoded.and_then(|e| BASE64.decode(e).ok()).as_deref() == Some(signature)
+    };
+    match (body_kind, logged) {
+        ("hashedrekord" | "rekord", Logged::Artifact { sha256 }) => {
+            if !sha256_is("/spec/data/hash", sha256) {
+                return Err(RekorError::OtherPayload);
+            }
+            if !same_signature(text(&body, "/spec/signature/content")) {
+                return Err(RekorError::OtherSignature);
+            }
+            if !is_signer(text(&body, "/spec/signature/publicKey/content"), signer) {
+                return Err(RekorError::OtherKey);
+            }
+            Ok(())
+        }
+        ("dsse", Logged::Envelope { payload }) if body_version == "0.0.1" => {
+            if !sha256_is("/spec/payloadHash", &Sha256Digest::of(payload)) {
+                return Err(RekorError::OtherPayload);
+            }
+            let signatures = body
+                .pointer("/spec/signatures")
+                .and_then(serde_json::Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let ours = signatures
+                .iter()
+                .find(|s| same_signature(text(s, "/signature")))
+                .ok_or(RekorError::OtherSignature)?;
+            if !is_signer(text(ours, "/verifier"), signer) {
+                return Err(RekorError::OtherKey);
+            }
+            Ok(())
+        }
+        ("intoto", Logged::Envelope { payload }) if body_version == "0.0.2" => {
+            if !sha256_is("/spec/content/payloadHash", &Sha256Digest::of(payload)) {
+                return Err(RekorError::OtherPayload);
+            }
+            let signatures = body
+                .pointer("/spec/content/envelope/signatures")
+                .and_then(serde_json::Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // `sig` is a bytes field holding the envelope's base64 signature: base64 twice.
+            let ours = signatures
+                .iter()
+                .find(|s| {
+                    text(s, "/sig")
+                        .and_then(|e| BASE64.decode(e).ok())
+                        .and_then(|inner| String::from_utf8(inner).ok())
+                        .is_some_and(|inner| same_signature(Some(&inner)))
+                })
+                .ok_or(RekorError::OtherSignature)?;
+            if !is_signer(text(ours, "/publicKey"), signer) {
+                return Err(RekorError::OtherKey);
+            }
+            Ok(())
+        }
+        (kind, _) => Err(RekorError::UnsupportedKind { kind: kind.into() }),
+    }
+}
+
+/// Checks one transparency-log entry of a Sigstore bundle, offline: the log is one the policy
+/// trusts (by log id) and its key was valid at the entry's time; the inclusion promise (SET), if
+/// present, verifies over the entry; the inclusion proof, if present, leads from the entry to
+/// a checkpoint the log signed; and the body records this very signature by `signer`.
+///
+/// # Errors
+/// The first [`RekorError`] found.
+pub fn verify_bundle_entry(
+    entry: &crate::bundle::TlogEntry,
+    log_keys: &[LogKey],
+    logged: Logged<'_>,
+    signature: &[u8],
+    signer: &PublicKey,
+) -> Result<LogEntry, RekorError> {
+    let log_id_hex: String = entry.log_id.iter().map(|b| format!("{b:02x}")).collect();
+    let log = log_keys
+        .iter()
+        .find(|log| log.log_id.as_bytes()[..] == entry.log_id[..])
+        .ok_or_else(|| RekorError::UntrustedLog {
+            log_id: log_id_hex.clone(),
+        })?;
+    if let Some(time) = entry.integrated_time
+        && time != 0
+        && !log.valid_at(time)
+    {
+        return Err(RekorError::OutsideValidity { time });
+    }
+    let log_index = i64::try_from(entry.log_index)
+        .map_err(|_| malformed("the log entry's index is beyond 64 bits"))?;
+    let mut authenticated = false;
+    if let Some(set) = &entry.signed_entry_timestamp {
+        let time = entry
+            .integrated_time
+            .ok_or_else(|| malformed("the log entry has a promise and no integrated time"))?;
+        let canonical = canonical_set_payload(
+            &BASE64.encode(&entry.canonicalized_body),
+            time,
+            &log_id_hex,
+            log_index,
+        );
+        log.key
+            .verify(canonical.as_bytes(), set)
+            .map_err(|_| RekorError::InvalidSet)?;
+        authenticated = true;
+    }
+    if let Some((proof, checkpoint)) = &entry.inclusion_proof {
+        match checkpoint {
+            Some(checkpoint) => {
+                crate::tlog::verify_inclusion(
+                    &entry.canonicalized_body,
+                    proof,
+                    checkpoint,
+                    log.log_id.as_bytes(),
+                    &log.key,
+                )
+                .map_err(RekorError::Proof)?;
+                authenticated = true;
+            }
+            // A proof to a root nobody signed proves nothing, but a wrong one is still wrong.
+            None => proof
+                .verify(&entry.canonicalized_body)
+                .map_err(RekorError::Proof)?,
+        }
+    }
+    if !authenticated {
+        return Err(malformed(
+            "the log entry has neither an inclusion promise nor a signed checkpoint",
+        ));
+    }
+    check_body(
+        &entry.canonicalized_body,
+        Some((&entry.kind, &entry.version)),
+        logged,
+        signature,
+        signer,
+    )?;
+    Ok(LogEntry {
+        integrated_time: entry.integrated_time,
+        log_index,
+    })
 }

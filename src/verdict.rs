@@ -24,6 +24,9 @@ pub struct Verdict {
     pub(crate) satisfied_keys: Vec<String>,
     /// One entry per layer examined, in manifest order.
     pub(crate) signatures: Vec<LayerResult>,
+    /// One entry per Sigstore bundle referrer examined (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) bundles: Vec<BundleResult>,
     /// SHA-256 of the policy's canonical form, when the policy could be read.
     pub(crate) policy_digest: Option<String>,
     /// With `verifyPlatforms`, one entry per manifest the index lists (absent otherwise).
@@ -63,6 +66,29 @@ pub struct LayerResult {
     pub integrated_time: Option<i64>,
     /// The signature's Rekor log index, if its bundle verified.
     #[serde(rename = "logIndex", skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<i64>,
+}
+
+/// What happened to one Sigstore bundle attached to the image as an OCI referrer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleResult {
+    /// The referrer manifest's sha256 digest, as computed from the bytes the evidence holds.
+    pub referrer: String,
+    /// `verified`, or the first check that failed.
+    pub status: Reason,
+    /// The name of the policy key whose signature verified, if one did.
+    pub key: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+    /// The statement's predicate type, once its signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// When the log integrated the signature (Unix seconds), if a log entry verified and says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrated_time: Option<i64>,
+    /// The signature's log index, if a log entry verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_index: Option<i64>,
 }
 
@@ -109,6 +135,11 @@ impl Verdict {
         &self.signatures
     }
 
+    /// One entry per Sigstore bundle referrer examined.
+    pub fn bundles(&self) -> &[BundleResult] {
+        &self.bundles
+    }
+
     /// SHA-256 of the policy's canonical form, when the policy could be read.
     pub fn policy_digest(&self) -> Option<&str> {
         self.policy_digest.as_deref()
@@ -129,6 +160,7 @@ impl Verdict {
             digest: None,
             satisfied_keys: Vec::new(),
             signatures: Vec::new(),
+            bundles: Vec::new(),
             policy_digest: None,
             platforms: Vec::new(),
         }

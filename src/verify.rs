@@ -7,16 +7,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::digest::Sha256Digest;
 use crate::evidence::Evidence;
 use crate::fetch::{BlobMismatch, check_blob};
-use crate::keys::SignatureError;
 use crate::manifest::{self, Layer, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::payload;
+use crate::policy::Format;
 use crate::policy::{Policy, RekorMode};
 use crate::reason::Reason;
 use crate::reference::Reference;
+use crate::referrer::{self, ReferrerError};
 use crate::rekor::{self, BUNDLE_ANNOTATION, LogEntry};
-use crate::verdict::{LayerResult, Verdict};
+use crate::sigstore;
+use crate::verdict::{BundleResult, LayerResult, Verdict};
 
 /// A check that failed: the status it gives, and a sentence for people.
 struct Failure(Reason, String);
@@ -39,7 +42,7 @@ fn verify_manifest(policy: &Policy, evidence: &Evidence) -> Verdict {
     verdict.image = Some(evidence.image().to_string());
     verdict.digest = Some(evidence.digest().to_string());
     verdict.policy_digest = Some(policy.digest().to_string());
-    match evaluate(policy, evidence, &mut verdict.signatures) {
+    match evaluate(policy, evidence, &mut verdict) {
         Ok(satisfied) => decide(policy, &satisfied, &mut verdict),
         Err(Failure(reason, message)) => {
             verdict.reason = reason;
@@ -157,11 +160,12 @@ fn check_platforms(policy: &Policy, evidence: &Evidence, verdict: &mut Verdict) 
     }
 }
 
-/// Runs the layers until the policy is satisfied; returns which keys verified a layer.
+/// Runs the `.sig` layers and then the bundle referrers, each until the policy is satisfied;
+/// returns which keys verified a signature in either format.
 fn evaluate(
     policy: &Policy,
     evidence: &Evidence,
-    results: &mut Vec<LayerResult>,
+    verdict: &mut Verdict,
 ) -> Result<Vec<bool>, Failure> {
     let expected_repository = if policy.match_reference() {
         let reference = Reference::parse(evidence.image()).map_err(|msg| {
@@ -174,81 +178,51 @@ fn evaluate(
     } else {
         None
     };
-    let Some(manifest_text) = evidence.signature_manifest() else {
-        return Err(Failure(
-            Reason::NoSignatures,
-            format!("no signature manifest for {}", evidence.digest()),
-        ));
-    };
-    let limits = policy.limits();
-    let manifest_len = u64::try_from(manifest_text.len()).unwrap_or(u64::MAX);
-    if manifest_len > limits.max_manifest_bytes {
-        return Err(Failure(
-            Reason::LimitExceeded,
-            format!(
-                "signature manifest is {manifest_len} bytes; the limit is {}",
-                limits.max_manifest_bytes
-            ),
-        ));
-    }
-    let layers = manifest::parse_layers(manifest_text.as_bytes()).map_err(|msg| {
-        Failure(
-            Reason::MalformedManifest,
-            format!("signature manifest: {msg}"),
-        )
-    })?;
-    if layers.is_empty() {
-        return Err(Failure(
-            Reason::NoSignatures,
-            "signature manifest has no layers".into(),
-        ));
-    }
-    let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
-    if layers.len() > max_layers {
-        return Err(Failure(
-            Reason::LimitExceeded,
-            format!(
-                "signature manifest has {} layers; the limit is {max_layers}",
-                layers.len()
-            ),
-        ));
-    }
     let context = LayerContext {
         policy,
         evidence,
         expected_repository: expected_repository.as_deref(),
     };
-    let mut satisfied = alloc::vec![false; policy.keys().len()];
-    // A layer identical to an earlier one gets that layer's outcome without a second round of
-    // signature checks: a manifest of 1000 copies of one signature costs one check, not 1000.
-    let mut seen: BTreeMap<&Layer, LayerOutcome> = BTreeMap::new();
-    for (index, layer) in layers.iter().enumerate() {
-        let outcome = match seen.get(layer) {
-            Some(earlier) => earlier.clone(),
-            None => {
-                let outcome = context.check(layer);
-                seen.insert(layer, outcome.clone());
-                outcome
-            }
-        };
-        if outcome.status == Reason::Verified
-            && let Some(key) = outcome.key
-        {
-            satisfied[key] = true;
-        }
-        results.push(LayerResult {
-            layer: u32::try_from(index).unwrap_or(u32::MAX),
-            status: outcome.status,
-            key: outcome.key.map(|k| policy.keys()[k].name.clone()),
-            message: outcome.message,
-            integrated_time: outcome.log_entry.map(|e| e.integrated_time),
-            log_index: outcome.log_entry.map(|e| e.log_index),
-        });
-        if is_satisfied(policy, &satisfied) {
-            break;
-        }
+    let layers = policy.accepts(Format::Simplesigning) && evidence.signature_manifest().is_some();
+    let bundles = policy.accepts(Format::Bundle) && !evidence.referrers().is_empty();
+    if !layers && !bundles {
+        return Err(Failure(
+            Reason::NoSignatures,
+            no_signatures(policy, evidence),
+        ));
     }
-    Ok(satisfied)
+    let mut satisfied = alloc::vec![false; policy.keys().len()];
+    let mut layer_failure = None;
+    if layers && let Err(failure) = context.layers(&mut verdict.signatures, &mut satisfied) {
+        layer_failure = Some(failure);
+    }
+    if bundles && !is_satisfied(policy, &satisfied) {
+        context.bundles(&mut verdict.bundles, &mut satisfied);
+    }
+    match layer_failure {
+        // The `.sig` manifest as a whole failed and no bundle was there to look at instead.
+        Some(failure) if verdict.bundles.is_empty() => Err(failure),
+        _ => Ok(satisfied),
+    }
+}
+
+/// Why there is nothing to verify, naming what the policy's `formats` set aside.
+fn no_signatures(policy: &Policy, evidence: &Evidence) -> String {
+    let mut message = format!(
+        "no signature manifest and no Sigstore bundle for {}",
+        evidence.digest()
+    );
+    if !policy.accepts(Format::Simplesigning) && evidence.signature_manifest().is_some() {
+        message
+            .push_str("; a .sig manifest exists, and the policy's formats exclude simplesigning");
+    }
+    if !policy.accepts(Format::Bundle) && !evidence.referrers().is_empty() {
+        message.push_str(&format!(
+            "; {} bundle referrer(s) exist, and the policy's formats exclude bundle",
+            evidence.referrers().len()
+        ));
+    }
+    message
 }
 
 fn is_satisfied(policy: &Policy, satisfied: &[bool]) -> bool {
@@ -262,7 +236,7 @@ fn is_satisfied(policy: &Policy, satisfied: &[bool]) -> bool {
 }
 
 /// Turns the per-layer results into the top-level reason and message.
-fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
+pub(crate) fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
     let names = |want: bool| -> Vec<String> {
         policy
             .keys()
@@ -277,9 +251,24 @@ fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
     if is_satisfied(policy, satisfied) {
         verdict.verified = true;
         verdict.reason = Reason::Verified;
+        // Keys that only a bundle verified say so; `.sig` signatures read as they always have.
+        let signers: Vec<String> = verdict
+            .satisfied_keys
+            .iter()
+            .map(|name| {
+                let by_layer = verdict.signatures.iter().any(|r| {
+                    r.status == Reason::Verified && r.key.as_deref() == Some(name.as_str())
+                });
+                if by_layer {
+                    name.clone()
+                } else {
+                    format!("{name} (Sigstore bundle)")
+                }
+            })
+            .collect();
         verdict.message = format!(
             "signed by {} (threshold {})",
-            verdict.satisfied_keys.join(", "),
+            signers.join(", "),
             policy.threshold()
         );
     } else if count > 0 && count < policy.threshold() {
@@ -297,16 +286,32 @@ fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
         verdict.reason = Reason::RequiredKeyMissing;
         verdict.message = format!("required key(s) did not sign: {}", missing.join(", "));
     } else {
-        // Nothing verified: report the layer that got furthest; `max_by_key` keeps the last of
-        // equals, so walk in reverse to let the lowest layer win ties.
-        let furthest = verdict
-            .signatures
-            .iter()
-            .rev()
-            .max_by_key(|result| result.status.layer_progress());
-        if let Some(result) = furthest {
-            verdict.reason = result.status;
-            verdict.message = format!("layer {}: {}", result.layer, result.message);
+        // Nothing verified: report the signature that got furthest. One whose signature
+        // verified under a policy key beats one that did not; then the further in the check
+        // order; ties go to the first, `.sig` layers before bundles.
+        let layers = verdict.signatures.iter().map(|r| {
+            (
+                (r.key.is_some(), r.status.layer_progress()),
+                r.status,
+                format!("layer {}: {}", r.layer, r.message),
+            )
+        });
+        let bundles = verdict.bundles.iter().map(|r| {
+            (
+                (r.key.is_some(), r.status.layer_progress()),
+                r.status,
+                format!("bundle {}: {}", r.referrer, r.message),
+            )
+        });
+        let mut furthest: Option<((bool, u8), Reason, String)> = None;
+        for candidate in layers.chain(bundles) {
+            if furthest.as_ref().is_none_or(|best| candidate.0 > best.0) {
+                furthest = Some(candidate);
+            }
+        }
+        if let Some((_, reason, message)) = furthest {
+            verdict.reason = reason;
+            verdict.message = message;
         }
     }
 }
@@ -337,6 +342,190 @@ struct LayerContext<'a> {
 }
 
 impl LayerContext<'_> {
+    /// The `.sig` layers, in order, until the policy is satisfied.
+    fn layers(
+        &self,
+        results: &mut Vec<LayerResult>,
+        satisfied: &mut [bool],
+    ) -> Result<(), Failure> {
+        let policy = self.policy;
+        let Some(manifest_text) = self.evidence.signature_manifest() else {
+            return Ok(());
+        };
+        let limits = policy.limits();
+        let manifest_len = u64::try_from(manifest_text.len()).unwrap_or(u64::MAX);
+        if manifest_len > limits.max_manifest_bytes {
+            return Err(Failure(
+                Reason::LimitExceeded,
+                format!(
+                    "signature manifest is {manifest_len} bytes; the limit is {}",
+                    limits.max_manifest_bytes
+                ),
+            ));
+        }
+        let layers = manifest::parse_layers(manifest_text.as_bytes()).map_err(|msg| {
+            Failure(
+                Reason::MalformedManifest,
+                format!("signature manifest: {msg}"),
+            )
+        })?;
+        if layers.is_empty() {
+            return Err(Failure(
+                Reason::NoSignatures,
+                "signature manifest has no layers".into(),
+            ));
+        }
+        let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
+        if layers.len() > max_layers {
+            return Err(Failure(
+                Reason::LimitExceeded,
+                format!(
+                    "signature manifest has {} layers; the limit is {max_layers}",
+                    layers.len()
+                ),
+            ));
+        }
+        // A layer identical to an earlier one gets that layer's outcome without a second round
+        // of signature checks: a manifest of 1000 copies of one signature costs one check.
+        let mut seen: BTreeMap<&Layer, LayerOutcome> = BTreeMap::new();
+        for (index, layer) in layers.iter().enumerate() {
+            let outcome = match seen.get(layer) {
+                Some(earlier) => earlier.clone(),
+                None => {
+                    let outcome = self.check(layer);
+                    seen.insert(layer, outcome.clone());
+                    outcome
+                }
+            };
+            if outcome.status == Reason::Verified
+                && let Some(key) = outcome.key
+            {
+                satisfied[key] = true;
+            }
+            results.push(LayerResult {
+                layer: u32::try_from(index).unwrap_or(u32::MAX),
+                status: outcome.status,
+                key: outcome.key.map(|k| policy.keys()[k].name.clone()),
+                message: outcome.message,
+                integrated_time: outcome.log_entry.and_then(|e| e.integrated_time),
+                log_index: outcome.log_entry.map(|e| e.log_index),
+            });
+            if is_satisfied(policy, satisfied) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The bundle referrers, in evidence order, until the policy is satisfied. Identical
+    /// referrer manifests are checked once.
+    fn bundles(&self, results: &mut Vec<BundleResult>, satisfied: &mut [bool]) {
+        let mut seen: BTreeMap<&str, sigstore::Outcome> = BTreeMap::new();
+        for text in self.evidence.referrers() {
+            let outcome = match seen.get(text.as_str()) {
+                Some(earlier) => earlier.clone(),
+                None => {
+                    let outcome = self.check_referrer(text.as_bytes());
+                    seen.insert(text, outcome.clone());
+                    outcome
+                }
+            };
+            if outcome.status == Reason::Verified
+                && let Some(key) = outcome.key
+            {
+                satisfied[key] = true;
+            }
+            results
+                .push(outcome.result(self.policy, Sha256Digest::of(text.as_bytes()).to_string()));
+            if is_satisfied(self.policy, satisfied) {
+                break;
+            }
+        }
+    }
+
+    /// The checks of one referrer manifest and its bundle: a bundle referrer whose subject is
+    /// this image, whose bundle blob is exactly what its layer names, and whose bundle verifies
+    /// ([`sigstore::check_bundle`]).
+    fn check_referrer(&self, manifest: &[u8]) -> sigstore::Outcome {
+        let referrer = match referrer::parse_bundle_referrer(manifest) {
+            Ok(referrer) => referrer,
+            Err(ReferrerError::NotABundle(msg)) => {
+                return sigstore::Outcome::fail(
+                    Reason::WrongMediaType,
+                    format!("the referrer is not a Sigstore bundle: {msg}"),
+                );
+            }
+            Err(err) => {
+                return sigstore::Outcome::fail(
+                    Reason::MalformedBundle,
+                    format!("the referrer manifest: {err}"),
+                );
+            }
+        };
+        if referrer.subject != self.evidence.digest() {
+            return sigstore::Outcome::fail(
+                Reason::SubjectMismatch,
+                format!(
+                    "the referrer's subject is {}, not this image ({})",
+                    referrer.subject,
+                    self.evidence.digest()
+                ),
+            );
+        }
+        let max = crate::limits::MAX_SIGSTORE_BUNDLE_BYTES as u64;
+        if referrer.size > max {
+            return sigstore::Outcome::fail(
+                Reason::LimitExceeded,
+                format!(
+                    "the bundle is {} bytes; the most accepted is {max}",
+                    referrer.size
+                ),
+            );
+        }
+        let Some(blob) = self.evidence.blob(&referrer.digest) else {
+            return if self.evidence.payloads_rebuilt() {
+                sigstore::Outcome::fail(
+                    Reason::BundleUnavailable,
+                    format!(
+                        "the host cannot fetch blobs, so the bundle {} could not be read",
+                        referrer.digest
+                    ),
+                )
+            } else {
+                sigstore::Outcome::fail(
+                    Reason::PayloadMissing,
+                    format!("the evidence has no blob {}", referrer.digest),
+                )
+            };
+        };
+        match check_blob(blob, &referrer.digest, referrer.size) {
+            Ok(()) => {}
+            Err(BlobMismatch::Size { actual, expected }) => {
+                return sigstore::Outcome::fail(
+                    Reason::PayloadSizeMismatch,
+                    format!("the bundle is {actual} bytes but its descriptor says {expected}"),
+                );
+            }
+            Err(BlobMismatch::Digest { actual }) => {
+                return sigstore::Outcome::fail(
+                    Reason::PayloadDigestMismatch,
+                    format!(
+                        "the bundle hashes to {actual}, not its descriptor's {}",
+                        referrer.digest
+                    ),
+                );
+            }
+        }
+        sigstore::check_bundle(
+            self.policy,
+            blob,
+            &sigstore::Target::Image {
+                digest: self.evidence.digest(),
+                expected_repository: self.expected_repository,
+            },
+        )
+    }
+
     /// The checks of one layer, in the documented order. Nothing of the payload is parsed
     /// before its signature has verified.
     fn check(&self, layer: &Layer) -> LayerOutcome {
@@ -443,28 +632,8 @@ impl LayerContext<'_> {
 
     /// Check 3: the first policy key under which the signature verifies over the raw bytes.
     fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<(usize, String), Failure> {
-        let mut any_well_formed = false;
-        for (index, named) in self.policy.keys().iter().enumerate() {
-            match named.key.verify(payload, signature) {
-                Ok(algorithm) => return Ok((index, algorithm)),
-                Err(SignatureError::Mismatch) => any_well_formed = true,
-                Err(SignatureError::Malformed) => {}
-            }
-        }
-        let keys = self.policy.keys().len();
-        if any_well_formed {
-            Err(Failure(
-                Reason::NoMatchingSignature,
-                format!("the signature does not verify with any of the {keys} policy key(s)"),
-            ))
-        } else {
-            Err(Failure(
-                Reason::MalformedSignature,
-                format!(
-                    "the signature is not a valid signature for any of the {keys} policy key(s)"
-                ),
-            ))
-        }
+        sigstore::verifying_key(self.policy, |key| key.verify(payload, signature))
+            .map_err(|(status, message)| Failure(status, message))
     }
 
     /// Checks 4 to 6, on a payload whose signature has verified.

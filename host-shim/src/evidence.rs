@@ -114,13 +114,36 @@ fn from_registry(
         .with_context(|| format!("{image}: no such image (the registry answered 404)"))?;
     let digest = manifest.digest;
     let repository = RepositorySource { registry, image };
-    let evidence = ocisig::fetch::gather(&repository, image.to_string(), digest, limits)
-        .with_context(|| {
-            format!(
-                "fetching the signatures of {}@{digest}",
-                image.repository_name()
-            )
-        })?;
+    // The two formats share nothing until they are put together, so they are fetched at once:
+    // the `.sig` tag and its payloads on this thread, the referrers and their bundles on another.
+    let (signatures, bundles) = std::thread::scope(|scope| {
+        let bundles = scope.spawn(|| {
+            let mut budget = ocisig::limits::MAX_REFERRERS;
+            ocisig::fetch::gather_bundles(&repository, &digest, limits, &mut budget)
+        });
+        let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
+        let signatures =
+            ocisig::fetch::gather_signatures(&repository, &digest, limits, &mut budget);
+        let bundles = bundles.join().unwrap_or_else(|_| {
+            Err(ocisig::fetch::FetchError::Transport {
+                what: format!("the referrers of {digest}"),
+                detail: "the fetching thread panicked".into(),
+            })
+        });
+        (signatures, bundles)
+    });
+    let context = || {
+        format!(
+            "fetching the signatures of {}@{digest}",
+            image.repository_name()
+        )
+    };
+    let evidence = ocisig::fetch::assemble(
+        image.to_string(),
+        digest,
+        signatures.with_context(context)?,
+        bundles.with_context(context)?,
+    );
     if platforms {
         with_platforms(evidence, &repository, &manifest.bytes, limits)
     } else {

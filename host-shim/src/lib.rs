@@ -10,5 +10,6 @@ pub mod module;
 pub mod module_cache;
 pub mod policy_args;
 pub mod registry;
+pub mod trust;
 
 pub use module::{ModuleLimits, VerifierModule};

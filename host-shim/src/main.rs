@@ -14,6 +14,7 @@ use ocisig_host::evidence::{self, Source};
 use ocisig_host::module::ModuleVerdict;
 use ocisig_host::policy_args::PolicyArgs;
 use ocisig_host::registry::{Registry, RegistryOptions};
+use ocisig_host::trust;
 use ocisig_host::{ModuleLimits, VerifierModule};
 
 /// Exit status: every image verified.
@@ -67,7 +68,11 @@ enum Command {
         ocisig verify IMAGE --key alice=a.pub --key bob=b.pub --threshold 2 --require alice\n  \
         ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n  \
         ocisig verify IMAGE --key k.pub --trusted-root trusted_root.json --rekor-mode require\n  \
-        ocisig verify INDEX --key k.pub --verify-platforms   (after cosign sign --recursive)\n\n",
+        ocisig verify INDEX --key k.pub --verify-platforms   (after cosign sign --recursive)\n  \
+        ocisig verify IMAGE --key k.pub --format bundle      (cosign v3 signatures only)\n\n\
+        Both signature formats are read: cosign's `.sig` tag (simple signing) and Sigstore bundles\n\
+        attached as OCI referrers (cosign v3, `cosign sign --new-bundle-format`), found through the\n\
+        referrers API or the `sha256-<hex>` tag. A key counts once, whichever format it signed in.\n\n",
         "Exit status:\n  \
         0  every image verified\n  \
         1  some image did not verify (the verdict says why)\n  \
@@ -118,6 +123,52 @@ enum Command {
         #[command(flatten)]
         registry: RegistryFlags,
     },
+    /// Verify a Sigstore bundle for a file or digest (cosign's verify-blob job), as the
+    /// sigstore-conformance protocol calls a client.
+    #[command(
+        name = "verify-bundle",
+        after_help = "The bundle must be signed with the key given (key-based bundles; keyless\n\
+        bundles are not supported yet). Its transparency-log entries are required, and checked\n\
+        offline against the trusted root: the inclusion promise, the inclusion proof to a\n\
+        checkpoint the log signed, and that the entry records this very signature and key.\n\n\
+        Without --trusted-root, the public-good production root embedded in ocisig is used; ocisig\n\
+        says how old it is. There is no TUF client yet: pass a fresh root with --trusted-root.\n\n\
+        FILE_OR_DIGEST is the artifact, or its digest as sha256:<64 hex> (when no such file\n\
+        exists). For a DSSE bundle, it must be a subject of the signed in-toto statement.\n\n\
+        Examples:\n  \
+        ocisig verify-bundle --bundle a.txt.sigstore.json --key cosign.pub a.txt\n  \
+        ocisig verify-bundle --bundle b.json --key k.pub --trusted-root tr.json sha256:9f86d0…\n\n\
+        Exit status:\n  \
+        0  verified\n  \
+        1  not verified (the verdict says why)\n  \
+        2  usage error, unreadable file or invalid key"
+    )]
+    VerifyBundle {
+        /// The Sigstore bundle (JSON).
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The public key (PEM) the bundle must be signed with.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Keyless: the expected certificate identity (not supported yet).
+        #[arg(long = "certificate-identity", value_name = "IDENTITY")]
+        certificate_identity: Option<String>,
+        /// Keyless: the expected OIDC issuer (not supported yet).
+        #[arg(long = "certificate-oidc-issuer", value_name = "URL")]
+        certificate_oidc_issuer: Option<String>,
+        /// A Sigstore trusted_root.json [default: the embedded public-good production root]
+        #[arg(long = "trusted-root", value_name = "FILE")]
+        trusted_root: Option<PathBuf>,
+        /// Use Sigstore's staging instance (needs --trusted-root: no staging root is embedded).
+        #[arg(long)]
+        staging: bool,
+        /// Output format: one line, or the verdict JSON.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// The artifact file, or its digest (sha256:HEX).
+        #[arg(value_name = "FILE_OR_DIGEST")]
+        artifact: String,
+    },
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
@@ -166,6 +217,10 @@ struct PolicyFlags {
     /// (what `cosign sign --recursive` promises). Off by default, as in cosign.
     #[arg(long = "verify-platforms")]
     verify_platforms: bool,
+    /// Count only signatures stored in this format: simplesigning (the cosign .sig tag) or
+    /// bundle (Sigstore bundles as OCI referrers, cosign v3); repeatable [default: both]
+    #[arg(long = "format", value_name = "FORMAT", value_parser = parse_format)]
+    formats: Vec<ocisig::Format>,
     /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -251,6 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 trusted_root: policy.trusted_root,
                 rekor_mode: policy.rekor_mode,
                 verify_platforms: policy.verify_platforms,
+                formats: policy.formats,
             };
             let (policy, policy_json) = args.build()?;
             let sources = images
@@ -317,6 +373,67 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(EXIT_VERIFIED)
         }
+        Command::VerifyBundle {
+            bundle,
+            key,
+            certificate_identity,
+            certificate_oidc_issuer,
+            trusted_root,
+            staging,
+            output,
+            artifact,
+        } => {
+            if certificate_identity.is_some() || certificate_oidc_issuer.is_some() {
+                anyhow::bail!(
+                    "keyless bundles (--certificate-identity, --certificate-oidc-issuer) are not \
+                     supported yet; verify with --key"
+                );
+            }
+            let Some(key) = key else {
+                anyhow::bail!("--key FILE is needed: the bundle is verified with a public key");
+            };
+            if staging && trusted_root.is_none() {
+                anyhow::bail!(
+                    "--staging needs --trusted-root: only the production root is embedded"
+                );
+            }
+            let root = match &trusted_root {
+                Some(path) => read(path, "trusted root")?,
+                None => {
+                    eprintln!("ocisig: {}", trust::embedded_root_notice());
+                    trust::PRODUCTION_TRUSTED_ROOT.to_vec()
+                }
+            };
+            let digest = artifact_digest(&artifact)?;
+            let bundle_bytes = read(&bundle, "bundle")?;
+            let key_pem = String::from_utf8(read(&key, "key")?)
+                .with_context(|| format!("{} is not a PEM file", key.display()))?;
+            let root: serde_json::Value = serde_json::from_slice(&root)
+                .with_context(|| "the trusted root is not JSON".to_string())?;
+            let document = serde_json::json!({
+                "keys": [{"name": "key", "publicKey": key_pem}],
+                "rekor": {"trustedRoot": root, "mode": "require"},
+            });
+            let policy = ocisig::Policy::from_json(document.to_string().as_bytes())
+                .with_context(|| format!("cannot use {} and the trusted root", key.display()))?;
+            let verdict = ocisig::verify_artifact_bundle(&policy, &bundle_bytes, &digest);
+            match output {
+                Output::Json => print_line(&verdict.to_json()),
+                Output::Text if verdict.verified() => {
+                    print_line(&format!("verified  {artifact}  {}", verdict.message()));
+                }
+                Output::Text => print_line(&format!(
+                    "denied    {artifact}  {}: {}",
+                    verdict.reason(),
+                    verdict.message()
+                )),
+            }
+            Ok(if verdict.verified() {
+                EXIT_VERIFIED
+            } else {
+                EXIT_NOT_VERIFIED
+            })
+        }
         Command::Eval {
             policy,
             evidence,
@@ -333,6 +450,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn parse_format(text: &str) -> Result<ocisig::Format, String> {
+    match text {
+        "simplesigning" => Ok(ocisig::Format::Simplesigning),
+        "bundle" => Ok(ocisig::Format::Bundle),
+        other => Err(format!(
+            "{other:?} is not a format; use simplesigning or bundle"
+        )),
+    }
+}
+
+/// The digest FILE_OR_DIGEST names: `sha256:<64 hex>` when no file has that name, else the
+/// sha256 of the file, read in pieces.
+fn artifact_digest(artifact: &str) -> anyhow::Result<ocisig::Sha256Digest> {
+    if !Path::new(artifact).exists()
+        && let Ok(digest) = ocisig::Sha256Digest::parse(artifact)
+    {
+        return Ok(digest);
+    }
+    let file = std::fs::File::open(artifact)
+        .with_context(|| format!("cannot read the artifact {artifact}"))?;
+    ocisig_host::trust::sha256_of(file)
+        .with_context(|| format!("cannot read the artifact {artifact}"))
 }
 
 fn parse_rekor_mode(text: &str) -> Result<ocisig::RekorMode, String> {

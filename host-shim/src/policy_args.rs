@@ -26,6 +26,8 @@ pub struct PolicyArgs {
     pub rekor_mode: Option<ocisig::RekorMode>,
     /// `--verify-platforms`: every manifest of an index must verify too.
     pub verify_platforms: bool,
+    /// `--format`: which signature formats count (both when none is named).
+    pub formats: Vec<ocisig::Format>,
 }
 
 impl PolicyArgs {
@@ -56,6 +58,7 @@ impl PolicyArgs {
                 verify_platforms: false,
                 limits: Default::default(),
                 rekor: None,
+                formats: None,
             },
         };
         for spec in &self.keys {
@@ -92,6 +95,9 @@ impl PolicyArgs {
             }
         }
         document.verify_platforms |= self.verify_platforms;
+        if !self.formats.is_empty() {
+            document.formats = Some(self.formats.clone());
+        }
         if document.keys.is_empty() {
             bail!("no keys: name at least one with --key FILE or in --policy FILE");
         }

@@ -76,7 +76,14 @@ pub struct Registry {
     credentials: Credentials,
     /// `Authorization` values by `host/repository`, learned from challenges.
     authorizations: Mutex<HashMap<String, HeaderValue>>,
+    /// Registries (`host[:port]`) that answered 404 to the referrers API in this run: the
+    /// distribution spec forbids a registry with the API to do so, so they have none, and are
+    /// not asked again.
+    without_referrers_api: Mutex<BTreeSet<String>>,
 }
+
+/// The OCI image index media type: what the referrers API answers with.
+const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 impl Registry {
     /// Builds the client.
@@ -106,6 +113,7 @@ impl Registry {
             http: builder.build().context("cannot set up the HTTP client")?,
             insecure: options.insecure_registries.iter().cloned().collect(),
             credentials,
+            without_referrers_api: Mutex::new(BTreeSet::new()),
             authorizations: Mutex::new(HashMap::new()),
         })
     }
@@ -178,6 +186,50 @@ impl Registry {
         crate::bounded::read_up_to(response, size.saturating_add(1))
             .map(Some)
             .map_err(|err| anyhow!("{url}: reading the blob failed: {}", deepest_cause(&err)))
+    }
+
+    /// Asks the referrers API for the manifests whose subject is `digest`. `Ok(None)` when the
+    /// registry has no referrers API: a 404 (remembered for the run), or a success that is not
+    /// an image index (a registry that serves something else on the path).
+    ///
+    /// # Errors
+    /// Transport, auth and protocol errors, or a list over `max_bytes`.
+    pub fn referrers(
+        &self,
+        image: &Reference,
+        digest: &Sha256Digest,
+        max_bytes: u64,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let host = image.registry().to_string();
+        if self
+            .without_referrers_api
+            .lock()
+            .is_ok_and(|absent| absent.contains(&host))
+        {
+            return Ok(None);
+        }
+        let url = format!(
+            "{}/v2/{}/referrers/{digest}",
+            self.base_url(image),
+            image.repository()
+        );
+        let response = self.get(image, &url, Some(INDEX_MEDIA_TYPE))?;
+        if response.status() == StatusCode::NOT_FOUND {
+            if let Ok(mut absent) = self.without_referrers_api.lock() {
+                absent.insert(host);
+            }
+            return Ok(None);
+        }
+        let response = expect_success(response, &url)?;
+        let is_index = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.split(';').next().map(str::trim) == Some(INDEX_MEDIA_TYPE));
+        if !is_index {
+            return Ok(None);
+        }
+        read_capped(response, max_bytes, &url, "referrers list").map(Some)
     }
 
     fn base_url(&self, image: &Reference) -> String {
@@ -532,6 +584,18 @@ impl ocisig::fetch::Source for RepositorySource<'_> {
             }),
             Err(err) => Err(FetchError::Transport {
                 what: digest.to_string(),
+                detail: format!("{err:#}"),
+            }),
+        }
+    }
+
+    fn referrers(&self, digest: &Sha256Digest, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let what = || format!("the referrers of {digest}");
+        match self.registry.referrers(self.image, digest, max_bytes) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(FetchError::Unsupported { what: what() }),
+            Err(err) => Err(FetchError::Transport {
+                what: what(),
                 detail: format!("{err:#}"),
             }),
         }

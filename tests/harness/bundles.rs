@@ -147,3 +147,64 @@ fn an_envelope_needs_exactly_one_signature() {
         assert!(field_is(&err, "dsseEnvelope.signatures"), "{err}");
     }
 }
+
+/// The policy `ocisig verify-bundle --key K [--trusted-root R]` builds: one key, the log
+/// entries required and checked against the trusted root.
+fn key_policy(key_pem: &str, root: &Value) -> ocisig::Policy {
+    let document = serde_json::json!({
+        "keys": [{"name": "key", "publicKey": key_pem}],
+        "rekor": {"trustedRoot": root, "mode": "require"},
+    });
+    ocisig::Policy::from_json(document.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn the_managed_key_conformance_cases_verify_and_fail_as_the_suite_expects() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let assets = vectors.join("sigstore-conformance/test/assets");
+    let artifact = ocisig::Sha256Digest::of(&std::fs::read(assets.join("a.txt")).unwrap());
+    let other_key = crate::support::Signer::new("other", 9).public_pem();
+    let mut checked = 0;
+    // The suite's wrong key is not a valid P-256 point at all: the policy refuses it.
+    let wrong_key = assets.join("bundle-verify/managed-key-wrong-key_fail/key.pub");
+    let wrong_key = std::fs::read_to_string(wrong_key).unwrap();
+    let document = serde_json::json!({"keys": [{"name": "key", "publicKey": wrong_key}]});
+    assert!(ocisig::Policy::from_json(document.to_string().as_bytes()).is_err());
+    for case in ["managed-key-happy-path", "managed-key-and-trusted-root"] {
+        let dir = assets.join("bundle-verify").join(case);
+        let root = conformance_trusted_root(&vectors, &dir);
+        let key = std::fs::read_to_string(dir.join("key.pub")).unwrap();
+        let bundle = std::fs::read(dir.join("bundle.sigstore.json")).unwrap();
+        let verdict = ocisig::verify_artifact_bundle(&key_policy(&key, &root), &bundle, &artifact);
+        assert!(verdict.verified(), "{case}: {}", verdict.to_json());
+        assert!(verdict.bundles()[0].log_index.is_some(), "{case}");
+        // Under any other key, or for another artifact, never.
+        let wrong =
+            ocisig::verify_artifact_bundle(&key_policy(&other_key, &root), &bundle, &artifact);
+        assert_eq!(wrong.reason().code(), "no_matching_signature", "{case}");
+        // With a root that trusts none of its logs, the entry is refused.
+        let empty_root = serde_json::json!({"tlogs": []});
+        let document = serde_json::json!({
+            "keys": [{"name": "key", "publicKey": key}],
+            "rekor": {"trustedRoot": empty_root, "mode": "require", "publicKeys": [other_key]},
+        });
+        let untrusted = ocisig::Policy::from_json(document.to_string().as_bytes()).unwrap();
+        let verdict = ocisig::verify_artifact_bundle(&untrusted, &bundle, &artifact);
+        assert_eq!(
+            verdict.reason().code(),
+            "tlog_verification_failed",
+            "{case}"
+        );
+        assert!(
+            verdict.message().contains("not a trusted Rekor key"),
+            "{case}"
+        );
+        let other = ocisig::Sha256Digest::of(b"another artifact");
+        let verdict = ocisig::verify_artifact_bundle(&key_policy(&key, &root), &bundle, &other);
+        assert_eq!(verdict.reason().code(), "claim_digest_mismatch", "{case}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
