@@ -157,3 +157,51 @@ else:
 print(top["digest"])
 PY
 }
+
+# referrers_op OP REGISTRY REPO DIGEST [SOURCE_DIGEST]: rewrites the referrers tag schema's
+# index (tag sha256-<hex>) of REPO@DIGEST over the distribution API, in plain HTTP:
+#   copy     lists the referrers of REPO@SOURCE_DIGEST under DIGEST's tag (bundles of another
+#            image, copied in)
+#   tamper   replaces DIGEST's referrers with one whose bundle's DSSE payload was changed (its
+#            signature left as it was)
+referrers_op() {
+    python3 - "$@" <<'PY'
+import base64, hashlib, json, sys, urllib.request
+op, registry, repo, digest = sys.argv[1:5]
+base = f"http://{registry}/v2/{repo}"
+INDEX = "application/vnd.oci.image.index.v1+json"
+def digest_of(data): return "sha256:" + hashlib.sha256(data).hexdigest()
+def request(method, url, data=None, headers=None):
+    return urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers or {}))
+def get_manifest(ref, accept):
+    return request("GET", f"{base}/manifests/{ref}", headers={"Accept": accept}).read()
+def put_manifest(ref, data, media_type):
+    request("PUT", f"{base}/manifests/{ref}", data, {"Content-Type": media_type})
+def put_blob(data):
+    location = request("POST", f"{base}/blobs/uploads/").headers["Location"]
+    if location.startswith("/"): location = f"http://{registry}{location}"
+    sep = "&" if "?" in location else "?"
+    request("PUT", f"{location}{sep}digest={digest_of(data)}", data, {"Content-Type": "application/octet-stream"})
+def tag(d): return "sha256-" + d.split(":", 1)[1]
+if op == "copy":
+    source = sys.argv[5]
+    put_manifest(tag(digest), get_manifest(tag(source), INDEX), INDEX)
+elif op == "tamper":
+    index = json.loads(get_manifest(tag(digest), INDEX))
+    entry = index["manifests"][0]
+    manifest = json.loads(get_manifest(entry["digest"], entry["mediaType"]))
+    layer = manifest["layers"][0]
+    bundle = json.loads(request("GET", f"{base}/blobs/{layer['digest']}").read())
+    payload = base64.b64decode(bundle["dsseEnvelope"]["payload"])
+    bundle["dsseEnvelope"]["payload"] = base64.b64encode(payload.replace(b"{}", b'{"x":1}', 1)).decode()
+    data = json.dumps(bundle).encode()
+    put_blob(data)
+    layer["digest"], layer["size"] = digest_of(data), len(data)
+    manifest_data = json.dumps(manifest, separators=(",", ":")).encode()
+    put_manifest(digest_of(manifest_data), manifest_data, manifest["mediaType"])
+    entry["digest"], entry["size"] = digest_of(manifest_data), len(manifest_data)
+    put_manifest(tag(digest), json.dumps(index, separators=(",", ":")).encode(), INDEX)
+else:
+    sys.exit(f"referrers_op: unknown op {op}")
+PY
+}

@@ -140,6 +140,8 @@ pub fn rebuilt_evidence(
 /// `evidence` with its payloads, and those of every platform it carries, rebuilt from the
 /// policy as [`rebuilt_evidence`] rebuilds them: for hosts that cannot fetch blobs.
 pub fn rebuild_payloads(evidence: &Evidence, policy: &Policy) -> Evidence {
+    // The referrers stay: their bundles cannot be rebuilt, and the verdict says so
+    // (`bundle_unavailable`) rather than "no signatures".
     let one = |e: &Evidence| {
         rebuilt_evidence(
             e.image(),
@@ -147,6 +149,7 @@ pub fn rebuild_payloads(evidence: &Evidence, policy: &Policy) -> Evidence {
             e.signature_manifest().map(str::to_string),
             policy,
         )
+        .with_referrers(e.referrers().to_vec())
     };
     let rebuilt = one(evidence);
     let platforms: Vec<Evidence> = evidence.platforms().map(one).collect();

@@ -282,9 +282,10 @@ fn every_kind_is_admitted_with_its_tags_pinned_on_create_and_update() {
             assert_eq!(unpinned, request["object"], "{kind}");
         }
     }
-    // Two distinct images per request: each resolved and fetched once, never a blob.
+    // Two distinct images per request: each resolved once, its `.sig` tag and its referrers tag
+    // (no bundles here) fetched once, never a blob.
     let operations = policy.operations();
-    assert_eq!(operations.len(), KINDS.len() * 2 * 4, "{operations:?}");
+    assert_eq!(operations.len(), KINDS.len() * 2 * 6, "{operations:?}");
     assert!(
         operations
             .iter()
@@ -307,7 +308,8 @@ fn a_pinned_image_needs_no_digest_lookup_and_is_not_rewritten() {
     );
     assert_eq!(response["accepted"], true, "{response}");
     assert!(response.get("mutated_object").is_none(), "{response}");
-    assert_eq!(policy.operations(), ["v1/oci_manifest"]);
+    // The `.sig` tag and the referrers tag: no digest lookup.
+    assert_eq!(policy.operations(), ["v1/oci_manifest", "v1/oci_manifest"]);
 }
 
 #[test]
@@ -769,11 +771,14 @@ fn verify_platforms_checks_every_manifest_of_an_index() {
         &settings,
     );
     assert_eq!(response["accepted"], true, "{response}");
-    // The digest, the index's signatures, the index, and each platform's signatures.
+    // The digest, the index's `.sig` and referrers tags, the index, and each platform's.
     assert_eq!(
         policy.operations(),
         [
             "v1/manifest_digest",
+            "v1/oci_manifest",
+            "v1/oci_manifest",
+            "v1/oci_manifest",
             "v1/oci_manifest",
             "v1/oci_manifest",
             "v1/oci_manifest",

@@ -199,6 +199,72 @@ impl Key {
     }
 }
 
+impl Key {
+    /// `cosign attest` without the transparency log: a Sigstore bundle attached as an OCI
+    /// referrer with `new_bundle` (what cosign v3 writes for `cosign sign`), else a legacy
+    /// `.att` layer. `predicate_type` is cosign's `--type`.
+    pub(crate) fn attest(&self, image_at_digest: &str, predicate_type: &str, new_bundle: bool) {
+        self.attest_with(image_at_digest, predicate_type, "{}", new_bundle);
+    }
+
+    /// [`Key::attest`] with this predicate (JSON).
+    pub(crate) fn attest_with(
+        &self,
+        image_at_digest: &str,
+        predicate_type: &str,
+        predicate_json: &str,
+        new_bundle: bool,
+    ) {
+        let dir = tempdir("predicate");
+        let predicate = dir.join("predicate.json");
+        std::fs::write(&predicate, predicate_json).unwrap();
+        let output = Command::new("cosign")
+            .args(["attest", "--key"])
+            .arg(&self.private)
+            .args([
+                "--tlog-upload=false",
+                "--allow-http-registry",
+                "--allow-insecure-registry",
+                "-y",
+                "--type",
+                predicate_type,
+                "--predicate",
+            ])
+            .arg(&predicate)
+            .args(new_bundle.then_some("--new-bundle-format"))
+            .arg(image_at_digest)
+            .env("COSIGN_PASSWORD", "")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "cosign attest: {output:?}");
+    }
+}
+
+/// cosign v3's predicate type for an image signature stored as a bundle.
+pub(crate) const SIGN_V1: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// Whether `cosign verify-attestation --new-bundle-format` accepts the image's bundles of
+/// `predicate_type` under `key`, offline (the trusted root is only needed to start; the log is
+/// ignored).
+pub(crate) fn cosign_verifies_bundle(image: &str, key: &Path, predicate_type: &str) -> bool {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("trust/production_trusted_root.json");
+    Command::new("cosign")
+        .args([
+            "verify-attestation",
+            "--new-bundle-format",
+            "--trusted-root",
+        ])
+        .arg(root)
+        .args(["--insecure-ignore-tlog", "--allow-http-registry", "--key"])
+        .arg(key)
+        .args(["--type", predicate_type])
+        .arg(image)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 /// Whether `cosign verify` accepts the image under `key` (with extra flags).
 pub(crate) fn cosign_verifies(image: &str, key: &Path, extra: &[&str]) -> bool {
     Command::new("cosign")

@@ -48,6 +48,20 @@ pub(crate) enum Fault {
     StallMidBody,
     /// The tag `live` answers with the manifest of `first` and `second` in turn.
     AlternatingTag { first: String, second: String },
+    /// Serve the referrers API (which docker-registry lacks) from the referrers tag schema's
+    /// index, with an empty index when there is none; the fallback tag itself answers 404, so
+    /// that only the API can have found anything.
+    ReferrersApi,
+    /// The referrers tag lists this many referrers.
+    ManyReferrers(usize),
+    /// The referrers tag's body never ends.
+    EndlessReferrers,
+}
+
+/// Whether a request path asks for a referrers tag (`…/manifests/sha256-<64 hex>`).
+fn is_referrers_tag(path: &str) -> bool {
+    path.rsplit_once("/manifests/")
+        .is_some_and(|(_, tag)| tag.len() == 71 && tag.starts_with("sha256-"))
 }
 
 /// Starts the proxy for `upstream` (`host:port`); returns its `host:port`.
@@ -178,6 +192,15 @@ fn plain(stream: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::
     stream.flush()
 }
 
+fn plain_typed(stream: &mut TcpStream, content_type: &str, body: &str) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
 const TOKEN: &str = "proxy-token-7c1e";
 
 fn serve(
@@ -196,7 +219,55 @@ fn serve(
         blob_requests.fetch_add(1, Ordering::SeqCst);
     }
     let accept = request.header("accept").map(str::to_string);
+    let is_referrers_tag = is_referrers_tag(&request.path);
     match fault {
+        Fault::ReferrersApi if is_referrers_tag => {
+            return plain(
+                &mut stream,
+                "404 Not Found",
+                "",
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#,
+            );
+        }
+        Fault::ReferrersApi if request.path.contains("/referrers/sha256:") => {
+            let path = request
+                .path
+                .replace("/referrers/sha256:", "/manifests/sha256-");
+            let index = "application/vnd.oci.image.index.v1+json";
+            let answer = forward(upstream, &path, Some(index))?;
+            if answer.status.contains(" 200") {
+                return write_answer(&mut stream, &answer, &answer.body, answer.body.len());
+            }
+            let empty = format!(r#"{{"schemaVersion":2,"mediaType":"{index}","manifests":[]}}"#);
+            return plain_typed(&mut stream, index, &empty);
+        }
+        Fault::ManyReferrers(count) if is_referrers_tag => {
+            let entry = |i: usize| {
+                format!(
+                    r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":900,"digest":"sha256:{i:064x}","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}}"#
+                )
+            };
+            let entries: Vec<String> = (0..*count).map(entry).collect();
+            let body = format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+                entries.join(",")
+            );
+            return plain_typed(
+                &mut stream,
+                "application/vnd.oci.image.index.v1+json",
+                &body,
+            );
+        }
+        Fault::EndlessReferrers if is_referrers_tag => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.index.v1+json\r\nConnection: close\r\n\r\n{{\"schemaVersion\":2,\"manifests\":["
+            )?;
+            let chunk = "{\"digest\":\"sha256:0\",\"size\":1},".repeat(1024);
+            loop {
+                stream.write_all(chunk.as_bytes())?;
+            }
+        }
         Fault::EndlessBlobs if is_blob => {
             write!(
                 stream,

@@ -92,6 +92,12 @@ impl Source for HostRepository<'_> {
             what: digest.to_string(),
         })
     }
+
+    /// The host re-serializes the manifests it parsed, so their bytes need not hash to their
+    /// digest.
+    fn exact_manifests(&self) -> bool {
+        false
+    }
 }
 
 /// Kubewarden's `ValidationRequest`.
