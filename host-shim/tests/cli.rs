@@ -113,7 +113,12 @@ fn eval_refuses_a_module_that_is_not_an_ocisig_module() {
 
 #[test]
 fn help_teaches_with_examples_and_exit_codes() {
-    for args in [&["--help"][..], &["eval", "--help"][..]] {
+    for args in [
+        &["--help"][..],
+        &["eval", "--help"][..],
+        &["verify", "--help"][..],
+        &["verify-bundle", "--help"][..],
+    ] {
         let output = ocisig(args);
         assert_eq!(output.status.code(), Some(0));
         let help = String::from_utf8(output.stdout).unwrap();
@@ -367,4 +372,72 @@ fn rekor_flags_require_a_bundle_the_example_does_not_have() {
     assert!(
         String::from_utf8_lossy(&bad_mode.stderr).contains("require, verify-if-present or ignore")
     );
+}
+
+/// `../shared/vectors`, or `None` with a visible skip message; under CI it must exist.
+fn vectors_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but the shared vectors are missing at {}",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: real-signature vectors not found at {}",
+        dir.display()
+    );
+    None
+}
+
+/// The sigstore-conformance suite's key-based cases, called as its CLI protocol calls a
+/// client (`verify-bundle --bundle FILE --key KEY [--trusted-root FILE] FILE_OR_DIGEST`), by
+/// file and by digest: the two that pass exit 0, the two that fail do not (issue #15).
+#[test]
+fn verify_bundle_passes_the_managed_key_conformance_cases() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let assets = vectors.join("sigstore-conformance/test/assets");
+    let artifact = assets.join("a.txt");
+    let digest = ocisig::Sha256Digest::of(&std::fs::read(&artifact).unwrap()).to_string();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(assets.join("bundle-verify")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("managed-key") {
+            continue;
+        }
+        cases += 1;
+        for target in [artifact.to_str().unwrap(), digest.as_str()] {
+            let bundle = dir.join("bundle.sigstore.json");
+            let mut args = vec!["verify-bundle", "--bundle", bundle.to_str().unwrap()];
+            let key = dir.join("key.pub");
+            if key.exists() {
+                args.extend(["--key", key.to_str().unwrap()]);
+            }
+            let root = dir.join("trusted_root.json");
+            if root.exists() {
+                args.extend(["--trusted-root", root.to_str().unwrap()]);
+            }
+            args.push(target);
+            let output = ocisig(&args);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if name.ends_with("_fail") {
+                assert_ne!(output.status.code(), Some(0), "{name}: {output:?}");
+            } else {
+                assert_eq!(output.status.code(), Some(0), "{name}: {output:?}");
+                assert!(String::from_utf8_lossy(&output.stdout).starts_with("verified  "));
+            }
+            // The embedded root is named, with its age, whenever it is used.
+            assert_eq!(
+                stderr.contains("embedded Sigstore production trusted root"),
+                !root.exists() && key.exists(),
+                "{name}: {stderr}"
+            );
+        }
+    }
+    assert_eq!(cases, 4);
 }

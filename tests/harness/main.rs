@@ -16,6 +16,7 @@ mod cases;
 mod examples;
 mod keytypes;
 mod platforms;
+mod referrers;
 mod rekor;
 mod schema;
 mod tlog;

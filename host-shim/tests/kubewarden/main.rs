@@ -798,3 +798,46 @@ fn verify_platforms_checks_every_manifest_of_an_index() {
     // Without the option, the index's own signature is what counts, as in cosign.
     assert_eq!(policy.validate(&request, &plain)["accepted"], true);
 }
+
+/// An image signed only as cosign v3 signs (a Sigstore bundle referrer): the host can list the
+/// referrer but serves no blobs, so the policy cannot read the bundle. It says exactly that,
+/// never "no signatures", and never admits the image (issue #15).
+#[test]
+fn an_image_with_only_a_bundle_is_rejected_as_unverifiable_here() {
+    let alice = Key::new("kw-bundle");
+    let Some(image) = signed("kw-bundle", None, &[]) else {
+        return;
+    };
+    alice.attest(
+        &format!("{}@{}", image.image.trim_end_matches(":v1"), image.digest),
+        env::SIGN_V1,
+        true,
+    );
+    assert!(env::cosign_verifies_bundle(
+        &image.image,
+        &alice.public,
+        env::SIGN_V1
+    ));
+    let settings = json!({"signatures": [rule("*", &[("alice", &alice)], json!({}))]});
+    let policy = Policy::new(&image.host);
+    let response = policy.validate(
+        &admission_request("Pod", "CREATE", &image.image, &image.image),
+        &settings,
+    );
+    assert_rejected(
+        &response,
+        &[&format!("{}: bundle_unavailable", image.image)],
+    );
+    let message = response["message"].as_str().unwrap();
+    assert!(!message.contains("no_signatures"), "{message}");
+    // The digest, the `.sig` tag, the referrers tag and the referrer manifest; never a blob.
+    assert_eq!(
+        policy.operations(),
+        [
+            "v1/manifest_digest",
+            "v1/oci_manifest",
+            "v1/oci_manifest",
+            "v1/oci_manifest"
+        ]
+    );
+}

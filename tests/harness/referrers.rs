@@ -1,0 +1,369 @@
+//! Sigstore bundles attached as OCI referrers, through every engine: each case runs natively,
+//! in the raw module and in the OPA module, with byte-identical verdicts (issue #15). The
+//! bundles are built here, in cosign v3's shape, signed with real P-256 keys.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+
+use crate::schema::{assert_valid, schema};
+use crate::support::{Layer, Signer, cosign_payload, expect, policy, sha256, sig_manifest};
+
+const IMAGE: &str = "registry.example/app:v1";
+const SIGN_V1: &str = "https://sigstore.dev/cosign/sign/v1";
+const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+fn digest() -> String {
+    sha256(b"the image manifest")
+}
+
+/// An in-toto statement about `digest` (a `sha256:` digest) of `predicate_type`.
+fn statement(digest: &str, predicate_type: &str, annotations: Option<Value>) -> Vec<u8> {
+    let mut subject = json!({"digest": {"sha256": digest.trim_start_matches("sha256:")}});
+    if let Some(annotations) = annotations {
+        subject["annotations"] = annotations;
+    }
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [subject],
+        "predicateType": predicate_type,
+        "predicate": {},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A v0.3 bundle as cosign v3 writes it for a key: a key hint and a DSSE envelope whose
+/// signature is over `signed` (normally the PAE of the envelope's own type and payload).
+fn bundle_signing(signer: &Signer, payload_type: &str, payload: &[u8], signed: &[u8]) -> Vec<u8> {
+    json!({
+        "mediaType": BUNDLE_TYPE,
+        "verificationMaterial": {"publicKey": {"hint": "c29tZSBoaW50"}},
+        "dsseEnvelope": {
+            "payload": BASE64.encode(payload),
+            "payloadType": payload_type,
+            "signatures": [{"sig": signer.sign(signed)}],
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn bundle(signer: &Signer, payload: &[u8]) -> Vec<u8> {
+    bundle_signing(signer, IN_TOTO, payload, &pae(IN_TOTO, payload))
+}
+
+/// A referrer manifest as cosign pushes it, with `subject` as its subject and `bundle` as
+/// its one layer.
+fn referrer(subject: &str, bundle: &[u8]) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": BUNDLE_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": sha256(b"{}")},
+        "layers": [{"mediaType": BUNDLE_TYPE, "size": bundle.len(), "digest": sha256(bundle)}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1234, "digest": subject},
+    })
+    .to_string()
+}
+
+/// Evidence for the image with these referrers (manifest, and the blob to carry under its
+/// layer's digest, if any) and, optionally, `.sig` layers.
+fn evidence(referrers: &[(String, Option<Vec<u8>>)], layers: Option<&[Layer]>) -> Vec<u8> {
+    let mut blobs = serde_json::Map::new();
+    for layer in layers.unwrap_or_default() {
+        if let Some(blob) = &layer.blob {
+            blobs.insert(sha256(&layer.payload), BASE64.encode(blob).into());
+        }
+    }
+    for (manifest, blob) in referrers {
+        let manifest: Value = serde_json::from_str(manifest).unwrap();
+        if let (Some(blob), Some(digest)) = (blob, manifest["layers"][0]["digest"].as_str()) {
+            blobs.insert(digest.into(), BASE64.encode(blob).into());
+        }
+    }
+    serde_json::to_vec(&json!({
+        "image": IMAGE,
+        "digest": digest(),
+        "signatureManifest": layers.map(sig_manifest),
+        "blobs": blobs,
+        "referrers": referrers.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+/// One well-formed, correctly signed referrer of the image by `signer`.
+fn signed_referrer(signer: &Signer) -> (String, Option<Vec<u8>>) {
+    let b = bundle(signer, &statement(&digest(), SIGN_V1, None));
+    (referrer(&digest(), &b), Some(b))
+}
+
+#[test]
+fn a_cosign_v3_bundle_verifies_and_other_keys_do_not() {
+    let alice = Signer::new("alice", 1);
+    let mallory = Signer::new("mallory", 2);
+    let verdict = expect(
+        &policy(&[&alice], json!({})),
+        &evidence(&[signed_referrer(&alice)], None),
+        "verified",
+    );
+    assert_eq!(verdict["bundles"][0]["key"], "alice");
+    assert_eq!(verdict["bundles"][0]["predicateType"], SIGN_V1);
+    assert_eq!(
+        verdict["message"],
+        "signed by alice (Sigstore bundle) (threshold 1)"
+    );
+    assert_eq!(verdict["signatures"], json!([]));
+    assert_valid(&schema("verdict"), &verdict, "bundle verdict");
+    expect(
+        &policy(&[&mallory], json!({})),
+        &evidence(&[signed_referrer(&alice)], None),
+        "no_matching_signature",
+    );
+    // A policy that only takes .sig signatures sees none.
+    let verdict = expect(
+        &policy(&[&alice], json!({"formats": ["simplesigning"]})),
+        &evidence(&[signed_referrer(&alice)], None),
+        "no_signatures",
+    );
+    assert!(
+        verdict["message"]
+            .as_str()
+            .unwrap()
+            .contains("formats exclude bundle")
+    );
+}
+
+#[test]
+fn one_threshold_counts_keys_across_both_formats() {
+    let alice = Signer::new("alice", 1);
+    let bob = Signer::new("bob", 3);
+    let layer = Layer::signed(&alice, cosign_payload(&digest(), IMAGE, None));
+    let both = policy(&[&alice, &bob], json!({"threshold": 2}));
+    let verdict = expect(
+        &both,
+        &evidence(&[signed_referrer(&bob)], Some(&[layer.clone()])),
+        "verified",
+    );
+    assert_eq!(verdict["satisfiedKeys"], json!(["alice", "bob"]));
+    assert_eq!(
+        verdict["message"],
+        "signed by alice, bob (Sigstore bundle) (threshold 2)"
+    );
+    // The same key in both formats is one key.
+    expect(
+        &both,
+        &evidence(&[signed_referrer(&alice)], Some(&[layer.clone()])),
+        "threshold_not_met",
+    );
+    let required = policy(&[&alice, &bob], json!({"required": ["bob"]}));
+    expect(
+        &required,
+        &evidence(&[], Some(&[layer])),
+        "required_key_missing",
+    );
+}
+
+#[test]
+fn each_check_of_a_bundle_has_its_reason() {
+    let alice = Signer::new("alice", 1);
+    let p = policy(&[&alice], json!({}));
+    let good = bundle(&alice, &statement(&digest(), SIGN_V1, None));
+    let other_image = sha256(b"another image");
+    let cases: Vec<(&str, (String, Option<Vec<u8>>))> = vec![
+        // The referrer names another image: a bundle copied from elsewhere.
+        (
+            "subject_mismatch",
+            (referrer(&other_image, &good), Some(good.clone())),
+        ),
+        // The statement is about another image, under a valid signature.
+        ("claim_digest_mismatch", {
+            let b = bundle(&alice, &statement(&other_image, SIGN_V1, None));
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // An attestation, however valid, is not a signature.
+        ("not_a_signature", {
+            let b = bundle(
+                &alice,
+                &statement(&digest(), "https://slsa.dev/provenance/v1", None),
+            );
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // The blob differs from the layer's descriptor.
+        ("payload_digest_mismatch", {
+            let mut tampered = good.clone();
+            let last = tampered.len() - 2;
+            tampered[last] ^= 1;
+            (referrer(&digest(), &good), Some(tampered))
+        }),
+        ("payload_missing", (referrer(&digest(), &good), None)),
+        // Not JSON of the bundle shape, behind a matching descriptor.
+        (
+            "malformed_bundle",
+            (referrer(&digest(), b"{}"), Some(b"{}".to_vec())),
+        ),
+        // The signature is over another payload type than the envelope's (the PAE binds it).
+        ("no_matching_signature", {
+            let payload = statement(&digest(), SIGN_V1, None);
+            let b = bundle_signing(&alice, IN_TOTO, &payload, &pae("text/plain", &payload));
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // Signed, but not an in-toto statement.
+        ("malformed_payload", {
+            let payload = statement(&digest(), SIGN_V1, None);
+            let b = bundle_signing(&alice, "text/plain", &payload, &pae("text/plain", &payload));
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // A keyless bundle: a certificate where the key hint would be.
+        ("unsupported_bundle", {
+            let mut b: Value = serde_json::from_slice(&good).unwrap();
+            b["verificationMaterial"] = json!({"certificate": {"rawBytes": "MIIB"}});
+            let b = b.to_string().into_bytes();
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // A referrer of another artifact type.
+        ("wrong_media_type", {
+            let mut m: Value = serde_json::from_str(&referrer(&digest(), &good)).unwrap();
+            m["artifactType"] = json!("application/spdx+json");
+            (m.to_string(), Some(good.clone()))
+        }),
+    ];
+    for (reason, referrer) in cases {
+        let verdict = expect(&p, &evidence(&[referrer], None), reason);
+        assert_eq!(verdict["bundles"][0]["status"], reason, "{verdict:#}");
+        assert_valid(&schema("verdict"), &verdict, reason);
+    }
+    // Any one good bundle among bad ones verifies, and the verdict lists each it examined.
+    let verdict = expect(
+        &p,
+        &evidence(
+            &[
+                (referrer(&other_image, &good), Some(good.clone())),
+                signed_referrer(&alice),
+            ],
+            None,
+        ),
+        "verified",
+    );
+    assert_eq!(verdict["bundles"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn annotations_and_references_are_read_from_the_statement_subject() {
+    let alice = Signer::new("alice", 1);
+    let annotated = |annotations: Option<Value>| {
+        let b = bundle(&alice, &statement(&digest(), SIGN_V1, annotations));
+        (referrer(&digest(), &b), Some(b))
+    };
+    let wants_prod = policy(&[&alice], json!({"annotations": {"env": "prod"}}));
+    expect(
+        &wants_prod,
+        &evidence(&[annotated(Some(json!({"env": "prod"})))], None),
+        "verified",
+    );
+    expect(
+        &wants_prod,
+        &evidence(&[annotated(Some(json!({"env": "dev"})))], None),
+        "annotation_mismatch",
+    );
+    expect(
+        &wants_prod,
+        &evidence(&[annotated(None)], None),
+        "annotation_mismatch",
+    );
+    // cosign v3 signatures name no repository: matchReference cannot be met by them.
+    expect(
+        &policy(&[&alice], json!({"matchReference": true})),
+        &evidence(&[annotated(None)], None),
+        "reference_mismatch",
+    );
+}
+
+/// The key hint names another key: it is ignored, and only the policy's key counts
+/// (GHSA-fx35-mq7g-6g98). A bundle whose hint names the policy key but signed by another is
+/// refused.
+#[test]
+fn a_key_hint_is_only_a_hint() {
+    let alice = Signer::new("alice", 1);
+    let mallory = Signer::new("mallory", 2);
+    let p = policy(&[&alice], json!({}));
+    let mut b: Value =
+        serde_json::from_slice(&bundle(&mallory, &statement(&digest(), SIGN_V1, None))).unwrap();
+    let alice_hint = BASE64.encode(
+        ocisig::PublicKey::from_pem(&alice.public_pem())
+            .unwrap()
+            .fingerprint()
+            .as_bytes(),
+    );
+    b["verificationMaterial"]["publicKey"]["hint"] = json!(alice_hint);
+    let b = b.to_string().into_bytes();
+    expect(
+        &p,
+        &evidence(&[(referrer(&digest(), &b), Some(b))], None),
+        "no_matching_signature",
+    );
+}
+
+/// Bundle logs: a policy that requires a log entry refuses a bundle without one, and an entry
+/// of a log it does not trust is refused even in verify-if-present.
+#[test]
+fn log_entries_follow_the_rekor_mode() {
+    let alice = Signer::new("alice", 1);
+    let log = Signer::new("log", 9);
+    let require = policy(
+        &[&alice],
+        json!({"rekor": {"publicKeys": [log.public_pem()], "mode": "require"}}),
+    );
+    expect(
+        &require,
+        &evidence(&[signed_referrer(&alice)], None),
+        "tlog_missing",
+    );
+    // An entry whose log id names no trusted log.
+    let mut b: Value =
+        serde_json::from_slice(&bundle(&alice, &statement(&digest(), SIGN_V1, None))).unwrap();
+    b["verificationMaterial"]["tlogEntries"] = json!([{
+        "logIndex": "1",
+        "logId": {"keyId": BASE64.encode([7u8; 32])},
+        "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+        "integratedTime": "1700000000",
+        "inclusionPromise": {"signedEntryTimestamp": BASE64.encode([1u8; 70])},
+        "canonicalizedBody": BASE64.encode(b"{}"),
+    }]);
+    b["mediaType"] = json!("application/vnd.dev.sigstore.bundle+json;version=0.1");
+    let b = b.to_string().into_bytes();
+    let present = policy(
+        &[&alice],
+        json!({"rekor": {"publicKeys": [log.public_pem()]}}),
+    );
+    let verdict = expect(
+        &present,
+        &evidence(&[(referrer(&digest(), &b), Some(b.clone()))], None),
+        "tlog_verification_failed",
+    );
+    assert!(
+        verdict["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a trusted"),
+        "{verdict:#}"
+    );
+    // With the log ignored, the signature alone counts.
+    expect(
+        &policy(&[&alice], json!({})),
+        &evidence(&[(referrer(&digest(), &b), Some(b))], None),
+        "verified",
+    );
+}
