@@ -438,3 +438,97 @@ pub fn trusted_log(root: &Value, log_id: &[u8]) -> Option<([u8; 32], ocisig::Pub
         ))
     })
 }
+
+// Sigstore bundles in cosign v3's shape, attached as OCI referrers.
+
+/// A referrer manifest, and the bundle blob the evidence carries for it (if any).
+pub type Referrer = (String, Option<Vec<u8>>);
+
+pub const SIGN_V1: &str = "https://sigstore.dev/cosign/sign/v1";
+pub const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+/// An in-toto statement about `digest` (a `sha256:` digest) of `predicate_type`.
+pub fn statement(digest: &str, predicate_type: &str, annotations: Option<Value>) -> Vec<u8> {
+    let mut subject = json!({"digest": {"sha256": digest.trim_start_matches("sha256:")}});
+    if let Some(annotations) = annotations {
+        subject["annotations"] = annotations;
+    }
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [subject],
+        "predicateType": predicate_type,
+        "predicate": {},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A v0.3 bundle as cosign v3 writes it for a key: a key hint and a DSSE envelope whose
+/// signature is over `signed` (normally the PAE of the envelope's own type and payload).
+pub fn bundle_signing(
+    signer: &Signer,
+    payload_type: &str,
+    payload: &[u8],
+    signed: &[u8],
+) -> Vec<u8> {
+    json!({
+        "mediaType": BUNDLE_TYPE,
+        "verificationMaterial": {"publicKey": {"hint": "c29tZSBoaW50"}},
+        "dsseEnvelope": {
+            "payload": BASE64.encode(payload),
+            "payloadType": payload_type,
+            "signatures": [{"sig": signer.sign(signed)}],
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+pub fn bundle(signer: &Signer, payload: &[u8]) -> Vec<u8> {
+    bundle_signing(signer, IN_TOTO, payload, &pae(IN_TOTO, payload))
+}
+
+/// A referrer manifest as cosign pushes it, with `subject` as its subject and `bundle` as
+/// its one layer.
+pub fn referrer(subject: &str, bundle: &[u8]) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": BUNDLE_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": sha256(b"{}")},
+        "layers": [{"mediaType": BUNDLE_TYPE, "size": bundle.len(), "digest": sha256(bundle)}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1234, "digest": subject},
+    })
+    .to_string()
+}
+
+/// Evidence for `image`@`digest` with these referrers (manifest, and the blob to carry under
+/// its layer's digest, if any) and, optionally, `.sig` layers.
+pub fn evidence_with_referrers(
+    image: &str,
+    digest: &str,
+    referrers: &[Referrer],
+    layers: Option<&[Layer]>,
+) -> Vec<u8> {
+    let mut document: Value = serde_json::from_slice(&evidence(image, digest, layers)).unwrap();
+    for (manifest, blob) in referrers {
+        let manifest: Value = serde_json::from_str(manifest).unwrap();
+        if let (Some(blob), Some(layer)) = (blob, manifest["layers"][0]["digest"].as_str()) {
+            document["blobs"][layer] = BASE64.encode(blob).into();
+        }
+    }
+    document["referrers"] = referrers.iter().map(|(m, _)| m.clone()).collect();
+    serde_json::to_vec(&document).unwrap()
+}

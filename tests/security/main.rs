@@ -17,8 +17,9 @@ mod support;
 
 use serde_json::{Value, json};
 use support::{
-    Layer, Signer, TestLog, cosign_payload, evidence, evidence_with_bundles, expect, hashedrekord,
-    policy, run, sha256,
+    IN_TOTO, Layer, SIGN_V1, Signer, TestLog, bundle, bundle_signing, cosign_payload, evidence,
+    evidence_with_bundles, evidence_with_referrers, expect, hashedrekord, pae, policy, referrer,
+    run, sha256, statement,
 };
 
 const IMAGE: &str = "registry.example/team/app:v1";
@@ -320,4 +321,180 @@ fn base64_with_whitespace_or_the_url_safe_alphabet_is_refused() {
     }
     // The same signature, standard and padded, verifies: the refusals are about encoding.
     expect(&p, &evidence(IMAGE, &d, Some(&[good])), "verified");
+}
+
+// Sigstore bundles (cosign v3), issue #15.
+
+/// A referrer of `IMAGE`@`image_digest` whose bundle has this JSON.
+fn bundle_referrer(bundle: &Value, image_digest: &str) -> support::Referrer {
+    let bytes = bundle.to_string().into_bytes();
+    (referrer(image_digest, &bytes), Some(bytes))
+}
+
+/// GHSA-fx35-mq7g-6g98, for bundles: a bundle's `publicKey.hint` is only a hint. A hint that
+/// names the policy key does not make another key's signature count, and a hint that names
+/// another key does not stop the policy key's from counting.
+#[test]
+fn ghsa_fx35_mq7g_6g98_a_bundle_key_hint_never_chooses_the_key() {
+    let (alice, mallory) = (Signer::new("alice", 1), Signer::new("mallory", 9));
+    let d = digest("hint");
+    let p = policy(&[&alice], json!({}));
+    let alice_hint = {
+        let key = ocisig::PublicKey::from_pem(&alice.public_pem()).unwrap();
+        base64_encode(key.fingerprint().as_bytes())
+    };
+    let mut forged: Value =
+        serde_json::from_slice(&bundle(&mallory, &statement(&d, SIGN_V1, None))).unwrap();
+    forged["verificationMaterial"]["publicKey"]["hint"] = json!(alice_hint);
+    let e = evidence_with_referrers(IMAGE, &d, &[bundle_referrer(&forged, &d)], None);
+    expect(&p, &e, "no_matching_signature");
+    let mut honest: Value =
+        serde_json::from_slice(&bundle(&alice, &statement(&d, SIGN_V1, None))).unwrap();
+    honest["verificationMaterial"]["publicKey"]["hint"] = json!("bWFsbG9yeQ==");
+    let e = evidence_with_referrers(IMAGE, &d, &[bundle_referrer(&honest, &d)], None);
+    expect(&p, &e, "verified");
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// DSSE's PAE binds the payload type: a signature made over the same payload under another
+/// type (a verifier that signs or checks the bare payload would accept it) does not verify.
+#[test]
+fn dsse_a_signature_over_another_payload_type_is_refused() {
+    let alice = Signer::new("alice", 1);
+    let d = digest("pae");
+    let payload = statement(&d, SIGN_V1, None);
+    for signed in [pae("text/plain", &payload), payload.clone()] {
+        let forged: Value =
+            serde_json::from_slice(&bundle_signing(&alice, IN_TOTO, &payload, &signed)).unwrap();
+        let e = evidence_with_referrers(IMAGE, &d, &[bundle_referrer(&forged, &d)], None);
+        expect(&policy(&[&alice], json!({})), &e, "no_matching_signature");
+    }
+}
+
+/// GHSA-w6c6-c85g-mmv6: `cosign verify-attestation` did not check the predicate type, and
+/// `cosign verify` still accepts any bundle the key signed. Here an attestation (an SBOM, a
+/// provenance) never counts as an image signature.
+#[test]
+fn ghsa_w6c6_c85g_mmv6_an_attestation_is_never_a_signature() {
+    let alice = Signer::new("alice", 1);
+    let d = digest("attestation");
+    for predicate_type in [
+        "https://slsa.dev/provenance/v1",
+        "https://spdx.dev/Document",
+        "https://sigstore.dev/cosign/sign/v2",
+        "https://sigstore.dev/cosign/sign/v1/",
+    ] {
+        let b: Value =
+            serde_json::from_slice(&bundle(&alice, &statement(&d, predicate_type, None))).unwrap();
+        let e = evidence_with_referrers(IMAGE, &d, &[bundle_referrer(&b, &d)], None);
+        expect(&policy(&[&alice], json!({})), &e, "not_a_signature");
+    }
+}
+
+/// CVE-2022-36056 (and CVE-2022-23649 for bundles): a bundle's log entry must record this very
+/// envelope's payload, signature and the policy key, or a valid entry of another signature
+/// (or by another key) would vouch for it. Each lie is refused even with a genuine SET by a
+/// trusted log.
+#[test]
+fn cve_2022_36056_a_bundle_log_entry_of_another_envelope_is_refused() {
+    let (alice, mallory) = (Signer::new("alice", 1), Signer::new("mallory", 9));
+    let log = TestLog {
+        key: Signer::new("log", 30),
+    };
+    let d = digest("entry");
+    let payload = statement(&d, SIGN_V1, None);
+    let genuine: Value = serde_json::from_slice(&bundle(&alice, &payload)).unwrap();
+    let signature = genuine["dsseEnvelope"]["signatures"][0]["sig"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dsse_body = |payload_hash: &str, sig: &str, key: &str| {
+        json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": "00"},
+                "payloadHash": {"algorithm": "sha256", "value": payload_hash},
+                "signatures": [{"signature": sig, "verifier": base64_encode(key.as_bytes())}],
+            },
+        })
+    };
+    let hash = sha256(&payload).trim_start_matches("sha256:").to_string();
+    let other_hash = sha256(b"other").trim_start_matches("sha256:").to_string();
+    let with_entry = |body: &Value| -> Vec<u8> {
+        let body_b64 = base64_encode(body.to_string().as_bytes());
+        let canonical = json!({
+            "body": body_b64, "integratedTime": 1_700_000_000, "logID": log.log_id(), "logIndex": 42,
+        })
+        .to_string();
+        let mut b = genuine.clone();
+        b["mediaType"] = json!("application/vnd.dev.sigstore.bundle+json;version=0.1");
+        b["verificationMaterial"]["tlogEntries"] = json!([{
+            "logIndex": "42",
+            "logId": {"keyId": base64_encode(&hex_bytes(&log.log_id()))},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+            "integratedTime": "1700000000",
+            "inclusionPromise": {"signedEntryTimestamp": log.key.sign(canonical.as_bytes())},
+            "canonicalizedBody": body_b64,
+        }]);
+        evidence_with_referrers(IMAGE, &d, &[bundle_referrer(&b, &d)], None)
+    };
+    let p = rekor_policy(&alice, &log);
+    let verdict = expect(
+        &p,
+        &with_entry(&dsse_body(&hash, &signature, &alice.public_pem())),
+        "verified",
+    );
+    assert_eq!(verdict["bundles"][0]["logIndex"], 42);
+    for (body, says) in [
+        (
+            dsse_body(&other_hash, &signature, &alice.public_pem()),
+            "another payload",
+        ),
+        (
+            dsse_body(&hash, &alice.sign(b"other"), &alice.public_pem()),
+            "another signature",
+        ),
+        (
+            dsse_body(&hash, &signature, &mallory.public_pem()),
+            "another public key",
+        ),
+    ] {
+        let verdict = expect(&p, &with_entry(&body), "tlog_verification_failed");
+        assert!(
+            verdict["message"].as_str().unwrap().contains(says),
+            "{says}: {verdict:#}"
+        );
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A bundle copied from another image's referrers: its referrer names that image, and its
+/// statement is about it. Refused for the first reason, before any signature work.
+#[test]
+fn a_bundle_of_another_image_is_refused() {
+    let alice = Signer::new("alice", 1);
+    let (mine, theirs) = (digest("mine"), digest("theirs"));
+    let b: Value =
+        serde_json::from_slice(&bundle(&alice, &statement(&theirs, SIGN_V1, None))).unwrap();
+    let copied = evidence_with_referrers(IMAGE, &mine, &[bundle_referrer(&b, &theirs)], None);
+    expect(&policy(&[&alice], json!({})), &copied, "subject_mismatch");
+    // Re-parented to this image by a new referrer manifest: the signed statement still names
+    // the other image.
+    let reparented = evidence_with_referrers(IMAGE, &mine, &[bundle_referrer(&b, &mine)], None);
+    expect(
+        &policy(&[&alice], json!({})),
+        &reparented,
+        "claim_digest_mismatch",
+    );
 }
