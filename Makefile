@@ -9,7 +9,7 @@ OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 # wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-WEB_EXAMPLES := signed threshold tampered wrong-key other-image
+WEB_EXAMPLES := signed threshold tampered wrong-key other-image bundle mixed-formats
 
 .PHONY: deps all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 

@@ -132,6 +132,37 @@ print(json.dumps(ev, indent=2))
 PY
 policy alice >"$here/tampered/policy.json"
 
+# cosign v3's format: a Sigstore bundle attached as an OCI referrer (`cosign attest
+# --new-bundle-format --type https://sigstore.dev/cosign/sign/v1`, what cosign v3's `cosign sign`
+# writes), found under the referrers tag.
+echo '{}' >"$work/empty.json"
+bundle_sign() { # bundle_sign KEY IMAGE@DIGEST
+    COSIGN_PASSWORD= cosign attest --new-bundle-format --tlog-upload=false --key "$1" \
+        --type https://sigstore.dev/cosign/sign/v1 --predicate "$work/empty.json" \
+        --allow-http-registry --allow-insecure-registry -y "$2" >/dev/null 2>&1
+}
+cosign_verifies_bundle() { # cosign_verifies_bundle KEY IMAGE: fails unless cosign verifies
+    cosign verify-attestation --new-bundle-format --insecure-ignore-tlog --allow-http-registry \
+        --trusted-root "$here/../host-shim/trust/production_trusted_root.json" \
+        --type https://sigstore.dev/cosign/sign/v1 --key "$1" "$2" >/dev/null 2>&1
+}
+app3=$(push_image "ocisig app v3" "$app:v3")
+bundle_sign "$work/alice.key" "$app@$app3"
+example bundle verified
+"$fetch" "$app:v3" >"$here/bundle/evidence.json"
+policy alice >"$here/bundle/policy.json"
+cosign_verifies_bundle "$work/alice.pub" "$app@$app3"
+
+# Both formats under one threshold: alice's `.sig` and bob's bundle.
+app4=$(push_image "ocisig app v4" "$app:v4")
+cosign_sign "$work/alice.key" "$app@$app4"
+bundle_sign "$work/bob.key" "$app@$app4"
+example mixed-formats verified
+"$fetch" "$app:v4" >"$here/mixed-formats/evidence.json"
+policy alice bob -- '{"threshold": 2}' >"$here/mixed-formats/policy.json"
+cosign_verifies "$work/alice.pub" "$app@$app4"
+cosign_verifies_bundle "$work/bob.pub" "$app@$app4"
+
 echo "examples regenerated:"
 for d in "$here"/*/expected-reason; do
     printf '  %-22s %s\n' "$(basename "$(dirname "$d")")" "$(cat "$d")"

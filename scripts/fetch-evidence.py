@@ -3,7 +3,9 @@
 
 A stand-in for `ocisig fetch` used to regenerate the bundled examples: it resolves the tag to a
 digest by hashing the manifest bytes it received, fetches the cosign `.sig` manifest by tag and
-each payload blob, and checks every blob's size and sha256 against its descriptor.
+each payload blob, and the Sigstore bundle referrers listed under the referrers tag
+`sha256-<hex>` (the registries it is used with have no referrers API) with their bundles, and
+checks every manifest and blob against its digest.
 
 usage: fetch-evidence.py HOST:PORT/REPO[:TAG|@DIGEST] [--image NAME] > evidence.json
 """
@@ -55,9 +57,23 @@ def main():
             if blob is None or len(blob) != layer["size"] or sha256(blob) != layer["digest"]:
                 sys.exit(f"blob {layer['digest']} is missing or does not match its descriptor")
             blobs[layer["digest"]] = base64.b64encode(blob).decode()
-    json.dump({"image": args.image or args.ref, "digest": digest,
-               "signatureManifest": None if sig is None else sig.decode(),
-               "blobs": blobs}, sys.stdout, indent=2)
+    referrers = []
+    listing = get(f"{base}/manifests/sha256-{digest.split(':')[1]}", "application/vnd.oci.image.index.v1+json")
+    for entry in json.loads(listing)["manifests"] if listing is not None else []:
+        referrer = get(f"{base}/manifests/{entry['digest']}", entry["mediaType"])
+        if referrer is None or sha256(referrer) != entry["digest"]:
+            sys.exit(f"referrer {entry['digest']} is missing or does not match its digest")
+        layer = json.loads(referrer)["layers"][0]
+        blob = get(f"{base}/blobs/{layer['digest']}")
+        if blob is None or len(blob) != layer["size"] or sha256(blob) != layer["digest"]:
+            sys.exit(f"bundle {layer['digest']} is missing or does not match its descriptor")
+        blobs[layer["digest"]] = base64.b64encode(blob).decode()
+        referrers.append(referrer.decode())
+    document = {"image": args.image or args.ref, "digest": digest,
+                "signatureManifest": None if sig is None else sig.decode(), "blobs": blobs}
+    if referrers:
+        document["referrers"] = referrers
+    json.dump(document, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 if __name__ == "__main__":

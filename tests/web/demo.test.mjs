@@ -69,6 +69,8 @@ const EXAMPLES = {
   tampered: ['denied', 'no_matching_signature'],
   'wrong-key': ['denied', 'no_matching_signature'],
   'other-image': ['denied', 'claim_digest_mismatch'],
+  bundle: ['verified', 'verified'],
+  'mixed-formats': ['verified', 'verified'],
 };
 
 test('each example shows the verdict the core gives, in words and not only colour', { skip }, async () => {

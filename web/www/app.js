@@ -191,6 +191,19 @@ function showLayers(summary, verdict) {
     }
     container.append(section);
   }
+  // cosign v3's format: each Sigstore bundle attached to the image as an OCI referrer.
+  for (const [index, result] of (verdict.bundles || []).entries()) {
+    const section = el('section', { class: 'layer', 'data-status': result.status, 'aria-label': `Bundle ${index}` });
+    section.append(el('h3', { text: `Sigstore bundle ${index}: ${result.status === 'verified' ? '✓ verified' : `✗ ${result.status}`}${result.key ? ` (key ${result.key})` : ''}` }));
+    const facts = el('dl', { class: 'facts' });
+    const fact = (name, value) => facts.append(el('dt', { text: name }), el('dd', { text: value }));
+    fact('Referrer manifest', result.referrer);
+    if (result.predicateType) fact('Statement type', result.predicateType);
+    if (result.logIndex !== undefined) fact('Log index', String(result.logIndex));
+    fact('Result', result.message);
+    section.append(facts);
+    container.append(section);
+  }
 }
 
 // Lets people change the signed bytes and watch the verdict turn.
