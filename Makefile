@@ -123,6 +123,7 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 bench: build ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked -p ocisig-tests --bench verify
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
+	bash benches/bundles.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/bundles.json 20
 
 # Fuzzing (cargo-fuzz, nightly). New inputs go to $(FUZZ_CORPUS), the committed seeds in
 # fuzz/corpus are read only. `make test` runs each target for FUZZ_SECONDS (30).

@@ -205,3 +205,38 @@ else:
     sys.exit(f"referrers_op: unknown op {op}")
 PY
 }
+
+# save_with_referrers REGISTRY REPO DIGEST DIR: writes an OCI image layout (image-layout 1.1)
+# holding the image manifest REPO@DIGEST (tagged "v1") and the bundle referrers listed under its
+# referrers tag, each referrer with its artifactType in index.json, and their blobs.
+save_with_referrers() {
+    python3 - "$@" <<'PY'
+import hashlib, json, os, sys, urllib.request
+registry, repo, digest, out = sys.argv[1:5]
+base = f"http://{registry}/v2/{repo}"
+def get(path, accept=None):
+    req = urllib.request.Request(f"{base}/{path}", headers={"Accept": accept} if accept else {})
+    return urllib.request.urlopen(req).read()
+os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(f"{out}/blobs/sha256/{d}", "wb").write(data)
+    return "sha256:" + d
+OCI = "application/vnd.oci.image.manifest.v1+json"
+image = get(f"manifests/{digest}", OCI)
+assert put(image) == digest
+entries = [{"mediaType": OCI, "digest": digest, "size": len(image),
+            "annotations": {"org.opencontainers.image.ref.name": "v1"}}]
+index = json.loads(get("manifests/sha256-" + digest.split(":")[1], "application/vnd.oci.image.index.v1+json"))
+for entry in index["manifests"]:
+    manifest = get(f"manifests/{entry['digest']}", OCI)
+    put(manifest)
+    document = json.loads(manifest)
+    for blob in [document["config"]] + document["layers"]:
+        put(get(f"blobs/{blob['digest']}"))
+    entries.append({"mediaType": OCI, "digest": entry["digest"], "size": len(manifest),
+                    "artifactType": document.get("artifactType")})
+json.dump({"imageLayoutVersion": "1.0.0"}, open(f"{out}/oci-layout", "w"))
+json.dump({"schemaVersion": 2, "manifests": entries}, open(f"{out}/index.json", "w"))
+PY
+}

@@ -67,6 +67,18 @@ struct Descriptor {
     size: u64,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    artifact_type: Option<String>,
+}
+
+impl Descriptor {
+    /// Whether the index marks it as a Sigstore bundle referrer (OCI 1.1 layouts list an
+    /// image's referrers in `index.json`, with their `artifactType`).
+    fn is_bundle_referrer(&self) -> bool {
+        self.artifact_type
+            .as_deref()
+            .is_some_and(ocisig::referrer::is_bundle_media_type)
+    }
 }
 
 /// An opened layout: its index, and the image the source names, with the digest computed
@@ -149,6 +161,62 @@ impl ocisig::fetch::Source for Layout {
             .map_err(|err| transport(format!("{err:#}")))
     }
 
+    /// A layout's referrers API: the manifests `index.json` lists whose `subject` is
+    /// `digest` (OCI image-layout 1.1 keeps an image's referrers there), as an image index.
+    /// Entries of another `artifactType` than a bundle's are not read. Without any, the plan
+    /// looks for the referrers tag, as with a registry.
+    fn referrers(&self, digest: &Sha256Digest, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let what = || format!("the referrers of {digest}");
+        let mut listed = Vec::new();
+        for entry in &self.index.manifests {
+            let maybe_bundle = entry
+                .artifact_type
+                .as_deref()
+                .is_none_or(|t| t.is_empty() || ocisig::referrer::is_bundle_media_type(t));
+            let Ok(entry_digest) = Sha256Digest::parse(&entry.digest) else {
+                continue;
+            };
+            if !maybe_bundle || entry_digest == *digest || entry.size > MAX_MANIFEST_BYTES {
+                continue;
+            }
+            let bytes = read_manifest(
+                &self.dir,
+                &entry_digest,
+                Some(entry.size),
+                MAX_MANIFEST_BYTES,
+            )
+            .map_err(|err| FetchError::Transport {
+                what: what(),
+                detail: format!("{err:#}"),
+            })?;
+            if ocisig::referrer::parse_bundle_referrer(&bytes).is_ok_and(|r| r.subject == *digest) {
+                listed.push(serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": entry_digest.to_string(),
+                    "size": entry.size,
+                    "artifactType": entry.artifact_type,
+                }));
+            }
+        }
+        if listed.is_empty() {
+            return Err(FetchError::NotFound { what: what() });
+        }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": listed,
+        })
+        .to_string()
+        .into_bytes();
+        if index.len() as u64 > max_bytes {
+            return Err(FetchError::Transport {
+                what: what(),
+                detail: format!("the referrers list is larger than {max_bytes} bytes"),
+            });
+        }
+        Ok(index)
+    }
+
     fn blob(&self, digest: &Sha256Digest, size: u64) -> Result<Vec<u8>, FetchError> {
         let path = blob_path(&self.dir, digest);
         let file = match File::open(&path) {
@@ -174,7 +242,8 @@ impl ocisig::fetch::Source for Layout {
 
 fn pick_image<'a>(index: &'a Index, source: &LayoutSource) -> anyhow::Result<&'a Descriptor> {
     let is_manifest = |d: &&Descriptor| {
-        d.annotations.get(COSIGN_KIND).map(String::as_str) != Some(KIND_SIGNATURES)
+        !d.is_bundle_referrer()
+            && d.annotations.get(COSIGN_KIND).map(String::as_str) != Some(KIND_SIGNATURES)
             && !d
                 .annotations
                 .get(REF_NAME)

@@ -270,3 +270,31 @@ fn hostile_referrers_lists_end_the_fetch() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(env::stdout(&output).contains("no_signatures"), "{output:?}");
 }
+
+/// An OCI image layout (image-layout 1.1) that lists the image's bundle referrers in its
+/// `index.json`: verified offline, by the layout's own referrers list.
+#[test]
+fn a_layout_with_referrers_verifies_offline() {
+    let alice = Key::new("bundle-layout");
+    let mallory = Key::new("bundle-layout-mallory");
+    let Some((registry, _, digest)) = bundle_signed("bundle-layout", &[&alice]) else {
+        return;
+    };
+    let dir = env::tempdir("layout-with-referrers");
+    shell(&format!(
+        "save_with_referrers {} bundle-layout {digest} {}",
+        registry.host,
+        env::quote(dir.to_str().unwrap())
+    ));
+    let layout = format!("oci:{}", dir.display());
+    let output = ocisig(&["verify", &layout, "--key", path(&alice), "--output", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(verdicts(&output)[0]["bundles"][0]["status"], "verified");
+    let tagged = format!("{layout}:v1");
+    let output = ocisig(&["verify", &tagged, "--key", path(&mallory)]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        env::stdout(&output).contains("no_matching_signature"),
+        "{output:?}"
+    );
+}
