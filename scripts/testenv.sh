@@ -164,6 +164,7 @@ PY
 #            image, copied in)
 #   tamper   replaces DIGEST's referrers with one whose bundle's DSSE payload was changed (its
 #            signature left as it was)
+#   retype   replaces DIGEST's referrers with one whose layer is of another media type
 referrers_op() {
     python3 - "$@" <<'PY'
 import base64, hashlib, json, sys, urllib.request
@@ -186,11 +187,18 @@ def tag(d): return "sha256-" + d.split(":", 1)[1]
 if op == "copy":
     source = sys.argv[5]
     put_manifest(tag(digest), get_manifest(tag(source), INDEX), INDEX)
-elif op == "tamper":
+elif op in ("tamper", "retype"):
     index = json.loads(get_manifest(tag(digest), INDEX))
     entry = index["manifests"][0]
     manifest = json.loads(get_manifest(entry["digest"], entry["mediaType"]))
     layer = manifest["layers"][0]
+if op == "retype":
+    layer["mediaType"] = "application/octet-stream"
+    manifest_data = json.dumps(manifest, separators=(",", ":")).encode()
+    put_manifest(digest_of(manifest_data), manifest_data, manifest["mediaType"])
+    entry["digest"], entry["size"] = digest_of(manifest_data), len(manifest_data)
+    put_manifest(tag(digest), json.dumps(index, separators=(",", ":")).encode(), INDEX)
+elif op == "tamper":
     bundle = json.loads(request("GET", f"{base}/blobs/{layer['digest']}").read())
     payload = base64.b64decode(bundle["dsseEnvelope"]["payload"])
     bundle["dsseEnvelope"]["payload"] = base64.b64encode(payload.replace(b"{}", b'{"x":1}', 1)).decode()
@@ -201,7 +209,7 @@ elif op == "tamper":
     put_manifest(digest_of(manifest_data), manifest_data, manifest["mediaType"])
     entry["digest"], entry["size"] = digest_of(manifest_data), len(manifest_data)
     put_manifest(tag(digest), json.dumps(index, separators=(",", ":")).encode(), INDEX)
-else:
+elif op not in ("copy", "retype"):
     sys.exit(f"referrers_op: unknown op {op}")
 PY
 }

@@ -99,7 +99,9 @@ enum Command {
     /// Fetch an image's signature evidence and write it as an evidence document.
     #[command(
         after_help = "The evidence document is the input of `ocisig eval`, the OPA and \
-        browser builds, and Kubewarden's raw mode (docs/contracts.md).\n\n\
+        browser builds, and Kubewarden's raw mode (docs/contracts.md). It holds both signature \
+        formats: the cosign .sig manifest and its payloads, and the Sigstore bundle referrers \
+        (cosign v3) with their bundles.\n\n\
         Examples:\n  \
         ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
         ocisig fetch ghcr.io/org/app:1.2 > evidence.json\n  \

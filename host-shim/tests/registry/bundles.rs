@@ -195,6 +195,18 @@ fn a_bundle_copied_from_another_image_or_altered_is_refused() {
     let output = verify(registry, &image, &["--key", path(&alice)]);
     assert_eq!(reason(&output), "no_matching_signature", "{output:?}");
     assert!(!cosign_verifies_bundle(&image, &alice.public, SIGN_V1));
+
+    // A referrer whose layer is of another media type is no bundle: nothing is fetched for it.
+    let Some((registry, image, digest)) = bundle_signed("bundle-retyped", &[&alice]) else {
+        return;
+    };
+    shell(&format!(
+        "referrers_op retype {} bundle-retyped {digest}",
+        registry.host
+    ));
+    let output = verify(registry, &image, &["--key", path(&alice)]);
+    assert_eq!(reason(&output), "no_signatures", "{output:?}");
+    assert!(!cosign_verifies_bundle(&image, &alice.public, SIGN_V1));
 }
 
 /// The referrers API path, served by the proxy from the objects cosign stored under the
