@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Bundles end to end: N images signed as cosign v3 signs (a Sigstore bundle attached as an OCI
+# Bundles end to end, and what looking for them costs: N images signed as cosign v3 signs (a Sigstore bundle attached as an OCI
 # referrer, `cosign attest --new-bundle-format --type https://sigstore.dev/cosign/sign/v1`) in a
 # local docker-registry (no referrers API, so cosign keeps the `sha256-<hex>` index), verified by
 #   1. `ocisig verify` in one process,
 #   2. one `cosign verify-attestation --new-bundle-format` call given all images,
 # measured in this one run (medians of RUNS): wall time, and registry requests per image, counted
-# from the registry's own access log.
+# from the registry's own access log. Then the requests per image for N images signed the legacy
+# way (`cosign sign`, the `.sig` tag), with both formats looked for and with `--format
+# simplesigning`.
 #
 # Usage: benches/bundles.sh OCISIG_BINARY OUT.json N
 set -euo pipefail
@@ -33,8 +35,11 @@ for _ in $(seq 1 100); do curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && br
 new_cosign_key "$work/bench"
 echo '{}' >"$work/empty.json"
 
-images=()
+images=() legacy=()
 for i in $(seq 0 $((n - 1))); do
+    digest=$(push_image "legacy bench image $i" "$REGISTRY/legacy-$i:v1")
+    cosign_sign "$work/bench.key" "$REGISTRY/legacy-$i@$digest"
+    legacy+=("$REGISTRY/legacy-$i:v1")
     digest=$(push_image "bundle bench image $i" "$REGISTRY/bundles-$i:v1")
     COSIGN_PASSWORD= cosign attest --new-bundle-format --tlog-upload=false --key "$work/bench.key" \
         --type "$sign_v1" --predicate "$work/empty.json" --allow-http-registry \
@@ -53,7 +58,7 @@ cosign_run() {
 requests() {
     local before after
     before=$(grep -c 'response completed' "$work/registry/registry.log" || true)
-    "$@"
+    "$@" >/dev/null
     sleep 0.2
     after=$(grep -c 'response completed' "$work/registry/registry.log" || true)
     echo $((after - before))
@@ -61,7 +66,7 @@ requests() {
 seconds() {
     local start
     start=$(date +%s.%N)
-    "$@"
+    "$@" >/dev/null
     echo "$(date +%s.%N) - $start" | bc -l
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -76,11 +81,15 @@ for _ in $(seq 1 "$runs"); do
     ocisig_s+=("$(seconds ocisig_run)")
     cosign_s+=("$(seconds cosign_run)")
 done
+legacy_both=$(requests "$ocisig" verify "${legacy[@]}" --key "$work/bench.pub" --insecure-registry "$REGISTRY")
+legacy_only=$(requests "$ocisig" verify "${legacy[@]}" --key "$work/bench.pub" --insecure-registry "$REGISTRY" --format simplesigning)
 o=$(printf '%s\n' "${ocisig_s[@]}" | median)
 c=$(printf '%s\n' "${cosign_s[@]}" | median)
 printf '%4d bundle-signed images  ocisig %6.2fs, %.1f requests/image | cosign verify-attestation %6.2fs, %.1f requests/image (%4.1fx)\n' \
     "$n" "$o" "$(echo "$ocisig_requests / $n" | bc -l)" "$c" "$(echo "$cosign_requests / $n" | bc -l)" \
     "$(echo "$c / $o" | bc -l)"
-printf '{"images":%d,"runs":%d,"ocisigSeconds":%.4f,"ocisigRequestsPerImage":%.2f,"cosignSeconds":%.4f,"cosignRequestsPerImage":%.2f,"ratio":%.2f}\n' \
+printf '%4d .sig-signed images     ocisig %.1f requests/image looking for both formats, %.1f with --format simplesigning\n' \
+    "$n" "$(echo "$legacy_both / $n" | bc -l)" "$(echo "$legacy_only / $n" | bc -l)"
+printf '{"images":%d,"runs":%d,"ocisigSeconds":%.4f,"ocisigRequestsPerImage":%.2f,"cosignSeconds":%.4f,"cosignRequestsPerImage":%.2f,"ratio":%.2f,"legacyRequestsPerImage":%.2f,"legacySimplesigningOnlyRequestsPerImage":%.2f}\n' \
     "$n" "$runs" "$o" "$(echo "$ocisig_requests / $n" | bc -l)" "$c" "$(echo "$cosign_requests / $n" | bc -l)" \
-    "$(echo "$c / $o" | bc -l)" >"$out"
+    "$(echo "$c / $o" | bc -l)" "$(echo "$legacy_both / $n" | bc -l)" "$(echo "$legacy_only / $n" | bc -l)" >"$out"

@@ -28,6 +28,8 @@ pub struct Batch<'a> {
     pub limits: &'a LimitsDocument,
     /// Fetch the signatures of every manifest an index lists (the policy's `verifyPlatforms`).
     pub platforms: bool,
+    /// The signature formats to fetch (those the policy accepts).
+    pub formats: evidence::Formats,
     /// The registry client (one connection pool and token cache for all images).
     pub registry: Option<&'a Registry>,
     /// The compiled verifier module.
@@ -74,7 +76,13 @@ impl Batch<'_> {
     }
 
     fn one(&self, source: &Source) -> ImageOutcome {
-        match evidence::fetch(source, self.registry, self.limits, self.platforms) {
+        match evidence::fetch(
+            source,
+            self.registry,
+            self.limits,
+            self.platforms,
+            self.formats,
+        ) {
             Ok(fetched) => {
                 ImageOutcome::Verdict(self.module.verify(self.policy_json, &fetched.document))
             }

@@ -2,6 +2,7 @@
 //! layout directories.
 
 use anyhow::{Context as _, bail};
+use ocisig::fetch::FetchError;
 use ocisig::{Evidence, LimitsDocument, Reference, Sha256Digest};
 
 use crate::layout::{Layout, LayoutSource};
@@ -31,6 +32,32 @@ impl Source {
     }
 }
 
+/// Which signature formats to fetch: only those the policy accepts (its `formats`), so that a
+/// policy that reads one format costs no requests for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Formats {
+    /// The `.sig` tag and its payloads.
+    pub simplesigning: bool,
+    /// The referrers and their Sigstore bundles.
+    pub bundles: bool,
+}
+
+impl Formats {
+    /// Both formats: evidence any policy can be verified against (`ocisig fetch`).
+    pub const BOTH: Self = Self {
+        simplesigning: true,
+        bundles: true,
+    };
+
+    /// The formats `policy` accepts.
+    pub fn of(policy: &ocisig::Policy) -> Self {
+        Self {
+            simplesigning: policy.accepts(ocisig::Format::Simplesigning),
+            bundles: policy.accepts(ocisig::Format::Bundle),
+        }
+    }
+}
+
 /// The evidence for one image, as a document and with the digest it is about.
 #[derive(Clone, Debug)]
 pub struct FetchedEvidence {
@@ -57,6 +84,7 @@ pub fn fetch(
     registry: Option<&Registry>,
     limits: &LimitsDocument,
     platforms: bool,
+    formats: Formats,
 ) -> anyhow::Result<FetchedEvidence> {
     let evidence = match source {
         Source::Layout(layout_source) => {
@@ -66,7 +94,7 @@ pub fn fetch(
                 None => format!("oci:{}", layout_source.dir.display()),
             };
             let digest = layout.digest;
-            let evidence = ocisig::fetch::gather(&layout, image, digest, limits)
+            let evidence = gather(&layout, image, digest, limits, formats)
                 .with_context(|| format!("reading the signatures of {digest}"))?;
             if platforms {
                 with_platforms(evidence, &layout, layout.manifest(), limits)?
@@ -78,7 +106,7 @@ pub fn fetch(
             let Some(registry) = registry else {
                 bail!("no registry client was set up for {reference}");
             };
-            from_registry(registry, reference, limits, platforms)?
+            from_registry(registry, reference, limits, platforms, formats)?
         }
     };
     Ok(FetchedEvidence {
@@ -106,6 +134,7 @@ fn from_registry(
     image: &Reference,
     limits: &LimitsDocument,
     platforms: bool,
+    formats: Formats,
 ) -> anyhow::Result<Evidence> {
     let target = image.digest().or(image.tag()).unwrap_or("latest");
     // The digest verified is the hash of the bytes received, computed exactly once here.
@@ -114,39 +143,59 @@ fn from_registry(
         .with_context(|| format!("{image}: no such image (the registry answered 404)"))?;
     let digest = manifest.digest;
     let repository = RepositorySource { registry, image };
-    // The two formats share nothing until they are put together, so they are fetched at once:
-    // the `.sig` tag and its payloads on this thread, the referrers and their bundles on another.
-    let (signatures, bundles) = std::thread::scope(|scope| {
-        let bundles = scope.spawn(|| {
-            let mut budget = ocisig::limits::MAX_REFERRERS;
-            ocisig::fetch::gather_bundles(&repository, &digest, limits, &mut budget)
-        });
-        let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
-        let signatures =
-            ocisig::fetch::gather_signatures(&repository, &digest, limits, &mut budget);
-        let bundles = bundles.join().unwrap_or_else(|_| {
-            Err(ocisig::fetch::FetchError::Transport {
-                what: format!("the referrers of {digest}"),
-                detail: "the fetching thread panicked".into(),
-            })
-        });
-        (signatures, bundles)
-    });
-    let context = || {
-        format!(
-            "fetching the signatures of {}@{digest}",
-            image.repository_name()
-        )
-    };
-    let evidence = ocisig::fetch::assemble(
-        image.to_string(),
-        digest,
-        signatures.with_context(context)?,
-        bundles.with_context(context)?,
-    );
+    let evidence =
+        gather(&repository, image.to_string(), digest, limits, formats).with_context(|| {
+            format!(
+                "fetching the signatures of {}@{digest}",
+                image.repository_name()
+            )
+        })?;
     if platforms {
         with_platforms(evidence, &repository, &manifest.bytes, limits)
     } else {
         Ok(evidence)
     }
+}
+
+/// The core's plan for one image ([`ocisig::fetch::gather_signatures`] and
+/// [`ocisig::fetch::gather_bundles`]), for the formats wanted. The two halves share nothing
+/// until they are put together, so they are fetched at once: the `.sig` tag and its payloads on
+/// this thread, the referrers and their bundles on another.
+fn gather<S: ocisig::fetch::Source + Sync>(
+    source: &S,
+    image: String,
+    digest: Sha256Digest,
+    limits: &LimitsDocument,
+    formats: Formats,
+) -> Result<Evidence, FetchError> {
+    let (signatures, bundles) = std::thread::scope(|scope| {
+        let bundles = formats.bundles.then(|| {
+            scope.spawn(|| {
+                let mut budget = ocisig::limits::MAX_REFERRERS;
+                ocisig::fetch::gather_bundles(source, &digest, limits, &mut budget)
+            })
+        });
+        let signatures = if formats.simplesigning {
+            let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
+            ocisig::fetch::gather_signatures(source, &digest, limits, &mut budget)
+        } else {
+            Ok(ocisig::fetch::Signatures::default())
+        };
+        let bundles = match bundles {
+            Some(fetching) => fetching.join().unwrap_or_else(|_| {
+                Err(FetchError::Transport {
+                    what: format!("the referrers of {digest}"),
+                    detail: "the fetching thread panicked".into(),
+                })
+            }),
+            None => Ok(ocisig::fetch::Bundles::default()),
+        };
+        (signatures, bundles)
+    });
+    Ok(ocisig::fetch::assemble(
+        image,
+        digest,
+        signatures?,
+        bundles?,
+    ))
 }

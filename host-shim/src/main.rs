@@ -323,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 policy_json: &policy_json,
                 limits: policy.limits(),
                 platforms: policy.verify_platforms(),
+                formats: evidence::Formats::of(&policy),
                 registry: registry.as_ref(),
                 module: &verifier,
                 concurrency: usize::from(concurrency),
@@ -361,7 +362,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let source = Source::parse(&image)?;
             let registry = registry.client(std::slice::from_ref(&source))?;
             let limits = ocisig::LimitsDocument::default();
-            let fetched = match evidence::fetch(&source, registry.as_ref(), &limits, platforms) {
+            let fetched = match evidence::fetch(
+                &source,
+                registry.as_ref(),
+                &limits,
+                platforms,
+                evidence::Formats::BOTH,
+            ) {
                 Ok(fetched) => fetched,
                 Err(err) => {
                     eprintln!("ocisig: {image}: {err:#}");
