@@ -32,6 +32,7 @@
 extern crate alloc;
 
 pub mod bundle;
+pub mod certificate;
 mod digest;
 mod ecdsa_tables;
 mod evidence;

@@ -62,3 +62,7 @@ pub const MAX_CHECKPOINT_SIGNATURES: usize = 16;
 /// The most `signatures` entries a Kubewarden settings document may hold, which bounds the work
 /// per image.
 pub const MAX_SETTINGS_RULES: usize = 64;
+/// The largest X.509 certificate read, in bytes (Fulcio's are about 1 KiB).
+pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
+/// The most certificates a chain may have, leaf included.
+pub const MAX_CHAIN_LENGTH: usize = 8;

@@ -300,7 +300,7 @@ pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<Log
                 .map_err(|msg| format!("tlogs[{index}].publicKey: {msg}"))?;
             let time = |end: &str| -> Result<Option<i64>, String> {
                 match tlog.pointer(&format!("/publicKey/validFor/{end}")) {
-                    None => Ok(None),
+                    None | Some(serde_json::Value::Null) => Ok(None),
                     Some(value) => value
                         .as_str()
                         .and_then(crate::time::parse_rfc3339)

@@ -1,6 +1,6 @@
 //! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
-//! indexes, Sigstore bundles, log checkpoints, inclusion proofs): an error or a value, no
-//! panic.
+//! indexes, Sigstore bundles, X.509 certificates, log checkpoints, inclusion proofs): an error
+//! or a value, no panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = ocisig::Evidence::from_json(data);
     let _ = ocisig::platforms::listed_manifests(data);
     let _ = ocisig::bundle::Bundle::parse(data);
+    if let Ok(certificate) = ocisig::certificate::Certificate::from_der(data) {
+        let _ = certificate.check_code_signing();
+        let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);
+    }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ocisig::tlog::Checkpoint::parse(text);
     }

@@ -13,6 +13,7 @@ mod support;
 mod abi;
 mod bundles;
 mod cases;
+mod certificates;
 mod examples;
 mod keytypes;
 mod platforms;

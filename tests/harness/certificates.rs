@@ -1,0 +1,148 @@
+//! Fulcio certificates and their chains (`ocisig::certificate`, the first piece of keyless
+//! verification, issue #16), on every real keyless bundle at hand: each passing
+//! sigstore-conformance case's leaf chains to its trusted root's CA at the time its log entry
+//! proves, names its signer and OIDC issuer, and may sign code; outside that time, or against
+//! a root without that CA, it does not chain.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ocisig::certificate::{
+    AlternativeName, Certificate, CertificateError, trusted_root_authorities, verify_chain,
+};
+use serde_json::Value;
+
+use crate::support::{conformance_trusted_root, vectors_dir};
+
+/// The leaf certificate of a bundle (v0.3 `certificate`, or the first of a chain), if it has
+/// one, and the first log entry's integrated time, if not zero.
+fn leaf_and_time(bundle: &Value) -> Option<(Vec<u8>, Option<i64>)> {
+    let material = &bundle["verificationMaterial"];
+    let raw = material["certificate"]["rawBytes"]
+        .as_str()
+        .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str())?;
+    let time = material["tlogEntries"][0]["integratedTime"]
+        .as_str()
+        .and_then(|t| t.parse::<i64>().ok())
+        .filter(|t| *t != 0);
+    Some((BASE64.decode(raw).ok()?, time))
+}
+
+#[test]
+fn conformance_leaves_chain_to_their_trusted_root_at_the_proven_time() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let cases = vectors.join("sigstore-conformance/test/assets/bundle-verify");
+    let mut names: Vec<String> = std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with("_fail"))
+        .collect();
+    names.sort();
+    let mut chained = Vec::new();
+    for name in &names {
+        let dir = cases.join(name);
+        let Ok(bytes) = std::fs::read(dir.join("bundle.sigstore.json")) else {
+            continue;
+        };
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap();
+        let Some((der, Some(time))) = leaf_and_time(&bundle) else {
+            continue;
+        };
+        let root = conformance_trusted_root(&vectors, &dir);
+        let authorities = trusted_root_authorities(&root).expect(name);
+        let leaf = Certificate::from_der(&der).expect(name);
+        assert_eq!(verify_chain(&leaf, &authorities, time), Ok(()), "{name}");
+        leaf.check_code_signing().expect(name);
+        assert!(!leaf.alternative_names().is_empty(), "{name}");
+        assert!(leaf.oidc_issuer().is_some(), "{name}");
+        assert!(leaf.sct_list().is_some(), "{name}: Fulcio embeds an SCT");
+        // After the leaf expired, and before it was issued, it is not valid.
+        let (not_before, not_after) = leaf.validity();
+        assert_eq!(
+            verify_chain(&leaf, &authorities, not_after + 1),
+            Err(CertificateError::NotValidAt(not_after + 1)),
+            "{name}"
+        );
+        assert!(
+            verify_chain(&leaf, &authorities, not_before - 1).is_err(),
+            "{name}"
+        );
+        // A root without CAs trusts nothing.
+        assert_eq!(
+            verify_chain(&leaf, &[], time),
+            Err(CertificateError::Untrusted),
+            "{name}"
+        );
+        chained.push(name.clone());
+    }
+    eprintln!("{} leaves chained: {chained:?}", chained.len());
+    assert!(chained.len() >= 5, "{chained:?}");
+}
+
+/// The happy path's leaf, read field by field: the conformance suite's signer identity.
+#[test]
+fn a_fulcio_leaf_names_its_workflow_and_issuer() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let path = vectors.join(
+        "sigstore-conformance/test/assets/bundle-verify/happy-path-v0.3/bundle.sigstore.json",
+    );
+    let bundle: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let (der, _) = leaf_and_time(&bundle).unwrap();
+    let leaf = Certificate::from_der(&der).unwrap();
+    assert_eq!(
+        leaf.alternative_names(),
+        [AlternativeName::Uri(
+            "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main".into()
+        )]
+    );
+    assert_eq!(
+        leaf.oidc_issuer(),
+        Some("https://token.actions.githubusercontent.com")
+    );
+    // One byte changed anywhere in the signed part: the chain no longer holds, or the bytes
+    // are not a certificate at all.
+    let root = conformance_trusted_root(&vectors, std::path::Path::new("/nonexistent"));
+    let authorities = trusted_root_authorities(&root).unwrap();
+    let time = 1_710_869_186;
+    assert_eq!(verify_chain(&leaf, &authorities, time), Ok(()));
+    let mut altered = der.clone();
+    let at = der.len() / 2;
+    altered[at] ^= 1;
+    if let Ok(cert) = Certificate::from_der(&altered) {
+        assert!(verify_chain(&cert, &authorities, time).is_err());
+    }
+    // A certificate with trailing bytes, or in a BER form, is refused.
+    let mut trailing = der.clone();
+    trailing.push(0);
+    assert!(Certificate::from_der(&trailing).is_err());
+}
+
+/// The cosign v3 bundle of kubewarden-controller v1.34.0 (sigstore-rs' vectors): its leaf
+/// chains to the production root at its log entry's time.
+#[test]
+fn a_real_cosign_v3_keyless_leaf_chains_to_the_production_root() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let bundle: Value = serde_json::from_slice(
+        &std::fs::read(vectors.join("sigstore-rs/bundle_v03_kubewarden-controller_v1.34.0.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let (der, time) = leaf_and_time(&bundle).unwrap();
+    let root: Value = serde_json::from_slice(
+        &std::fs::read(
+            vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let authorities = trusted_root_authorities(&root).unwrap();
+    let leaf = Certificate::from_der(&der).unwrap();
+    assert_eq!(verify_chain(&leaf, &authorities, time.unwrap()), Ok(()));
+    assert!(leaf.alternative_names().iter().any(|n| matches!(n,
+        AlternativeName::Uri(uri) if uri.starts_with("https://github.com/kubewarden/kubewarden-controller/"))));
+}
