@@ -295,8 +295,7 @@ pub struct Authority {
 
 impl Authority {
     fn valid_at(&self, time: i64) -> bool {
-        self.valid_for.0.is_none_or(|start| start <= time)
-            && self.valid_for.1.is_none_or(|end| time <= end)
+        crate::time::within(self.valid_for, time)
     }
 }
 
@@ -377,24 +376,12 @@ pub fn trusted_root_authorities(root: &serde_json::Value) -> Result<Vec<Authorit
                         .map_err(|e| format!("certificateAuthorities[{i}]: {e}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let time = |end: &str| -> Result<Option<i64>, String> {
-                match ca.pointer(&format!("/validFor/{end}")) {
-                    None | Some(serde_json::Value::Null) => Ok(None),
-                    Some(v) => v
-                        .as_str()
-                        .and_then(crate::time::parse_rfc3339)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            format!(
-                                "certificateAuthorities[{i}].validFor.{end} is not an RFC 3339 time"
-                            )
-                        }),
-                }
-            };
-            Ok(Authority {
-                chain,
-                valid_for: (time("start")?, time("end")?),
-            })
+            let valid_for = crate::time::valid_for(
+                ca,
+                "/validFor",
+                &format!("certificateAuthorities[{i}].validFor"),
+            )?;
+            Ok(Authority { chain, valid_for })
         })
         .collect()
 }

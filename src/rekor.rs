@@ -63,8 +63,7 @@ impl LogKey {
 
     /// Whether the log signed with this key at `time` (Unix seconds).
     pub fn valid_at(&self, time: i64) -> bool {
-        self.valid_for.0.is_none_or(|start| start <= time)
-            && self.valid_for.1.is_none_or(|end| time <= end)
+        crate::time::within(self.valid_for, time)
     }
 }
 
@@ -298,21 +297,12 @@ pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<Log
                 .map_err(|_| format!("tlogs[{index}].publicKey.rawBytes is not base64"))?;
             let key = PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
                 .map_err(|msg| format!("tlogs[{index}].publicKey: {msg}"))?;
-            let time = |end: &str| -> Result<Option<i64>, String> {
-                match tlog.pointer(&format!("/publicKey/validFor/{end}")) {
-                    None | Some(serde_json::Value::Null) => Ok(None),
-                    Some(value) => value
-                        .as_str()
-                        .and_then(crate::time::parse_rfc3339)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            format!(
-                                "tlogs[{index}].publicKey.validFor.{end} is not an RFC 3339 time"
-                            )
-                        }),
-                }
-            };
-            Ok(LogKey::new(key).valid_between(time("start")?, time("end")?))
+            let (start, end) = crate::time::valid_for(
+                tlog,
+                "/publicKey/validFor",
+                &format!("tlogs[{index}].publicKey.validFor"),
+            )?;
+            Ok(LogKey::new(key).valid_between(start, end))
         })
         .collect()
 }

@@ -70,6 +70,32 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// A validity window in Unix seconds, either end open.
+pub(crate) type Window = (Option<i64>, Option<i64>);
+
+/// Whether `time` is within `window`, both ends included.
+pub(crate) fn within(window: Window, time: i64) -> bool {
+    window.0.is_none_or(|start| start <= time) && window.1.is_none_or(|end| time <= end)
+}
+
+/// A trusted root's `validFor` (`{"start": RFC 3339, "end": RFC 3339}`, either absent or null)
+/// found at `pointer` in `entry`; `field` names it in errors.
+pub(crate) fn valid_for(
+    entry: &serde_json::Value,
+    pointer: &str,
+    field: &str,
+) -> Result<Window, alloc::string::String> {
+    let end = |name: &str| match entry.pointer(&format!("{pointer}/{name}")) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(parse_rfc3339)
+            .map(Some)
+            .ok_or_else(|| format!("{field}.{name} is not an RFC 3339 time")),
+    };
+    Ok((end("start")?, end("end")?))
+}
+
 fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }

@@ -464,16 +464,7 @@ pub fn statement(digest: &str, predicate_type: &str, annotations: Option<Value>)
     .into_bytes()
 }
 
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
+pub use ocisig::bundle::pae;
 
 /// A v0.3 bundle as cosign v3 writes it for a key: a key hint and a DSSE envelope whose
 /// signature is over `signed` (normally the PAE of the envelope's own type and payload).
