@@ -447,6 +447,16 @@ impl LayerContext<'_> {
     /// this image, whose bundle blob is exactly what its layer names, and whose bundle verifies
     /// ([`sigstore::check_bundle`]).
     fn check_referrer(&self, manifest: &[u8]) -> sigstore::Outcome {
+        let max = self.policy.limits().max_manifest_bytes;
+        if u64::try_from(manifest.len()).unwrap_or(u64::MAX) > max {
+            return sigstore::Outcome::fail(
+                Reason::LimitExceeded,
+                format!(
+                    "the referrer manifest is {} bytes; the limit is {max}",
+                    manifest.len()
+                ),
+            );
+        }
         let referrer = match referrer::parse_bundle_referrer(manifest) {
             Ok(referrer) => referrer,
             Err(ReferrerError::NotABundle(msg)) => {

@@ -162,6 +162,14 @@ fn each_check_of_a_bundle_has_its_reason() {
             (m.to_string(), Some(good.clone()))
         }),
     ];
+    // A referrer manifest over the policy's manifest cap is not read.
+    let small = policy(&[&alice], json!({"limits": {"maxManifestBytes": 200}}));
+    let verdict = expect(
+        &small,
+        &evidence(&[signed_referrer(&alice)], None),
+        "limit_exceeded",
+    );
+    assert_eq!(verdict["bundles"][0]["status"], "limit_exceeded");
     for (reason, referrer) in cases {
         let verdict = expect(&p, &evidence(&[referrer], None), reason);
         assert_eq!(verdict["bundles"][0]["status"], reason, "{verdict:#}");
