@@ -58,6 +58,8 @@ pub enum CertificateError {
     NotValidAt(i64),
     /// No chain leads from the certificate to a trusted CA valid at the time.
     Untrusted,
+    /// No embedded SCT verifies under a CT log of the trusted root valid at its time.
+    NoValidSct,
     /// The leaf may not sign code: no `digitalSignature` key usage, or no code-signing
     /// extended key usage, or it is a CA.
     Usage(&'static str),
@@ -74,6 +76,9 @@ impl core::fmt::Display for CertificateError {
                 "no chain leads from the certificate to a certificate authority of the trusted root valid at that time",
             ),
             Self::Usage(what) => write!(f, "the certificate may not sign code: {what}"),
+            Self::NoValidSct => f.write_str(
+                "no embedded SCT of the certificate verifies under a CT log of the trusted root",
+            ),
         }
     }
 }
@@ -250,6 +255,11 @@ impl Certificate {
         Ok(())
     }
 
+    /// The exact DER bytes of the TBSCertificate.
+    pub fn tbs_der(&self) -> &[u8] {
+        &self.tbs
+    }
+
     /// Whether `issuer` issued this certificate: it is named as the issuer, and its key
     /// verifies the signature over the exact TBS bytes.
     fn issued_by(&self, issuer: &Self) -> bool {
@@ -305,6 +315,8 @@ impl Authority {
 /// every certificate is valid at the time; every issuer is a CA. Certificates from anywhere but
 /// the trusted root play no part.
 ///
+/// Returns the index of the authority whose chain holds.
+///
 /// # Errors
 /// [`CertificateError::NotValidAt`] when the leaf itself is not valid then,
 /// [`CertificateError::Untrusted`] when no authority's chain holds.
@@ -312,7 +324,7 @@ pub fn verify_chain(
     leaf: &Certificate,
     authorities: &[Authority],
     time: i64,
-) -> Result<(), CertificateError> {
+) -> Result<usize, CertificateError> {
     if !leaf.valid_at(time) {
         return Err(CertificateError::NotValidAt(time));
     }
@@ -331,11 +343,10 @@ pub fn verify_chain(
         // The root signs itself.
         child.issued_by(child)
     };
-    if authorities.iter().any(holds) {
-        Ok(())
-    } else {
-        Err(CertificateError::Untrusted)
-    }
+    authorities
+        .iter()
+        .position(holds)
+        .ok_or(CertificateError::Untrusted)
 }
 
 /// The certificate authorities of a Sigstore `trusted_root.json`
@@ -384,4 +395,237 @@ pub fn trusted_root_authorities(root: &serde_json::Value) -> Result<Vec<Authorit
             Ok(Authority { chain, valid_for })
         })
         .collect()
+}
+
+/// One DER TLV at the start of `bytes`: its tag, and the ranges of the whole element and of its
+/// content. Only what X.509 needs: one-byte tags, definite lengths of up to four bytes.
+fn tlv(bytes: &[u8]) -> Option<(u8, usize, core::ops::Range<usize>)> {
+    let tag = *bytes.first()?;
+    let first = *bytes.get(1)?;
+    let (length, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut length = 0usize;
+        for byte in bytes.get(2..2 + count)? {
+            length = (length << 8) | usize::from(*byte);
+        }
+        (length, 2 + count)
+    };
+    let end = header.checked_add(length)?;
+    (end <= bytes.len()).then_some((tag, end, header..end))
+}
+
+/// The DER header of an element with `tag` and `length` bytes of content.
+fn header(tag: u8, length: usize) -> Vec<u8> {
+    let mut out = alloc::vec![tag];
+    if length < 0x80 {
+        out.push(u8::try_from(length).unwrap_or(0));
+    } else {
+        let bytes = length.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out
+}
+
+/// The TBS a CT log signed for a precertificate (RFC 6962 §3.2): the leaf's TBS without its
+/// embedded SCT list extension.
+fn precertificate_tbs(tbs: &[u8]) -> Option<Vec<u8>> {
+    let sct_oid = OID_SCT_LIST.as_bytes();
+    let (tag, end, content) = tlv(tbs)?;
+    if tag != 0x30 || end != tbs.len() {
+        return None;
+    }
+    let mut children = Vec::new();
+    let mut rest = &tbs[content];
+    while !rest.is_empty() {
+        let (tag, end, inner) = tlv(rest)?;
+        if tag == 0xa3 {
+            // [3] EXPLICIT Extensions: a SEQUENCE of Extension SEQUENCEs, each starting with its
+            // OID.
+            let (seq_tag, seq_end, seq_content) = tlv(&rest[inner.clone()])?;
+            let sequence = &rest[inner.clone()];
+            if seq_tag != 0x30 || seq_end != sequence.len() {
+                return None;
+            }
+            let mut kept = Vec::new();
+            let mut extensions = &sequence[seq_content];
+            while !extensions.is_empty() {
+                let (_, ext_end, ext_content) = tlv(extensions)?;
+                let (oid_tag, _, oid) = tlv(&extensions[ext_content.clone()])?;
+                let oid_bytes =
+                    &extensions[ext_content.start + oid.start..ext_content.start + oid.end];
+                if oid_tag != 0x06 || oid_bytes != sct_oid {
+                    kept.extend_from_slice(&extensions[..ext_end]);
+                }
+                extensions = &extensions[ext_end..];
+            }
+            let mut sequence = header(0x30, kept.len());
+            sequence.extend_from_slice(&kept);
+            children.extend_from_slice(&header(0xa3, sequence.len()));
+            children.extend_from_slice(&sequence);
+        } else {
+            children.extend_from_slice(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    let mut out = header(0x30, children.len());
+    out.extend_from_slice(&children);
+    Some(out)
+}
+
+/// Checks that one of the leaf's embedded SCTs (RFC 6962 v1) verifies under a CT log of the
+/// trusted root (by log id), whose key was valid at the SCT's time, over the precertificate
+/// entry: the leaf's TBS without the SCT extension, and the hash of `issuer`'s key.
+///
+/// # Errors
+/// [`CertificateError::NoValidSct`] when none does (or the leaf has none).
+pub fn verify_embedded_sct(
+    leaf: &Certificate,
+    issuer: &Certificate,
+    ct_logs: &[crate::rekor::LogKey],
+) -> Result<(), CertificateError> {
+    use sha2::Digest as _;
+    let list = leaf
+        .sct_list()
+        .and_then(|value| {
+            <&x509_cert::der::asn1::OctetStringRef>::from_der(value)
+                .ok()
+                .map(|o| o.as_bytes().to_vec())
+        })
+        .ok_or(CertificateError::NoValidSct)?;
+    let tbs = precertificate_tbs(&leaf.tbs).ok_or(CertificateError::NoValidSct)?;
+    let tbs_length = u32::try_from(tbs.len()).map_err(|_| CertificateError::NoValidSct)?;
+    if tbs_length >= 1 << 24 {
+        return Err(CertificateError::NoValidSct);
+    }
+    let issuer_key_hash: [u8; 32] = sha2::Sha256::digest(&issuer.spki).into();
+    let u16_at = |b: &[u8], at: usize| -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+        ])))
+    };
+    let total = u16_at(&list, 0).ok_or(CertificateError::NoValidSct)?;
+    let mut rest = list.get(2..2 + total).ok_or(CertificateError::NoValidSct)?;
+    while rest.len() >= 2 {
+        let Some(length) = u16_at(rest, 0) else { break };
+        let Some(sct) = rest.get(2..2 + length) else {
+            break;
+        };
+        rest = &rest[2 + length..];
+        // version(1) log_id(32) timestamp(8) extensions(2+n) hash(1) signature_algorithm(1)
+        // signature(2+n)
+        if sct.len() < 43 || sct[0] != 0 {
+            continue;
+        }
+        let log_id = &sct[1..33];
+        let timestamp = &sct[33..41];
+        let Some(ext_length) = u16_at(sct, 41) else {
+            continue;
+        };
+        if sct.len() < 43 + ext_length + 2 {
+            continue;
+        }
+        let at = 43 + ext_length + 2;
+        let Some(sig_length) = u16_at(sct, at) else {
+            continue;
+        };
+        let Some(signature) = sct.get(at + 2..at + 2 + sig_length) else {
+            continue;
+        };
+        let Some(log) = ct_logs
+            .iter()
+            .find(|l| l.log_id().as_bytes()[..] == log_id[..])
+        else {
+            continue;
+        };
+        let millis = u64::from_be_bytes(timestamp.try_into().unwrap_or_default());
+        let seconds = i64::try_from(millis / 1000).unwrap_or(i64::MAX);
+        if !log.valid_at(seconds) {
+            continue;
+        }
+        let mut signed = Vec::with_capacity(tbs.len() + 64);
+        signed.extend_from_slice(&[0, 0]); // v1, certificate_timestamp
+        signed.extend_from_slice(timestamp);
+        signed.extend_from_slice(&[0, 1]); // precert_entry
+        signed.extend_from_slice(&issuer_key_hash);
+        signed.extend_from_slice(&tbs_length.to_be_bytes()[1..]);
+        signed.extend_from_slice(&tbs);
+        signed.extend_from_slice(&sct[41..43 + ext_length]);
+        if log.key().verify(&signed, signature).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(CertificateError::NoValidSct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_headers_read_back_and_truncations_are_refused() {
+        for length in [0usize, 1, 127, 128, 255, 256, 65_535, 65_536] {
+            let mut element = header(0x30, length);
+            let head = element.len();
+            element.resize(head + length, 7);
+            assert_eq!(
+                tlv(&element),
+                Some((0x30, head + length, head..head + length))
+            );
+            if length > 0 {
+                assert_eq!(tlv(&element[..element.len() - 1]), None, "{length}");
+            }
+        }
+        // Indefinite and over-long length forms are not DER.
+        assert_eq!(tlv(&[0x30, 0x80, 0, 0]), None);
+        assert_eq!(tlv(&[0x30, 0x85, 0, 0, 0, 0, 1, 0]), None);
+        assert_eq!(tlv(&[]), None);
+    }
+
+    #[test]
+    fn a_precertificate_tbs_drops_only_the_sct_extension() {
+        let extension = |oid: &ObjectIdentifier, value: &[u8]| {
+            let mut oid_tlv = header(0x06, oid.as_bytes().len());
+            oid_tlv.extend_from_slice(oid.as_bytes());
+            let mut octets = header(0x04, value.len());
+            octets.extend_from_slice(value);
+            let mut content = oid_tlv;
+            content.extend_from_slice(&octets);
+            let mut out = header(0x30, content.len());
+            out.extend_from_slice(&content);
+            out
+        };
+        let tbs = |extensions: &[Vec<u8>]| {
+            let list: Vec<u8> = extensions.concat();
+            let mut sequence = header(0x30, list.len());
+            sequence.extend_from_slice(&list);
+            let mut wrapped = header(0xa3, sequence.len());
+            wrapped.extend_from_slice(&sequence);
+            let mut content = alloc::vec![0x02, 0x01, 0x05];
+            content.extend_from_slice(&wrapped);
+            let mut out = header(0x30, content.len());
+            out.extend_from_slice(&content);
+            out
+        };
+        let key_usage = extension(&ObjectIdentifier::new_unwrap("2.5.29.15"), &[3, 2, 7, 128]);
+        let sct = extension(&OID_SCT_LIST, &[4, 2, 0, 0]);
+        assert_eq!(
+            precertificate_tbs(&tbs(&[key_usage.clone(), sct.clone()])),
+            Some(tbs(core::slice::from_ref(&key_usage)))
+        );
+        assert_eq!(
+            precertificate_tbs(&tbs(core::slice::from_ref(&key_usage))),
+            Some(tbs(&[key_usage]))
+        );
+        let mut trailing = tbs(&[sct]);
+        trailing.push(0);
+        assert_eq!(precertificate_tbs(&trailing), None);
+    }
 }

@@ -280,10 +280,29 @@ fn canonical_set_payload(body: &str, integrated_time: i64, log_id: &str, log_ind
 /// # Errors
 /// A sentence naming the entry at fault.
 pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<LogKey>, String> {
+    trusted_root_keys(trusted_root, "tlogs")
+}
+
+/// The certificate-transparency log keys of a Sigstore `trusted_root.json` (`ctlogs`), each
+/// with its `validFor` window; none when the root lists none.
+///
+/// # Errors
+/// A sentence naming the entry at fault.
+pub fn trusted_root_ct_logs(trusted_root: &serde_json::Value) -> Result<Vec<LogKey>, String> {
+    if trusted_root.get("ctlogs").is_none() {
+        return Ok(Vec::new());
+    }
+    trusted_root_keys(trusted_root, "ctlogs")
+}
+
+fn trusted_root_keys(
+    trusted_root: &serde_json::Value,
+    section: &str,
+) -> Result<Vec<LogKey>, String> {
     let tlogs = trusted_root
-        .get("tlogs")
+        .get(section)
         .and_then(serde_json::Value::as_array)
-        .ok_or_else(|| String::from("the trusted root has no tlogs list"))?;
+        .ok_or_else(|| format!("the trusted root has no {section} list"))?;
     tlogs
         .iter()
         .enumerate()
@@ -291,16 +310,16 @@ pub fn trusted_root_log_keys(trusted_root: &serde_json::Value) -> Result<Vec<Log
             let raw = tlog
                 .pointer("/publicKey/rawBytes")
                 .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| format!("tlogs[{index}] has no publicKey.rawBytes"))?;
+                .ok_or_else(|| format!("{section}[{index}] has no publicKey.rawBytes"))?;
             let der = BASE64
                 .decode(raw)
-                .map_err(|_| format!("tlogs[{index}].publicKey.rawBytes is not base64"))?;
+                .map_err(|_| format!("{section}[{index}].publicKey.rawBytes is not base64"))?;
             let key = PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
-                .map_err(|msg| format!("tlogs[{index}].publicKey: {msg}"))?;
+                .map_err(|msg| format!("{section}[{index}].publicKey: {msg}"))?;
             let (start, end) = crate::time::valid_for(
                 tlog,
                 "/publicKey/validFor",
-                &format!("tlogs[{index}].publicKey.validFor"),
+                &format!("{section}[{index}].publicKey.validFor"),
             )?;
             Ok(LogKey::new(key).valid_between(start, end))
         })

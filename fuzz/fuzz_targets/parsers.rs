@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(certificate) = ocisig::certificate::Certificate::from_der(data) {
         let _ = certificate.check_code_signing();
         let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);
+        let _ = ocisig::certificate::verify_embedded_sct(&certificate, &certificate, &[]);
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ocisig::tlog::Checkpoint::parse(text);

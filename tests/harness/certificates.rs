@@ -8,7 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ocisig::certificate::{
     AlternativeName, Certificate, CertificateError, trusted_root_authorities, verify_chain,
+    verify_embedded_sct,
 };
+use ocisig::rekor::trusted_root_ct_logs;
 use serde_json::Value;
 
 use crate::support::{conformance_trusted_root, vectors_dir};
@@ -52,7 +54,27 @@ fn conformance_leaves_chain_to_their_trusted_root_at_the_proven_time() {
         let root = conformance_trusted_root(&vectors, &dir);
         let authorities = trusted_root_authorities(&root).expect(name);
         let leaf = Certificate::from_der(&der).expect(name);
-        assert_eq!(verify_chain(&leaf, &authorities, time), Ok(()), "{name}");
+        let authority = verify_chain(&leaf, &authorities, time).expect(name);
+        // Its embedded SCT verifies under the root's CT log, over the precertificate entry
+        // rebuilt from the leaf (the TBS without the SCT list) and the issuer's key hash.
+        let issuer = &authorities[authority].chain[0];
+        let ct_logs = trusted_root_ct_logs(&root).expect(name);
+        assert_eq!(
+            verify_embedded_sct(&leaf, issuer, &ct_logs),
+            Ok(()),
+            "{name}"
+        );
+        // Not under another issuer's key hash (the leaf's own), nor without the root's CT logs.
+        assert_eq!(
+            verify_embedded_sct(&leaf, &leaf, &ct_logs),
+            Err(CertificateError::NoValidSct),
+            "{name}"
+        );
+        assert_eq!(
+            verify_embedded_sct(&leaf, issuer, &[]),
+            Err(CertificateError::NoValidSct),
+            "{name}"
+        );
         leaf.check_code_signing().expect(name);
         assert!(!leaf.alternative_names().is_empty(), "{name}");
         assert!(leaf.oidc_issuer().is_some(), "{name}");
@@ -107,7 +129,7 @@ fn a_fulcio_leaf_names_its_workflow_and_issuer() {
     let root = conformance_trusted_root(&vectors, std::path::Path::new("/nonexistent"));
     let authorities = trusted_root_authorities(&root).unwrap();
     let time = 1_710_869_186;
-    assert_eq!(verify_chain(&leaf, &authorities, time), Ok(()));
+    assert!(verify_chain(&leaf, &authorities, time).is_ok());
     let mut altered = der.clone();
     let at = der.len() / 2;
     altered[at] ^= 1;
@@ -142,7 +164,36 @@ fn a_real_cosign_v3_keyless_leaf_chains_to_the_production_root() {
     .unwrap();
     let authorities = trusted_root_authorities(&root).unwrap();
     let leaf = Certificate::from_der(&der).unwrap();
-    assert_eq!(verify_chain(&leaf, &authorities, time.unwrap()), Ok(()));
+    let authority = verify_chain(&leaf, &authorities, time.unwrap()).unwrap();
+    let ct_logs = trusted_root_ct_logs(&root).unwrap();
+    assert_eq!(
+        verify_embedded_sct(&leaf, &authorities[authority].chain[0], &ct_logs),
+        Ok(())
+    );
     assert!(leaf.alternative_names().iter().any(|n| matches!(n,
         AlternativeName::Uri(uri) if uri.starts_with("https://github.com/kubewarden/kubewarden-controller/"))));
+}
+
+/// The suite's `invalid-ct-key_fail`: a valid chain, and a trusted root whose CT log key is not
+/// a key at all. The chain holds; the root's CT logs are refused as a whole (a policy carrying
+/// it would be invalid), and without them no SCT verifies.
+#[test]
+fn an_sct_under_an_untrusted_ct_key_is_refused() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let dir = vectors.join("sigstore-conformance/test/assets/bundle-verify/invalid-ct-key_fail");
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle.sigstore.json")).unwrap()).unwrap();
+    let (der, time) = leaf_and_time(&bundle).unwrap();
+    let root = conformance_trusted_root(&vectors, &dir);
+    let authorities = trusted_root_authorities(&root).unwrap();
+    let leaf = Certificate::from_der(&der).unwrap();
+    let authority = verify_chain(&leaf, &authorities, time.unwrap()).unwrap();
+    let refused = trusted_root_ct_logs(&root).unwrap_err();
+    assert!(refused.contains("ctlogs[0].publicKey"), "{refused}");
+    assert_eq!(
+        verify_embedded_sct(&leaf, &authorities[authority].chain[0], &[]),
+        Err(CertificateError::NoValidSct)
+    );
 }
