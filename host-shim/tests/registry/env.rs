@@ -181,25 +181,10 @@ impl Key {
 
     /// `cosign sign` without the transparency log; `extra` are more cosign flags.
     pub(crate) fn sign(&self, image_at_digest: &str, extra: &[&str]) {
-        let output = Command::new("cosign")
-            .args(["sign", "--key"])
-            .arg(&self.private)
-            .args([
-                "--tlog-upload=false",
-                "--allow-http-registry",
-                "--allow-insecure-registry",
-                "-y",
-            ])
-            .args(extra)
-            .arg(image_at_digest)
-            .env("COSIGN_PASSWORD", "")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "cosign sign: {output:?}");
+        let extra: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+        self.cosign("sign", &extra, image_at_digest);
     }
-}
 
-impl Key {
     /// `cosign attest` without the transparency log: a Sigstore bundle attached as an OCI
     /// referrer with `new_bundle` (what cosign v3 writes for `cosign sign`), else a legacy
     /// `.att` layer. `predicate_type` is cosign's `--type`.
@@ -218,25 +203,35 @@ impl Key {
         let dir = tempdir("predicate");
         let predicate = dir.join("predicate.json");
         std::fs::write(&predicate, predicate_json).unwrap();
+        let mut extra: Vec<&std::ffi::OsStr> = ["--type", predicate_type, "--predicate"]
+            .into_iter()
+            .map(std::ffi::OsStr::new)
+            .collect();
+        extra.push(predicate.as_os_str());
+        if new_bundle {
+            extra.push(std::ffi::OsStr::new("--new-bundle-format"));
+        }
+        self.cosign("attest", &extra, image_at_digest);
+    }
+
+    /// `cosign SUBCOMMAND --key KEY` without the transparency log, against a plain-HTTP
+    /// registry, with `extra` flags, for `image_at_digest`; it must succeed.
+    fn cosign(&self, subcommand: &str, extra: &[&std::ffi::OsStr], image_at_digest: &str) {
         let output = Command::new("cosign")
-            .args(["attest", "--key"])
+            .args([subcommand, "--key"])
             .arg(&self.private)
             .args([
                 "--tlog-upload=false",
                 "--allow-http-registry",
                 "--allow-insecure-registry",
                 "-y",
-                "--type",
-                predicate_type,
-                "--predicate",
             ])
-            .arg(&predicate)
-            .args(new_bundle.then_some("--new-bundle-format"))
+            .args(extra)
             .arg(image_at_digest)
             .env("COSIGN_PASSWORD", "")
             .output()
             .unwrap();
-        assert!(output.status.success(), "cosign attest: {output:?}");
+        assert!(output.status.success(), "cosign {subcommand}: {output:?}");
     }
 }
 
