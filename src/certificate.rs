@@ -50,7 +50,7 @@ use crate::limits::{MAX_CERTIFICATE_BYTES, MAX_CHAIN_LENGTH};
 pub enum CertificateError {
     /// Not a DER X.509 certificate, or larger than [`MAX_CERTIFICATE_BYTES`].
     Malformed(String),
-    /// An extension is present twice, or cannot be read.
+    /// An extension is present twice, or one this module reads cannot be read.
     Extension(&'static str),
     /// The signature algorithm is not one this verifier knows.
     UnsupportedAlgorithm,
@@ -69,7 +69,7 @@ impl core::fmt::Display for CertificateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Malformed(msg) => write!(f, "the certificate is malformed: {msg}"),
-            Self::Extension(which) => write!(f, "the certificate's {which} extension is malformed or repeated"),
+            Self::Extension(which) => write!(f, "the certificate's extensions: {which}"),
             Self::UnsupportedAlgorithm => f.write_str("the certificate's signature algorithm is not supported"),
             Self::NotValidAt(time) => write!(f, "the certificate is not valid at {time}"),
             Self::Untrusted => f.write_str(
@@ -166,33 +166,33 @@ impl Certificate {
         for extension in tbs.extensions().map(|e| e.as_slice()).unwrap_or_default() {
             let oid = extension.extn_id;
             if seen.contains(&oid) {
-                return Err(CertificateError::Extension("a"));
+                return Err(CertificateError::Extension("an extension is repeated"));
             }
             seen.push(oid);
             let value = extension.extn_value.as_bytes();
             if oid == SubjectAltName::OID {
                 let names = SubjectAltName::from_der(value)
-                    .map_err(|_| CertificateError::Extension("subjectAltName"))?;
+                    .map_err(|_| CertificateError::Extension("subjectAltName is malformed"))?;
                 parsed.alternative_names = names.0.iter().filter_map(alternative_name).collect();
             } else if oid == KeyUsage::OID {
                 let usage = KeyUsage::from_der(value)
-                    .map_err(|_| CertificateError::Extension("keyUsage"))?;
+                    .map_err(|_| CertificateError::Extension("keyUsage is malformed"))?;
                 parsed.digital_signature = usage.digital_signature();
             } else if oid == ExtendedKeyUsage::OID {
                 let usage = ExtendedKeyUsage::from_der(value)
-                    .map_err(|_| CertificateError::Extension("extKeyUsage"))?;
+                    .map_err(|_| CertificateError::Extension("extKeyUsage is malformed"))?;
                 parsed.code_signing = usage.0.contains(&OID_CODE_SIGNING);
             } else if oid == BasicConstraints::OID {
                 let constraints = BasicConstraints::from_der(value)
-                    .map_err(|_| CertificateError::Extension("basicConstraints"))?;
+                    .map_err(|_| CertificateError::Extension("basicConstraints is malformed"))?;
                 parsed.is_ca = constraints.ca;
             } else if oid == OID_FULCIO_ISSUER_V2 {
                 let issuer = Utf8StringRef::from_der(value)
-                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v2)"))?;
+                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v2) is malformed"))?;
                 parsed.oidc_issuer = Some(issuer.as_str().into());
             } else if oid == OID_FULCIO_ISSUER_V1 {
                 let issuer = core::str::from_utf8(value)
-                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v1)"))?;
+                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v1) is malformed"))?;
                 v1_issuer = Some(String::from(issuer));
             } else if oid == OID_SCT_LIST {
                 parsed.sct_list = Some(value.to_vec());

@@ -239,25 +239,6 @@ pub struct Bundles {
     referrers: Vec<String>,
     blobs: BTreeMap<Sha256Digest, Vec<u8>>,
     blobs_unsupported: bool,
-    requests: usize,
-}
-
-impl Bundles {
-    /// How many referrer manifests the evidence will carry.
-    pub fn len(&self) -> usize {
-        self.referrers.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.referrers.is_empty()
-    }
-
-    /// How many requests the source was asked (the referrers API counts as one, even when the
-    /// source has none).
-    pub fn requests(&self) -> usize {
-        self.requests
-    }
 }
 
 /// Puts the two halves of one image's evidence together. A host may fetch them concurrently
@@ -363,14 +344,10 @@ pub fn gather_bundles<S: Source + ?Sized>(
     use crate::limits::{MAX_REFERRERS, MAX_REFERRERS_LIST_BYTES, MAX_SIGSTORE_BUNDLE_BYTES};
     use crate::referrer::{fallback_tag, parse_bundle_referrer, parse_listing};
     let what = format!("the referrers of {digest}");
-    let mut bundles = Bundles {
-        requests: 1,
-        ..Bundles::default()
-    };
+    let mut bundles = Bundles::default();
     let listing = match source.referrers(digest, MAX_REFERRERS_LIST_BYTES) {
         Ok(bytes) => bytes,
         Err(FetchError::NotFound { .. } | FetchError::Unsupported { .. }) => {
-            bundles.requests += 1;
             match source.manifest(&fallback_tag(digest), MAX_REFERRERS_LIST_BYTES) {
                 Ok(bytes) => bytes,
                 Err(FetchError::NotFound { .. }) => return Ok(bundles),
@@ -397,7 +374,6 @@ pub fn gather_bundles<S: Source + ?Sized>(
             continue;
         }
         let reference = candidate.digest.to_string();
-        bundles.requests += 1;
         let manifest = match source.manifest(&reference, limits.max_manifest_bytes) {
             Ok(bytes) => bytes,
             Err(FetchError::NotFound { .. }) => continue,
@@ -420,7 +396,6 @@ pub fn gather_bundles<S: Source + ?Sized>(
             && !bundles.blobs.contains_key(&referrer.digest);
         if wanted && !bundles.blobs_unsupported {
             take(budget, 1, &reference)?;
-            bundles.requests += 1;
             match source.blob(&referrer.digest, referrer.size) {
                 Ok(bytes) => {
                     bundles.blobs.insert(referrer.digest, bytes);

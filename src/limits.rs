@@ -66,3 +66,7 @@ pub const MAX_SETTINGS_RULES: usize = 64;
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 /// The most certificates a chain may have, leaf included.
 pub const MAX_CHAIN_LENGTH: usize = 8;
+/// The most subjects an in-toto statement may list (sigstore-go's limit).
+pub const MAX_SUBJECTS: usize = 1024;
+/// The most digests one statement subject may carry (sigstore-go's limit).
+pub const MAX_SUBJECT_DIGESTS: usize = 32;

@@ -34,6 +34,15 @@ pub fn is_bundle_media_type(media_type: &str) -> bool {
     bundle::Version::from_media_type(media_type).is_some()
 }
 
+/// Whether a listed referrer with this `artifactType` may be a Sigstore bundle and is worth
+/// reading: a bundle media type, the empty media type, or none at all.
+pub fn may_be_bundle(artifact_type: Option<&str>) -> bool {
+    match artifact_type {
+        None | Some("" | EMPTY_MEDIA_TYPE) => true,
+        Some(other) => is_bundle_media_type(other),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IndexDocument {
@@ -87,11 +96,9 @@ pub fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
     for (i, entry) in index.manifests.into_iter().enumerate() {
         let digest =
             Sha256Digest::parse(&entry.digest).map_err(|msg| format!("manifests[{i}]: {msg}"))?;
-        let maybe_bundle = match entry.artifact_type.as_deref() {
-            None | Some("") | Some(EMPTY_MEDIA_TYPE) => true,
-            Some(other) => is_bundle_media_type(other),
-        };
-        if maybe_bundle && !candidates.iter().any(|c| c.digest == digest) {
+        if may_be_bundle(entry.artifact_type.as_deref())
+            && !candidates.iter().any(|c| c.digest == digest)
+        {
             candidates.push(Candidate {
                 digest,
                 size: entry.size,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::digest::Sha256Digest;
+use crate::limits::{MAX_SUBJECT_DIGESTS, MAX_SUBJECTS};
 use crate::strict_json;
 
 /// The DSSE payload type of an in-toto statement.
@@ -20,10 +21,6 @@ pub const STATEMENT_TYPES: [&str; 2] = [
     "https://in-toto.io/Statement/v0.1",
     "https://in-toto.io/Statement/v1",
 ];
-/// The most subjects a statement may list (sigstore-go's limit).
-pub const MAX_SUBJECTS: usize = 1024;
-/// The most digests one subject may carry (sigstore-go's limit).
-pub const MAX_SUBJECT_DIGESTS: usize = 32;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

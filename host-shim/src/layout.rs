@@ -169,10 +169,7 @@ impl ocisig::fetch::Source for Layout {
         let what = || format!("the referrers of {digest}");
         let mut listed = Vec::new();
         for entry in &self.index.manifests {
-            let maybe_bundle = entry
-                .artifact_type
-                .as_deref()
-                .is_none_or(|t| t.is_empty() || ocisig::referrer::is_bundle_media_type(t));
+            let maybe_bundle = ocisig::referrer::may_be_bundle(entry.artifact_type.as_deref());
             let Ok(entry_digest) = Sha256Digest::parse(&entry.digest) else {
                 continue;
             };
