@@ -27,7 +27,9 @@ use serde_json::Value;
 use crate::strict_json;
 use crate::tlog::{Hash, InclusionProof};
 
-use crate::limits::{MAX_SIGSTORE_BUNDLE_BYTES as MAX_BUNDLE_BYTES, MAX_TLOG_ENTRIES};
+use crate::limits::{
+    MAX_SIGSTORE_BUNDLE_BYTES as MAX_BUNDLE_BYTES, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES,
+};
 
 /// A bundle format version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -375,6 +377,12 @@ impl Bundle {
             .timestamp_verification_data
             .as_ref()
             .map(|data| {
+                if data.rfc3161_timestamps.len() > MAX_TIMESTAMPS {
+                    return Err(invalid(
+                        "timestampVerificationData.rfc3161Timestamps",
+                        format!("more than {MAX_TIMESTAMPS} timestamps"),
+                    ));
+                }
                 data.rfc3161_timestamps
                     .iter()
                     .enumerate()
@@ -429,6 +437,12 @@ fn parse_material(version: Version, material: &MaterialDocument) -> Result<Mater
                 return Err(invalid(
                     "verificationMaterial.x509CertificateChain",
                     "the certificate chain is empty",
+                ));
+            }
+            if chain.certificates.len() > crate::limits::MAX_CHAIN_LENGTH {
+                return Err(invalid(
+                    "verificationMaterial.x509CertificateChain",
+                    format!("more than {} certificates", crate::limits::MAX_CHAIN_LENGTH),
                 ));
             }
             chain

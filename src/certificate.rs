@@ -31,6 +31,8 @@ pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 /// The extended key usage of code signing.
 pub const OID_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The extended key usage of time stamping (RFC 3161 authorities).
+pub const OID_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// RFC 6962's embedded SCT list extension.
 pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 
@@ -111,6 +113,7 @@ pub struct Certificate {
     oidc_issuer: Option<String>,
     digital_signature: bool,
     code_signing: bool,
+    time_stamping: bool,
     is_ca: bool,
     sct_list: Option<Vec<u8>>,
 }
@@ -158,6 +161,7 @@ impl Certificate {
             oidc_issuer: None,
             digital_signature: false,
             code_signing: false,
+            time_stamping: false,
             is_ca: false,
             sct_list: None,
         };
@@ -182,6 +186,7 @@ impl Certificate {
                 let usage = ExtendedKeyUsage::from_der(value)
                     .map_err(|_| CertificateError::Extension("extKeyUsage is malformed"))?;
                 parsed.code_signing = usage.0.contains(&OID_CODE_SIGNING);
+                parsed.time_stamping = usage.0.contains(&OID_TIME_STAMPING);
             } else if oid == BasicConstraints::OID {
                 let constraints = BasicConstraints::from_der(value)
                     .map_err(|_| CertificateError::Extension("basicConstraints is malformed"))?;
@@ -226,6 +231,14 @@ impl Certificate {
         self.sct_list.as_deref()
     }
 
+    /// The certificate's DER SubjectPublicKeyInfo as a verifying key, with `options`.
+    ///
+    /// # Errors
+    /// When the key is not one this verifier supports.
+    pub fn public_key(&self, options: KeyOptions) -> Result<PublicKey, crate::keys::KeyError> {
+        PublicKey::from_spki_der(&self.spki, options)
+    }
+
     /// Whether `time` (Unix seconds) is within the validity period, both ends included.
     pub fn valid_at(&self, time: i64) -> bool {
         self.not_before <= time && time <= self.not_after
@@ -255,6 +268,22 @@ impl Certificate {
         Ok(())
     }
 
+    /// Whether this certificate may sign timestamps: the time-stamping extended key usage,
+    /// and not a CA.
+    pub fn may_stamp_time(&self) -> bool {
+        self.time_stamping && !self.is_ca
+    }
+
+    /// Whether this is a CA certificate (basic constraints).
+    pub fn is_ca(&self) -> bool {
+        self.is_ca
+    }
+
+    /// Whether this certificate signs itself (a root).
+    pub fn is_self_signed(&self) -> bool {
+        self.issued_by(self)
+    }
+
     /// The exact DER bytes of the TBSCertificate.
     pub fn tbs_der(&self) -> &[u8] {
         &self.tbs
@@ -262,7 +291,7 @@ impl Certificate {
 
     /// Whether `issuer` issued this certificate: it is named as the issuer, and its key
     /// verifies the signature over the exact TBS bytes.
-    fn issued_by(&self, issuer: &Self) -> bool {
+    pub(crate) fn issued_by(&self, issuer: &Self) -> bool {
         if self.issuer != issuer.subject {
             return false;
         }
@@ -355,51 +384,64 @@ pub fn verify_chain(
 /// # Errors
 /// A sentence naming the entry at fault.
 pub fn trusted_root_authorities(root: &serde_json::Value) -> Result<Vec<Authority>, String> {
+    trusted_root_chains(root, "certificateAuthorities").map(|list| {
+        list.into_iter()
+            .map(|(chain, valid_for)| Authority { chain, valid_for })
+            .collect()
+    })
+}
+
+/// The certificate chains of one section of a trusted root (`certificateAuthorities` or
+/// `timestampAuthorities`), in order, each with its `validFor`; none when the section is absent.
+pub(crate) fn trusted_root_chains(
+    root: &serde_json::Value,
+    section: &str,
+) -> Result<Vec<(Vec<Certificate>, crate::time::Window)>, String> {
     use base64::Engine as _;
-    let Some(list) = root.get("certificateAuthorities") else {
+    let Some(list) = root.get(section) else {
         return Ok(Vec::new());
     };
     let list = list
         .as_array()
-        .ok_or_else(|| String::from("certificateAuthorities is not a list"))?;
+        .ok_or_else(|| format!("{section} is not a list"))?;
     list.iter()
         .enumerate()
-        .map(|(i, ca)| {
-            let certificates = ca
+        .map(|(i, authority)| {
+            let certificates = authority
                 .pointer("/certChain/certificates")
                 .and_then(serde_json::Value::as_array)
-                .ok_or_else(|| format!("certificateAuthorities[{i}] has no certChain"))?;
+                .filter(|list| !list.is_empty() && list.len() <= MAX_CHAIN_LENGTH)
+                .ok_or_else(|| {
+                    format!(
+                        "{section}[{i}] has no certChain of 1 to {MAX_CHAIN_LENGTH} certificates"
+                    )
+                })?;
             let chain = certificates
                 .iter()
                 .map(|c| {
-                    let raw = c
+                    let der = c
                         .get("rawBytes")
                         .and_then(serde_json::Value::as_str)
+                        .and_then(|raw| base64::engine::general_purpose::STANDARD.decode(raw).ok())
                         .ok_or_else(|| {
-                            format!("certificateAuthorities[{i}]: a certificate has no rawBytes")
+                            format!("{section}[{i}]: a certificate's rawBytes is not base64")
                         })?;
-                    let der = base64::engine::general_purpose::STANDARD
-                        .decode(raw)
-                        .map_err(|_| {
-                            format!("certificateAuthorities[{i}]: rawBytes is not base64")
-                        })?;
-                    Certificate::from_der(&der)
-                        .map_err(|e| format!("certificateAuthorities[{i}]: {e}"))
+                    Certificate::from_der(&der).map_err(|e| format!("{section}[{i}]: {e}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let valid_for = crate::time::valid_for(
-                ca,
+                authority,
                 "/validFor",
-                &format!("certificateAuthorities[{i}].validFor"),
+                &format!("{section}[{i}].validFor"),
             )?;
-            Ok(Authority { chain, valid_for })
+            Ok((chain, valid_for))
         })
         .collect()
 }
 
 /// One DER TLV at the start of `bytes`: its tag, and the ranges of the whole element and of its
 /// content. Only what X.509 needs: one-byte tags, definite lengths of up to four bytes.
-fn tlv(bytes: &[u8]) -> Option<(u8, usize, core::ops::Range<usize>)> {
+pub(crate) fn tlv(bytes: &[u8]) -> Option<(u8, usize, core::ops::Range<usize>)> {
     let tag = *bytes.first()?;
     let first = *bytes.get(1)?;
     let (length, header) = if first < 0x80 {
@@ -420,7 +462,7 @@ fn tlv(bytes: &[u8]) -> Option<(u8, usize, core::ops::Range<usize>)> {
 }
 
 /// The DER header of an element with `tag` and `length` bytes of content.
-fn header(tag: u8, length: usize) -> Vec<u8> {
+pub(crate) fn der_header(tag: u8, length: usize) -> Vec<u8> {
     let mut out = alloc::vec![tag];
     if length < 0x80 {
         out.push(u8::try_from(length).unwrap_or(0));
@@ -465,16 +507,16 @@ fn precertificate_tbs(tbs: &[u8]) -> Option<Vec<u8>> {
                 }
                 extensions = &extensions[ext_end..];
             }
-            let mut sequence = header(0x30, kept.len());
+            let mut sequence = der_header(0x30, kept.len());
             sequence.extend_from_slice(&kept);
-            children.extend_from_slice(&header(0xa3, sequence.len()));
+            children.extend_from_slice(&der_header(0xa3, sequence.len()));
             children.extend_from_slice(&sequence);
         } else {
             children.extend_from_slice(&rest[..end]);
         }
         rest = &rest[end..];
     }
-    let mut out = header(0x30, children.len());
+    let mut out = der_header(0x30, children.len());
     out.extend_from_slice(&children);
     Some(out)
 }
@@ -572,7 +614,7 @@ mod tests {
     #[test]
     fn der_headers_read_back_and_truncations_are_refused() {
         for length in [0usize, 1, 127, 128, 255, 256, 65_535, 65_536] {
-            let mut element = header(0x30, length);
+            let mut element = der_header(0x30, length);
             let head = element.len();
             element.resize(head + length, 7);
             assert_eq!(
@@ -592,25 +634,25 @@ mod tests {
     #[test]
     fn a_precertificate_tbs_drops_only_the_sct_extension() {
         let extension = |oid: &ObjectIdentifier, value: &[u8]| {
-            let mut oid_tlv = header(0x06, oid.as_bytes().len());
+            let mut oid_tlv = der_header(0x06, oid.as_bytes().len());
             oid_tlv.extend_from_slice(oid.as_bytes());
-            let mut octets = header(0x04, value.len());
+            let mut octets = der_header(0x04, value.len());
             octets.extend_from_slice(value);
             let mut content = oid_tlv;
             content.extend_from_slice(&octets);
-            let mut out = header(0x30, content.len());
+            let mut out = der_header(0x30, content.len());
             out.extend_from_slice(&content);
             out
         };
         let tbs = |extensions: &[Vec<u8>]| {
             let list: Vec<u8> = extensions.concat();
-            let mut sequence = header(0x30, list.len());
+            let mut sequence = der_header(0x30, list.len());
             sequence.extend_from_slice(&list);
-            let mut wrapped = header(0xa3, sequence.len());
+            let mut wrapped = der_header(0xa3, sequence.len());
             wrapped.extend_from_slice(&sequence);
             let mut content = alloc::vec![0x02, 0x01, 0x05];
             content.extend_from_slice(&wrapped);
-            let mut out = header(0x30, content.len());
+            let mut out = der_header(0x30, content.len());
             out.extend_from_slice(&content);
             out
         };

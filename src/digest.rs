@@ -41,6 +41,11 @@ impl Sha256Digest {
         Ok(Self(out))
     }
 
+    /// A digest given as its 32 raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The 32 raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

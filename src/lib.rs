@@ -37,6 +37,7 @@ mod digest;
 mod ecdsa_tables;
 mod evidence;
 pub mod fetch;
+pub mod identity;
 pub mod inspect;
 mod keys;
 pub mod limits;
@@ -54,7 +55,9 @@ mod sigstore;
 pub mod statement;
 pub mod strict_json;
 mod time;
+pub mod timestamp;
 pub mod tlog;
+pub mod trusted_root;
 mod verdict;
 mod verify;
 
@@ -64,8 +67,8 @@ pub use keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme, Signat
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
 pub use policy::{
-    Format, KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument, PolicyError,
-    RekorDocument, RekorMode,
+    Format, IdentityDocument, KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument,
+    PolicyError, RekorDocument, RekorMode,
 };
 pub use reason::Reason;
 pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};

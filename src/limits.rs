@@ -66,6 +66,16 @@ pub const MAX_SETTINGS_RULES: usize = 64;
 pub const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
 /// The most certificates a chain may have, leaf included.
 pub const MAX_CHAIN_LENGTH: usize = 8;
+/// The largest RFC 3161 signed timestamp read, in bytes (Sigstore's are about 1.3 KiB).
+pub const MAX_TIMESTAMP_BYTES: usize = 32 * 1024;
+/// The most signed timestamps a bundle may carry.
+pub const MAX_TIMESTAMPS: usize = 16;
+/// The most identities a policy may list.
+pub const MAX_POLICY_IDENTITIES: usize = 64;
+/// The longest identity string or pattern accepted, in bytes.
+pub const MAX_IDENTITY_BYTES: usize = 1024;
+/// The most entries each section of a trusted root may list (logs, CAs, CT logs, TSAs).
+pub const MAX_TRUSTED_ROOT_ENTRIES: usize = 64;
 /// The most subjects an in-toto statement may list (sigstore-go's limit).
 pub const MAX_SUBJECTS: usize = 1024;
 /// The most digests one statement subject may carry (sigstore-go's limit).

@@ -9,10 +9,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
+use crate::identity::{Identity, Matcher};
 use crate::keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme};
 use crate::limits;
 use crate::rekor::LogKey;
 use crate::strict_json;
+use crate::trusted_root::TrustedRoot;
 
 /// Why a policy document was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +80,15 @@ impl core::error::Error for PolicyError {}
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyDocument {
     /// The trusted keys.
+    #[serde(default)]
     pub keys: Vec<KeyDocument>,
+    /// The trusted keyless signers: OIDC identities whose Fulcio certificates count like keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityDocument>,
+    /// A Sigstore `trusted_root.json`: the transparency logs, certificate authorities, CT logs
+    /// and timestamp authorities to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_root: Option<serde_json::Value>,
     /// How many distinct keys must each verify a layer (default 1).
     #[serde(default = "default_threshold")]
     pub threshold: u32,
@@ -143,6 +153,28 @@ pub enum RekorMode {
     VerifyIfPresent,
     /// Bundles are not looked at.
     Ignore,
+}
+
+/// One trusted keyless signer: an OIDC issuer and a certificate subject, each exact or an
+/// anchored regular expression.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityDocument {
+    /// The name `required` and the verdict use [default: the subject or its pattern].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The OIDC issuer, exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The OIDC issuer, as a pattern matching all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_reg_exp: Option<String>,
+    /// The certificate's subject (its URI, email or other name), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The certificate's subject, as a pattern matching all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_reg_exp: Option<String>,
 }
 
 /// One trusted key.
@@ -253,6 +285,8 @@ impl NamedKey {
 #[derive(Clone, Debug)]
 pub struct Policy {
     keys: Vec<NamedKey>,
+    identities: Vec<Identity>,
+    trusted_root: TrustedRoot,
     threshold: usize,
     required: BTreeSet<String>,
     annotations: BTreeMap<String, String>,
@@ -279,8 +313,8 @@ impl Policy {
     /// # Errors
     /// [`PolicyError::Invalid`] naming the field at fault.
     pub fn from_document(document: PolicyDocument) -> Result<Self, PolicyError> {
-        if document.keys.is_empty() {
-            return Err(invalid("keys", "at least one key is needed"));
+        if document.keys.is_empty() && document.identities.is_empty() {
+            return Err(invalid("keys", "at least one key or identity is needed"));
         }
         if document.keys.len() > limits::MAX_POLICY_KEYS {
             return Err(invalid(
@@ -332,23 +366,50 @@ impl Policy {
                 key,
             });
         }
+        let trusted_root = match (&document.trusted_root, document.rekor.as_ref()) {
+            (
+                Some(_),
+                Some(RekorDocument {
+                    trusted_root: Some(_),
+                    ..
+                }),
+            ) => {
+                return Err(invalid(
+                    "rekor.trustedRoot",
+                    "the trusted root is given twice; keep the top-level trustedRoot",
+                ));
+            }
+            (Some(root), _) => {
+                TrustedRoot::from_value(root).map_err(|msg| invalid("trustedRoot", msg))?
+            }
+            (
+                None,
+                Some(RekorDocument {
+                    trusted_root: Some(root),
+                    ..
+                }),
+            ) => TrustedRoot::from_value(root).map_err(|msg| invalid("rekor.trustedRoot", msg))?,
+            _ => TrustedRoot::default(),
+        };
+        let identities = identities(&document.identities, &keys, &trusted_root)?;
+        let signers = keys.len() + identities.len();
         let threshold = usize::try_from(document.threshold).unwrap_or(usize::MAX);
-        if threshold == 0 || threshold > keys.len() {
+        if threshold == 0 || threshold > signers {
             return Err(invalid(
                 "threshold",
                 format!(
-                    "{} is not between 1 and the number of keys ({})",
+                    "{} is not between 1 and the number of keys and identities ({signers})",
                     document.threshold,
-                    keys.len()
                 ),
             ));
         }
         let mut required = BTreeSet::new();
         for name in &document.required {
-            if !keys.iter().any(|k| &k.name == name) {
+            if !keys.iter().any(|k| &k.name == name) && !identities.iter().any(|i| &i.name == name)
+            {
                 return Err(invalid(
                     "required",
-                    format!("{name:?} is not the name of a key"),
+                    format!("{name:?} is not the name of a key or identity"),
                 ));
             }
             required.insert(name.clone());
@@ -378,7 +439,8 @@ impl Policy {
             document.limits.max_manifest_bytes,
             limits::CEILING_MAX_MANIFEST_BYTES,
         )?;
-        let (rekor_mode, log_keys) = rekor_settings(document.rekor.as_ref())?;
+        let (rekor_mode, log_keys) =
+            rekor_settings(document.rekor.as_ref(), trusted_root.logs.clone())?;
         let formats: BTreeSet<Format> = match &document.formats {
             None => [Format::Simplesigning, Format::Bundle].into(),
             Some(list) if list.is_empty() => {
@@ -389,9 +451,20 @@ impl Policy {
             }
             Some(list) => list.iter().copied().collect(),
         };
-        let digest = canonical_digest(&document, &keys, &required, rekor_mode, &log_keys, &formats);
+        let digest = canonical_digest(
+            &document,
+            &keys,
+            &identities,
+            &trusted_root,
+            &required,
+            rekor_mode,
+            &log_keys,
+            &formats,
+        );
         Ok(Self {
             keys,
+            identities,
+            trusted_root,
             threshold,
             required,
             annotations: document.annotations,
@@ -423,6 +496,32 @@ impl Policy {
     /// The trusted keys, in policy order.
     pub fn keys(&self) -> &[NamedKey] {
         &self.keys
+    }
+
+    /// The trusted keyless signers, in policy order.
+    pub fn identities(&self) -> &[Identity] {
+        &self.identities
+    }
+
+    /// The trusted root's certificate authorities, CT logs and timestamp authorities.
+    pub fn trusted_root(&self) -> &TrustedRoot {
+        &self.trusted_root
+    }
+
+    /// How many signers (keys, then identities) the policy names.
+    pub(crate) fn signer_count(&self) -> usize {
+        self.keys.len() + self.identities.len()
+    }
+
+    /// The name of signer `index`: a key's, or after the keys an identity's.
+    pub(crate) fn signer_name(&self, index: usize) -> &str {
+        match self.keys.get(index) {
+            Some(key) => &key.name,
+            None => self
+                .identities
+                .get(index - self.keys.len())
+                .map_or("", |identity| identity.name.as_str()),
+        }
     }
 
     /// How many distinct keys must verify.
@@ -472,10 +571,12 @@ fn check_limit(field: &str, value: u64, ceiling: u64) -> Result<(), PolicyError>
 }
 
 /// The Rekor mode and log keys, with the defaults applied and the rules checked.
-fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKey>), PolicyError> {
-    let Some(rekor) = rekor else {
-        return Ok((RekorMode::Ignore, Vec::new()));
-    };
+fn rekor_settings(
+    rekor: Option<&RekorDocument>,
+    root_logs: Vec<LogKey>,
+) -> Result<(RekorMode, Vec<LogKey>), PolicyError> {
+    let default = RekorDocument::default();
+    let rekor = rekor.unwrap_or(&default);
     if rekor.public_keys.len() > limits::MAX_POLICY_KEYS {
         return Err(invalid(
             "rekor.publicKeys",
@@ -486,7 +587,7 @@ fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKe
             ),
         ));
     }
-    let mut log_keys: Vec<LogKey> = Vec::new();
+    let mut log_keys: Vec<LogKey> = root_logs;
     for (index, pem) in rekor.public_keys.iter().enumerate() {
         let key = PublicKey::from_pem(pem).map_err(|error| PolicyError::InvalidKey {
             field: format!("rekor.publicKeys[{index}]"),
@@ -494,14 +595,6 @@ fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKe
             error,
         })?;
         log_keys.push(LogKey::new(key));
-    }
-    if let Some(root) = &rekor.trusted_root {
-        let keys = crate::rekor::trusted_root_log_keys(root)
-            .map_err(|msg| invalid("rekor.trustedRoot", msg))?;
-        if keys.len() > limits::MAX_POLICY_KEYS {
-            return Err(invalid("rekor.trustedRoot", "too many tlogs"));
-        }
-        log_keys.extend(keys);
     }
     // Keep each log once, in a canonical order.
     log_keys.sort_by_key(|k| k.log_id);
@@ -520,11 +613,68 @@ fn rekor_settings(rekor: Option<&RekorDocument>) -> Result<(RekorMode, Vec<LogKe
     Ok((mode, log_keys))
 }
 
+/// The identities, checked: names unique among keys and identities, exactly one of each exact
+/// value and pattern, and a trusted root with certificate authorities to chain to.
+fn identities(
+    documents: &[IdentityDocument],
+    keys: &[NamedKey],
+    root: &TrustedRoot,
+) -> Result<Vec<Identity>, PolicyError> {
+    if documents.len() > limits::MAX_POLICY_IDENTITIES {
+        return Err(invalid(
+            "identities",
+            format!(
+                "{} identities; the most accepted is {}",
+                documents.len(),
+                limits::MAX_POLICY_IDENTITIES
+            ),
+        ));
+    }
+    if !documents.is_empty() && root.authorities.is_empty() {
+        return Err(invalid(
+            "identities",
+            "keyless signers need a trustedRoot with certificateAuthorities to chain to",
+        ));
+    }
+    let mut identities: Vec<Identity> = Vec::with_capacity(documents.len());
+    for (index, entry) in documents.iter().enumerate() {
+        let field = |name: &str| format!("identities[{index}].{name}");
+        let issuer = Matcher::new(entry.issuer.as_deref(), entry.issuer_reg_exp.as_deref())
+            .map_err(|msg| invalid(field("issuer"), msg))?;
+        let subject = Matcher::new(entry.subject.as_deref(), entry.subject_reg_exp.as_deref())
+            .map_err(|msg| invalid(field("subject"), msg))?;
+        let name = entry
+            .name
+            .clone()
+            .or_else(|| entry.subject.clone())
+            .or_else(|| entry.subject_reg_exp.clone())
+            .unwrap_or_default();
+        if name.is_empty() || name.len() > limits::MAX_KEY_NAME_BYTES {
+            return Err(invalid(
+                field("name"),
+                format!("must be 1 to {} bytes", limits::MAX_KEY_NAME_BYTES),
+            ));
+        }
+        if keys.iter().any(|k| k.name == name) || identities.iter().any(|i| i.name == name) {
+            return Err(invalid(field("name"), format!("{name:?} is used twice")));
+        }
+        identities.push(Identity {
+            name,
+            issuer,
+            subject,
+        });
+    }
+    Ok(identities)
+}
+
 /// The canonical form: defaults filled in, keys as base64 DER, `required` sorted, object keys
 /// sorted (serde_json's map is ordered), no whitespace.
+#[allow(clippy::too_many_arguments)]
 fn canonical_digest(
     document: &PolicyDocument,
     keys: &[NamedKey],
+    identities: &[Identity],
+    trusted_root: &TrustedRoot,
     required: &BTreeSet<String>,
     rekor_mode: RekorMode,
     log_keys: &[LogKey],
@@ -555,6 +705,26 @@ fn canonical_digest(
         }
         if formats.len() == 1 {
             object.insert("formats".into(), serde_json::json!(formats));
+        }
+        if !identities.is_empty() {
+            object.insert(
+                "identities".into(),
+                identities
+                    .iter()
+                    .map(|i| {
+                        serde_json::json!({
+                            "issuer": i.issuer.canonical(),
+                            "name": i.name,
+                            "subject": i.subject.canonical(),
+                        })
+                    })
+                    .collect(),
+            );
+            // Which CAs, CT logs and TSAs count: the whole root, by digest.
+            object.insert(
+                "trustedRoot".into(),
+                serde_json::json!(trusted_root.digest.map(|d| d.to_string())),
+            );
         }
         if log_keys.iter().any(|k| k.valid_for != (None, None))
             && let Some(rekor) = object.get_mut("rekor").and_then(|r| r.as_object_mut())

@@ -59,9 +59,26 @@ pub enum Reason {
     SubjectMismatch,
     /// A Sigstore bundle, or the referrer manifest carrying it, is not well formed.
     MalformedBundle,
-    /// A Sigstore bundle this verifier cannot check yet: one signed with a certificate
-    /// (keyless), or a message signature where an image needs a DSSE statement.
+    /// A Sigstore bundle this verifier cannot check: a message signature where an image needs
+    /// a DSSE statement.
     UnsupportedBundle,
+    /// Keyless: the signing certificate does not chain to a certificate authority of the
+    /// trusted root, or may not sign code.
+    UntrustedCertificate,
+    /// Keyless: the signing certificate, or its authority, was not valid at the time the
+    /// evidence proves the signature was made.
+    CertificateOutsideValidity,
+    /// Keyless: no embedded SCT of the certificate verifies under a CT log of the trusted root.
+    SctInvalid,
+    /// Keyless: the certificate is trusted, but issued to an identity the policy does not list
+    /// (another subject or OIDC issuer), or the policy lists none.
+    IdentityMismatch,
+    /// Keyless: nothing proves when the signature was made: no verified signed timestamp and
+    /// no log entry with a verified inclusion promise.
+    NoVerifiedTime,
+    /// Keyless: a signed timestamp does not verify: malformed, over another signature, or not
+    /// from a timestamp authority of the trusted root valid at its time.
+    TimestampInvalid,
     /// A bundle verified under a policy key, but its statement is an attestation (another
     /// predicate type), not a cosign image signature.
     NotASignature,
@@ -102,6 +119,12 @@ impl Reason {
             Self::SubjectMismatch => "subject_mismatch",
             Self::MalformedBundle => "malformed_bundle",
             Self::UnsupportedBundle => "unsupported_bundle",
+            Self::UntrustedCertificate => "untrusted_certificate",
+            Self::CertificateOutsideValidity => "certificate_outside_validity",
+            Self::SctInvalid => "sct_invalid",
+            Self::IdentityMismatch => "identity_mismatch",
+            Self::NoVerifiedTime => "no_verified_time",
+            Self::TimestampInvalid => "timestamp_invalid",
             Self::NotASignature => "not_a_signature",
             Self::BundleUnavailable => "bundle_unavailable",
             Self::ModuleTrap => "module_trap",

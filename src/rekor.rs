@@ -53,6 +53,14 @@ impl LogKey {
         }
     }
 
+    /// The key under the log ID a trusted root gives it. Rekor v2 logs (Ed25519 signed notes)
+    /// name themselves by their note key ID, not by the hash of their key.
+    #[must_use]
+    pub fn with_log_id(mut self, log_id: Sha256Digest) -> Self {
+        self.log_id = log_id;
+        self
+    }
+
     /// The key with the window in which the log signed with it (Unix seconds, either end
     /// open).
     #[must_use]
@@ -74,6 +82,9 @@ pub struct LogEntry {
     pub integrated_time: Option<i64>,
     /// The entry's index in the log.
     pub log_index: i64,
+    /// The integrated time, when the log signed it (an inclusion promise verified): the only
+    /// time a log entry proves. A time beside a bare inclusion proof proves nothing.
+    pub proven_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -169,7 +180,7 @@ impl core::fmt::Display for RekorError {
                 f.write_str("the Rekor entry logs another payload (its hash differs)")
             }
             Self::OtherSignature => f.write_str("the Rekor entry logs another signature"),
-            Self::OtherKey => f.write_str("the Rekor entry logs another public key"),
+            Self::OtherKey => f.write_str("the Rekor entry logs another public key or certificate"),
             Self::KindMismatch => f.write_str(
                 "the log entry's kind and version differ from those of its canonicalized body",
             ),
@@ -243,11 +254,12 @@ pub fn verify_bundle(
             sha256: &payload_hash,
         },
         signature,
-        signer,
+        Signer::Key(signer),
     )?;
     Ok(LogEntry {
         integrated_time: Some(entry.integrated_time),
         log_index: entry.log_index,
+        proven_time: Some(entry.integrated_time),
     })
 }
 
@@ -311,9 +323,16 @@ fn trusted_root_keys(
                 .pointer("/publicKey/rawBytes")
                 .and_then(serde_json::Value::as_str)
                 .ok_or_else(|| format!("{section}[{index}] has no publicKey.rawBytes"))?;
-            let der = BASE64
+            let mut der = BASE64
                 .decode(raw)
                 .map_err(|_| format!("{section}[{index}].publicKey.rawBytes is not base64"))?;
+            if tlog
+                .pointer("/publicKey/keyDetails")
+                .and_then(serde_json::Value::as_str)
+                == Some("PKCS1_RSA_PKCS1V5")
+            {
+                der = rsa_spki(&der);
+            }
             let key = PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
                 .map_err(|msg| format!("{section}[{index}].publicKey: {msg}"))?;
             let (start, end) = crate::time::valid_for(
@@ -321,9 +340,39 @@ fn trusted_root_keys(
                 "/publicKey/validFor",
                 &format!("{section}[{index}].publicKey.validFor"),
             )?;
-            Ok(LogKey::new(key).valid_between(start, end))
+            // A log key with no start would be trusted for all of the past.
+            if start.is_none() {
+                return Err(format!(
+                    "{section}[{index}].publicKey.validFor has no start"
+                ));
+            }
+            let mut log = LogKey::new(key).valid_between(start, end);
+            if let Some(id) = tlog.pointer("/logId/keyId") {
+                let id: [u8; 32] = id
+                    .as_str()
+                    .and_then(|id| BASE64.decode(id).ok())
+                    .and_then(|id| id.try_into().ok())
+                    .ok_or_else(|| format!("{section}[{index}].logId.keyId is not 32 bytes"))?;
+                log = log.with_log_id(Sha256Digest::from_bytes(id));
+            }
+            Ok(log)
         })
         .collect()
+}
+
+/// A bare PKCS#1 RSA public key (what `PKCS1_RSA_PKCS1V5` names in a trusted root) wrapped as
+/// the SubjectPublicKeyInfo every other key is: `SEQUENCE { rsaEncryption NULL, BIT STRING }`.
+fn rsa_spki(pkcs1: &[u8]) -> Vec<u8> {
+    const RSA_ALGORITHM: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut bits = crate::certificate::der_header(0x03, pkcs1.len() + 1);
+    bits.push(0);
+    bits.extend_from_slice(pkcs1);
+    let mut out = crate::certificate::der_header(0x30, RSA_ALGORITHM.len() + bits.len());
+    out.extend_from_slice(RSA_ALGORITHM);
+    out.extend_from_slice(&bits);
+    out
 }
 
 /// What a log entry must have logged to vouch for a signature.
@@ -334,30 +383,84 @@ pub enum Logged<'a> {
         /// The artifact's digest.
         sha256: &'a Sha256Digest,
     },
-    /// A DSSE envelope with this exact payload (`dsse` 0.0.1, `intoto` 0.0.2).
+    /// A DSSE envelope with this payload type and exact payload (`dsse` 0.0.1, `intoto`
+    /// 0.0.2, and Rekor v2's `hashedrekord` 0.0.2 over the envelope's PAE).
     Envelope {
+        /// The envelope's payload type.
+        payload_type: &'a str,
         /// The envelope's payload bytes.
         payload: &'a [u8],
     },
+}
+
+/// Who made the signature a log entry must record: a policy key, or (keyless) the leaf
+/// certificate the signature verified under.
+#[derive(Clone, Copy, Debug)]
+pub enum Signer<'a> {
+    /// A policy key.
+    Key(&'a PublicKey),
+    /// A certificate, as DER.
+    Certificate(&'a [u8]),
 }
 
 fn text<'v>(body: &'v serde_json::Value, pointer: &str) -> Option<&'v str> {
     body.pointer(pointer).and_then(serde_json::Value::as_str)
 }
 
-/// Whether `encoded` (base64 of a PEM public key) is the key `signer`. A certificate, another
-/// key, or anything unreadable is not.
-fn is_signer(encoded: Option<&str>, signer: &PublicKey) -> bool {
-    encoded
-        .and_then(|e| BASE64.decode(e).ok())
-        .and_then(|pem| String::from_utf8(pem).ok())
-        .and_then(|pem| PublicKey::from_pem(&pem).ok())
-        .is_some_and(|key| key.spki_der() == signer.spki_der())
+/// One PEM block's label and DER bytes, read as loosely as the logs write them (Rekor keeps
+/// what the client sent: lines of any length). The bytes are then compared exactly.
+fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
+    let rest = pem.trim().strip_prefix("-----BEGIN ")?;
+    let (label, rest) = rest.split_once("-----")?;
+    let (body, end) = rest.rsplit_once("-----END ")?;
+    if end.strip_prefix(label)? != "-----" {
+        return None;
+    }
+    let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    BASE64.decode(text).ok().map(|der| (label.into(), der))
+}
+
+fn base64_at(body: &serde_json::Value, pointer: &str) -> Option<Vec<u8>> {
+    text(body, pointer).and_then(|e| BASE64.decode(e).ok())
+}
+
+impl Signer<'_> {
+    /// Whether `encoded` (base64 of a PEM public key or certificate, as Rekor v1 records a
+    /// verifier) is this signer. Another key, a certificate for a key, or anything unreadable
+    /// is not.
+    fn is_pem(&self, encoded: Option<&str>) -> bool {
+        let Some((label, found)) = encoded
+            .and_then(|e| BASE64.decode(e).ok())
+            .and_then(|pem| String::from_utf8(pem).ok())
+            .and_then(|pem| pem_der(&pem))
+        else {
+            return false;
+        };
+        match self {
+            Self::Key(key) => label == "PUBLIC KEY" && found == key.spki_der(),
+            Self::Certificate(der) => label == "CERTIFICATE" && found == *der,
+        }
+    }
+
+    /// Whether Rekor v2's `verifier` object (raw DER, base64) is this signer.
+    fn is_verifier(&self, verifier: Option<&serde_json::Value>) -> bool {
+        let Some(verifier) = verifier else {
+            return false;
+        };
+        match self {
+            Self::Key(key) => {
+                base64_at(verifier, "/publicKey/rawBytes").is_some_and(|der| der == key.spki_der())
+            }
+            Self::Certificate(der) => {
+                base64_at(verifier, "/x509Certificate/rawBytes").is_some_and(|found| found == *der)
+            }
+        }
+    }
 }
 
 /// Checks that a log entry's canonicalized body records exactly this signature, over this
-/// artifact or payload, by the policy key `signer` (the anti-CVE-2022-36056 binding). With
-/// `kind`, the body must also be of that kind and version (what the bundle says it is).
+/// artifact or payload, by `signer` (the anti-CVE-2022-36056 binding). With `kind`, the body
+/// must also be of that kind and version (what the bundle says it is).
 ///
 /// # Errors
 /// The [`RekorError`] naming what differs.
@@ -366,7 +469,7 @@ pub fn check_body(
     kind: Option<(&str, &str)>,
     logged: Logged<'_>,
     signature: &[u8],
-    signer: &PublicKey,
+    signer: Signer<'_>,
 ) -> Result<(), RekorError> {
     let body = strict_json::parse_value(body).map_err(|msg| RekorError::Malformed {
         what: "the Rekor entry body is malformed",
@@ -387,6 +490,32 @@ pub fn check_body(
         encoded.and_then(|e| BASE64.decode(e).ok()).as_deref() == Some(signature)
     };
     match (body_kind, logged) {
+        ("hashedrekord", _) if body_version == "0.0.2" => {
+            // Rekor v2: the digest of what was signed (the artifact, or the envelope's PAE),
+            // the signature, and the verifier as raw DER.
+            let spec = body
+                .pointer("/spec/hashedRekordV002")
+                .ok_or_else(|| malformed("the Rekor v2 entry has no hashedRekordV002"))?;
+            let signed = match logged {
+                Logged::Artifact { sha256 } => *sha256,
+                Logged::Envelope {
+                    payload_type,
+                    payload,
+                } => Sha256Digest::of(&crate::bundle::pae(payload_type, payload)),
+            };
+            if text(spec, "/data/algorithm") != Some("SHA2_256")
+                || base64_at(spec, "/data/digest").as_deref() != Some(&signed.as_bytes()[..])
+            {
+                return Err(RekorError::OtherPayload);
+            }
+            if !same_signature(text(spec, "/signature/content")) {
+                return Err(RekorError::OtherSignature);
+            }
+            if !signer.is_verifier(spec.pointer("/signature/verifier")) {
+                return Err(RekorError::OtherKey);
+            }
+            Ok(())
+        }
         ("hashedrekord" | "rekord", Logged::Artifact { sha256 }) => {
             if !sha256_is("/spec/data/hash", sha256) {
                 return Err(RekorError::OtherPayload);
@@ -394,12 +523,12 @@ pub fn check_body(
             if !same_signature(text(&body, "/spec/signature/content")) {
                 return Err(RekorError::OtherSignature);
             }
-            if !is_signer(text(&body, "/spec/signature/publicKey/content"), signer) {
+            if !signer.is_pem(text(&body, "/spec/signature/publicKey/content")) {
                 return Err(RekorError::OtherKey);
             }
             Ok(())
         }
-        ("dsse", Logged::Envelope { payload }) if body_version == "0.0.1" => {
+        ("dsse", Logged::Envelope { payload, .. }) if body_version == "0.0.1" => {
             if !sha256_is("/spec/payloadHash", &Sha256Digest::of(payload)) {
                 return Err(RekorError::OtherPayload);
             }
@@ -412,12 +541,12 @@ pub fn check_body(
                 .iter()
                 .find(|s| same_signature(text(s, "/signature")))
                 .ok_or(RekorError::OtherSignature)?;
-            if !is_signer(text(ours, "/verifier"), signer) {
+            if !signer.is_pem(text(ours, "/verifier")) {
                 return Err(RekorError::OtherKey);
             }
             Ok(())
         }
-        ("intoto", Logged::Envelope { payload }) if body_version == "0.0.2" => {
+        ("intoto", Logged::Envelope { payload, .. }) if body_version == "0.0.2" => {
             if !sha256_is("/spec/content/payloadHash", &Sha256Digest::of(payload)) {
                 return Err(RekorError::OtherPayload);
             }
@@ -436,7 +565,7 @@ pub fn check_body(
                         .is_some_and(|inner| same_signature(Some(&inner)))
                 })
                 .ok_or(RekorError::OtherSignature)?;
-            if !is_signer(text(ours, "/publicKey"), signer) {
+            if !signer.is_pem(text(ours, "/publicKey")) {
                 return Err(RekorError::OtherKey);
             }
             Ok(())
@@ -457,7 +586,7 @@ pub fn verify_bundle_entry(
     log_keys: &[LogKey],
     logged: Logged<'_>,
     signature: &[u8],
-    signer: &PublicKey,
+    signer: Signer<'_>,
 ) -> Result<LogEntry, RekorError> {
     let log_id_hex: String = entry.log_id.iter().map(|b| format!("{b:02x}")).collect();
     let log = log_keys
@@ -475,6 +604,7 @@ pub fn verify_bundle_entry(
     let log_index = i64::try_from(entry.log_index)
         .map_err(|_| malformed("the log entry's index is beyond 64 bits"))?;
     let mut authenticated = false;
+    let mut proven_time = None;
     if let Some(set) = &entry.signed_entry_timestamp {
         let time = entry
             .integrated_time
@@ -489,6 +619,7 @@ pub fn verify_bundle_entry(
             .verify(canonical.as_bytes(), set)
             .map_err(|_| RekorError::InvalidSet)?;
         authenticated = true;
+        proven_time = Some(time);
     }
     if let Some((proof, checkpoint)) = &entry.inclusion_proof {
         match checkpoint {
@@ -524,5 +655,6 @@ pub fn verify_bundle_entry(
     Ok(LogEntry {
         integrated_time: entry.integrated_time,
         log_index,
+        proven_time,
     })
 }

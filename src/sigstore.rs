@@ -18,17 +18,21 @@
 //!    every policy annotation is among that subject's annotations.
 
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use serde_json::Value;
 
 use crate::bundle::{self, Bundle, Content, Material};
+use crate::certificate::{Certificate, CertificateError, verify_chain, verify_embedded_sct};
 use crate::digest::Sha256Digest;
+use crate::identity;
 use crate::keys::{HashAlgorithm, PublicKey, SignatureError};
 use crate::policy::{Policy, RekorMode};
 use crate::reason::Reason;
 use crate::reference::Reference;
-use crate::rekor::{self, LogEntry, Logged};
+use crate::rekor::{self, LogEntry, Logged, Signer};
 use crate::statement::{COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, Statement};
+use crate::timestamp::verify_timestamp;
 use crate::verdict::{BundleResult, Verdict};
 
 /// What a bundle must be about.
@@ -82,7 +86,7 @@ impl Outcome {
         BundleResult {
             referrer,
             status: self.status,
-            key: self.key.map(|k| policy.keys()[k].name.clone()),
+            key: self.key.map(|k| policy.signer_name(k).into()),
             message: self.message,
             predicate_type: self.predicate_type,
             integrated_time: self.log_entry.and_then(|e| e.integrated_time),
@@ -122,6 +126,33 @@ pub(crate) fn verifying_key(
     })
 }
 
+/// What the bundle's signature is over.
+enum Signed<'b> {
+    /// DSSE's PAE of the envelope.
+    Message(Vec<u8>),
+    /// An artifact's sha256 (a message signature).
+    Digest(&'b Sha256Digest),
+}
+
+impl Signed<'_> {
+    fn verify(&self, key: &PublicKey, signature: &[u8]) -> Result<String, SignatureError> {
+        match self {
+            Self::Message(message) => key.verify(message, signature),
+            Self::Digest(digest) => {
+                key.verify_digest(HashAlgorithm::Sha256, digest.as_bytes(), signature)
+            }
+        }
+    }
+}
+
+/// A signer the checks found: its index among the policy's signers, the algorithm, what the
+/// message should say of it, and the log entry that vouched for it.
+struct Found {
+    signer: usize,
+    message: String,
+    log_entry: Option<LogEntry>,
+}
+
 /// Runs the checks of one bundle's bytes against `target`.
 pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -> Outcome {
     let bundle = match Bundle::parse(bytes) {
@@ -131,18 +162,8 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
         }
         Err(err) => return Outcome::fail(Reason::MalformedBundle, err.to_string()),
     };
-    let hint = match &bundle.material {
-        Material::PublicKey { hint } => hint.as_deref(),
-        Material::Certificate(_) | Material::CertificateChain(_) => {
-            return Outcome::fail(
-                Reason::UnsupportedBundle,
-                "the bundle is signed with a certificate (keyless); this verifier checks \
-                 bundles signed with the policy's keys only, so far",
-            );
-        }
-    };
     // What was signed, and what the log must have recorded.
-    let (signature, logged, verified) = match (&bundle.content, target) {
+    let (signature, logged, signed) = match (&bundle.content, target) {
         (
             Content::Dsse {
                 payload_type,
@@ -152,7 +173,8 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
             },
             _,
         ) => {
-            if let (Some(hint), Some(keyid)) = (hint, keyid.as_deref())
+            if let (Material::PublicKey { hint: Some(hint) }, Some(keyid)) =
+                (&bundle.material, keyid.as_deref())
                 && hint != keyid
             {
                 return Outcome::fail(
@@ -160,11 +182,13 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
                     "the bundle's key hint and its envelope's keyid differ",
                 );
             }
-            let pae = bundle::pae(payload_type, payload);
             (
                 signature,
-                Logged::Envelope { payload },
-                verifying_key(policy, |key| key.verify(&pae, signature)),
+                Logged::Envelope {
+                    payload_type,
+                    payload,
+                },
+                Signed::Message(bundle::pae(payload_type, payload)),
             )
         }
         (Content::MessageSignature { .. }, Target::Image { .. }) => {
@@ -193,31 +217,35 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
             (
                 signature,
                 Logged::Artifact { sha256: artifact },
-                verifying_key(policy, |key| {
-                    key.verify_digest(HashAlgorithm::Sha256, artifact.as_bytes(), signature)
-                }),
+                Signed::Digest(artifact),
             )
         }
     };
-    let (key, algorithm) = match verified {
-        Ok(found) => found,
-        Err((status, message)) => return Outcome::fail(status, message),
+    let found = match &bundle.material {
+        Material::PublicKey { .. } => with_key(policy, &bundle, signature, logged, &signed),
+        Material::Certificate(leaf) => {
+            keyless(policy, &bundle, leaf, &[], signature, logged, &signed)
+        }
+        Material::CertificateChain(chain) => match chain.split_first() {
+            Some((leaf, rest)) => keyless(policy, &bundle, leaf, rest, signature, logged, &signed),
+            None => Err(Outcome::fail(
+                Reason::MalformedBundle,
+                "the certificate chain is empty",
+            )),
+        },
     };
-    let signer = &policy.keys()[key];
+    let Found {
+        signer: key,
+        message,
+        log_entry,
+    } = match found {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
     let fail = |status: Reason, message: String| Outcome {
         key: Some(key),
         ..Outcome::fail(status, message)
     };
-    let log_entry = match check_log(policy, &bundle, logged, signature, &signer.key) {
-        Ok(entry) => entry,
-        Err(message) => return fail(Reason::TlogVerificationFailed, message),
-    };
-    if policy.rekor_mode() == RekorMode::Require && log_entry.is_none() {
-        return fail(
-            Reason::TlogMissing,
-            "the policy requires a transparency-log entry and the bundle has none".into(),
-        );
-    }
     let mut predicate_type = None;
     if let Content::Dsse {
         payload_type,
@@ -307,10 +335,36 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
             }
         }
     }
-    let name = &signer.name;
     Outcome {
         status: Reason::Verified,
         key: Some(key),
+        message,
+        log_entry,
+        predicate_type,
+    }
+}
+
+/// The signer of a bundle signed with a key: the first policy key the signature verifies
+/// under (the key hint plays no part), and its log entries.
+fn with_key(
+    policy: &Policy,
+    bundle: &Bundle,
+    signature: &[u8],
+    logged: Logged<'_>,
+    signed: &Signed<'_>,
+) -> Result<Found, Outcome> {
+    let (key, algorithm) = verifying_key(policy, |key| signed.verify(key, signature))
+        .map_err(|(status, message)| Outcome::fail(status, message))?;
+    let fail = |status: Reason, message: String| Outcome {
+        key: Some(key),
+        ..Outcome::fail(status, message)
+    };
+    let signer = &policy.keys()[key];
+    let log_entry = check_log(policy, bundle, logged, signature, Signer::Key(&signer.key))
+        .map_err(|(status, message)| fail(status, message))?;
+    let name = &signer.name;
+    Ok(Found {
+        signer: key,
         message: match log_entry {
             Some(entry) => format!(
                 "bundle signature verified with key {name:?} ({algorithm}), logged at index {}",
@@ -319,8 +373,163 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
             None => format!("bundle signature verified with key {name:?} ({algorithm})"),
         },
         log_entry,
-        predicate_type,
+    })
+}
+
+/// The signer of a keyless bundle, in order:
+/// 1. the bundle's certificates beside the leaf are never trusted, and a root among them is
+///    refused outright (a bundle that ships its own root is trying something);
+/// 2. the signature verifies under the leaf's key;
+/// 3. the log entries verify and record this signature by this certificate;
+/// 4. the times: each signed timestamp verifies (any that does not is a denial), and each log
+///    entry with a verified inclusion promise proves its integrated time. At least one time is
+///    needed;
+/// 5. at every proven time, the leaf chains to a certificate authority of the trusted root
+///    whose `validFor` contains it, every certificate valid then, and the leaf may sign code;
+/// 6. an embedded SCT verifies under a CT log of the trusted root;
+/// 7. the certificate's identity is one the policy lists (the first in policy order counts).
+#[allow(clippy::too_many_arguments)]
+fn keyless(
+    policy: &Policy,
+    bundle: &Bundle,
+    leaf_der: &[u8],
+    carried: &[Vec<u8>],
+    signature: &[u8],
+    logged: Logged<'_>,
+    signed: &Signed<'_>,
+) -> Result<Found, Outcome> {
+    let root = policy.trusted_root();
+    if policy.identities().is_empty() {
+        return Err(Outcome::fail(
+            Reason::IdentityMismatch,
+            "the bundle is signed with a certificate (keyless) and the policy lists no \
+             identities",
+        ));
     }
+    let leaf = Certificate::from_der(leaf_der).map_err(|err| {
+        Outcome::fail(
+            Reason::MalformedBundle,
+            format!("the signing certificate: {err}"),
+        )
+    })?;
+    for der in carried {
+        let certificate = Certificate::from_der(der).map_err(|err| {
+            Outcome::fail(
+                Reason::MalformedBundle,
+                format!("a chain certificate: {err}"),
+            )
+        })?;
+        if certificate.is_self_signed() {
+            return Err(Outcome::fail(
+                Reason::MalformedBundle,
+                "the bundle carries a root certificate; trust comes from the trusted root only",
+            ));
+        }
+    }
+    let algorithm = leaf
+        .public_key(crate::keys::KeyOptions::default())
+        .map_err(|err| {
+            Outcome::fail(
+                Reason::UntrustedCertificate,
+                format!("the certificate's key: {err}"),
+            )
+        })
+        .and_then(|key| {
+            signed.verify(&key, signature).map_err(|_| {
+                Outcome::fail(
+                    Reason::NoMatchingSignature,
+                    "the signature does not verify under the signing certificate's key",
+                )
+            })
+        })?;
+    let log_entry = check_log(
+        policy,
+        bundle,
+        logged,
+        signature,
+        Signer::Certificate(leaf_der),
+    )
+    .map_err(|(status, message)| Outcome::fail(status, message))?;
+    let mut times = Vec::new();
+    for (i, response) in bundle.timestamps.iter().enumerate() {
+        let time =
+            verify_timestamp(response, signature, root.timestamp_authorities()).map_err(|err| {
+                Outcome::fail(
+                    Reason::TimestampInvalid,
+                    format!("signed timestamp {i}: {err}"),
+                )
+            })?;
+        times.push(time);
+    }
+    if policy.rekor_mode() != RekorMode::Ignore {
+        for entry in &bundle.tlog_entries {
+            // check_log verified every entry; only a promise proves the time it carries.
+            if entry.signed_entry_timestamp.is_some()
+                && let Some(time) = entry.integrated_time
+            {
+                times.push(time);
+            }
+        }
+    }
+    if times.is_empty() {
+        return Err(Outcome::fail(
+            Reason::NoVerifiedTime,
+            "nothing proves when the certificate signed: no verified signed timestamp, and no \
+             log entry with an inclusion promise",
+        ));
+    }
+    let mut authority = 0;
+    for &time in &times {
+        authority = verify_chain(&leaf, root.authorities(), time).map_err(|err| match err {
+            CertificateError::NotValidAt(_) => Outcome::fail(
+                Reason::CertificateOutsideValidity,
+                format!(
+                    "the signing certificate is not valid at {}, when it signed (valid {} to {})",
+                    crate::time::format_rfc3339(time),
+                    crate::time::format_rfc3339(leaf.validity().0),
+                    crate::time::format_rfc3339(leaf.validity().1),
+                ),
+            ),
+            other => Outcome::fail(
+                Reason::UntrustedCertificate,
+                format!("at {}: {other}", crate::time::format_rfc3339(time)),
+            ),
+        })?;
+    }
+    leaf.check_code_signing()
+        .map_err(|err| Outcome::fail(Reason::UntrustedCertificate, err.to_string()))?;
+    let issuer = root.authorities()[authority].chain.first().ok_or_else(|| {
+        Outcome::fail(
+            Reason::UntrustedCertificate,
+            "the authority has no certificate",
+        )
+    })?;
+    verify_embedded_sct(&leaf, issuer, root.ct_logs())
+        .map_err(|err| Outcome::fail(Reason::SctInvalid, err.to_string()))?;
+    let subject = identity::subject(&leaf).unwrap_or("");
+    let issuer_name = leaf.oidc_issuer().unwrap_or("");
+    let Some(index) = policy.identities().iter().position(|i| i.matches(&leaf)) else {
+        return Err(Outcome::fail(
+            Reason::IdentityMismatch,
+            format!(
+                "the certificate was issued to {subject:?} by {issuer_name:?}, which no policy \
+                 identity names"
+            ),
+        ));
+    };
+    let name = policy.identities()[index].name();
+    Ok(Found {
+        signer: policy.keys().len() + index,
+        message: format!(
+            "bundle signed by identity {name:?} ({subject} from {issuer_name}, {algorithm}), \
+             certificate valid when it signed{}",
+            match log_entry {
+                Some(entry) => format!(", logged at index {}", entry.log_index),
+                None => String::new(),
+            }
+        ),
+        log_entry,
+    })
 }
 
 /// The bundle's log entries, as the policy's mode asks: with `ignore`, none is read; otherwise
@@ -331,8 +540,8 @@ fn check_log(
     bundle: &Bundle,
     logged: Logged<'_>,
     signature: &[u8],
-    signer: &PublicKey,
-) -> Result<Option<LogEntry>, String> {
+    signer: Signer<'_>,
+) -> Result<Option<LogEntry>, (Reason, String)> {
     if policy.rekor_mode() == RekorMode::Ignore {
         return Ok(None);
     }
@@ -340,8 +549,19 @@ fn check_log(
     for (i, entry) in bundle.tlog_entries.iter().enumerate() {
         let verified =
             rekor::verify_bundle_entry(entry, policy.log_keys(), logged, signature, signer)
-                .map_err(|err| format!("log entry {i}: {err}"))?;
+                .map_err(|err| {
+                    (
+                        Reason::TlogVerificationFailed,
+                        format!("log entry {i}: {err}"),
+                    )
+                })?;
         first.get_or_insert(verified);
+    }
+    if policy.rekor_mode() == RekorMode::Require && first.is_none() {
+        return Err((
+            Reason::TlogMissing,
+            "the policy requires a transparency-log entry and the bundle has none".into(),
+        ));
     }
     Ok(first)
 }
@@ -355,7 +575,7 @@ pub fn verify_artifact_bundle(policy: &Policy, bundle: &[u8], digest: &Sha256Dig
     let mut verdict = Verdict::denied(Reason::NoSignatures, String::new());
     verdict.digest = Some(digest.to_string());
     verdict.policy_digest = Some(policy.digest().to_string());
-    let mut satisfied = alloc::vec![false; policy.keys().len()];
+    let mut satisfied = alloc::vec![false; policy.signer_count()];
     if outcome.status == Reason::Verified
         && let Some(key) = outcome.key
     {

@@ -120,9 +120,39 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`, for messages.
+pub(crate) fn format_rfc3339(time: i64) -> alloc::string::String {
+    let days = time.div_euclid(86_400);
+    let second = time.rem_euclid(86_400);
+    // The inverse of days_from_civil (H. Hinnant's civil_from_days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatted_times_read_back() {
+        for time in [0, 951_782_400, 1_749_729_740, 4_102_444_799, -86_401] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(time)), Some(time), "{time}");
+        }
+        assert_eq!(format_rfc3339(1_749_729_740), "2025-06-12T12:02:20Z");
+    }
 
     #[test]
     fn rfc3339_times_are_unix_seconds() {

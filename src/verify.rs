@@ -191,7 +191,7 @@ fn evaluate(
             no_signatures(policy, evidence),
         ));
     }
-    let mut satisfied = alloc::vec![false; policy.keys().len()];
+    let mut satisfied = alloc::vec![false; policy.signer_count()];
     let mut layer_failure = None;
     if layers && let Err(failure) = context.layers(&mut verdict.signatures, &mut satisfied) {
         layer_failure = Some(failure);
@@ -228,22 +228,20 @@ fn no_signatures(policy: &Policy, evidence: &Evidence) -> String {
 fn is_satisfied(policy: &Policy, satisfied: &[bool]) -> bool {
     let count = satisfied.iter().filter(|s| **s).count();
     count >= policy.threshold()
-        && policy
-            .keys()
+        && satisfied
             .iter()
-            .zip(satisfied)
-            .all(|(k, ok)| *ok || !policy.required().contains(&k.name))
+            .enumerate()
+            .all(|(i, ok)| *ok || !policy.required().contains(policy.signer_name(i)))
 }
 
 /// Turns the per-layer results into the top-level reason and message.
 pub(crate) fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict) {
     let names = |want: bool| -> Vec<String> {
-        policy
-            .keys()
+        satisfied
             .iter()
-            .zip(satisfied)
+            .enumerate()
             .filter(|(_, ok)| **ok == want)
-            .map(|(k, _)| k.name.clone())
+            .map(|(i, _)| policy.signer_name(i).into())
             .collect()
     };
     verdict.satisfied_keys = names(true);
@@ -405,7 +403,7 @@ impl LayerContext<'_> {
             results.push(LayerResult {
                 layer: u32::try_from(index).unwrap_or(u32::MAX),
                 status: outcome.status,
-                key: outcome.key.map(|k| policy.keys()[k].name.clone()),
+                key: outcome.key.map(|k| policy.signer_name(k).into()),
                 message: outcome.message,
                 integrated_time: outcome.log_entry.and_then(|e| e.integrated_time),
                 log_index: outcome.log_entry.map(|e| e.log_index),

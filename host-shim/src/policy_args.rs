@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use ocisig::{KeyDocument, Policy, PolicyDocument};
+use ocisig::{IdentityDocument, KeyDocument, Policy, PolicyDocument};
 
 /// What the command line says about the policy.
 #[derive(Clone, Debug, Default)]
@@ -28,6 +28,9 @@ pub struct PolicyArgs {
     pub verify_platforms: bool,
     /// `--format`: which signature formats count (both when none is named).
     pub formats: Vec<ocisig::Format>,
+    /// `--certificate-identity[-regexp]` with `--certificate-oidc-issuer[-regexp]`: a keyless
+    /// signer.
+    pub identity: Option<IdentityDocument>,
 }
 
 impl PolicyArgs {
@@ -51,6 +54,8 @@ impl PolicyArgs {
             }
             None => PolicyDocument {
                 keys: Vec::new(),
+                identities: Vec::new(),
+                trusted_root: None,
                 threshold: 1,
                 required: Vec::new(),
                 annotations: Default::default(),
@@ -74,20 +79,35 @@ impl PolicyArgs {
             };
             document.annotations.insert(key.into(), value.into());
         }
-        if !self.rekor_keys.is_empty() || self.trusted_root.is_some() || self.rekor_mode.is_some() {
+        if let Some(identity) = &self.identity {
+            document.identities.push(identity.clone());
+        }
+        if let Some(path) = &self.trusted_root {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read trusted root {}", path.display()))?;
+            document.trusted_root = Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not JSON", path.display()))?,
+            );
+        }
+        let has_root = document.trusted_root.is_some()
+            || document
+                .rekor
+                .as_ref()
+                .is_some_and(|r| r.trusted_root.is_some());
+        if !document.identities.is_empty() && !has_root {
+            // Keyless needs certificate authorities; without a root given, the embedded one.
+            eprintln!("ocisig: {}", crate::trust::embedded_root_notice());
+            document.trusted_root = Some(serde_json::from_slice(
+                crate::trust::PRODUCTION_TRUSTED_ROOT,
+            )?);
+        }
+        if !self.rekor_keys.is_empty() || self.rekor_mode.is_some() {
             let rekor = document.rekor.get_or_insert_with(Default::default);
             for path in &self.rekor_keys {
                 rekor.public_keys.push(
                     std::fs::read_to_string(path)
                         .with_context(|| format!("cannot read Rekor key {}", path.display()))?,
-                );
-            }
-            if let Some(path) = &self.trusted_root {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read trusted root {}", path.display()))?;
-                rekor.trusted_root = Some(
-                    serde_json::from_slice(&bytes)
-                        .with_context(|| format!("{} is not JSON", path.display()))?,
                 );
             }
             if self.rekor_mode.is_some() {
@@ -98,8 +118,11 @@ impl PolicyArgs {
         if !self.formats.is_empty() {
             document.formats = Some(self.formats.clone());
         }
-        if document.keys.is_empty() {
-            bail!("no keys: name at least one with --key FILE or in --policy FILE");
+        if document.keys.is_empty() && document.identities.is_empty() {
+            bail!(
+                "no signers: name a key with --key FILE, an identity with \
+                 --certificate-identity and --certificate-oidc-issuer, or either in --policy FILE"
+            );
         }
         let json = serde_json::to_vec(&document)?;
         let policy = Policy::from_document(document)?;

@@ -15,6 +15,7 @@ mod bundles;
 mod cases;
 mod certificates;
 mod examples;
+mod keyless;
 mod keytypes;
 mod platforms;
 mod referrers;

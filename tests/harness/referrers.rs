@@ -148,10 +148,23 @@ fn each_check_of_a_bundle_has_its_reason() {
             let b = bundle_signing(&alice, "text/plain", &payload, &pae("text/plain", &payload));
             (referrer(&digest(), &b), Some(b))
         }),
-        // A keyless bundle: a certificate where the key hint would be.
-        ("unsupported_bundle", {
+        // A keyless bundle (a certificate where the key hint would be) under a policy of keys
+        // only: no identity of the policy can have signed it.
+        ("identity_mismatch", {
             let mut b: Value = serde_json::from_slice(&good).unwrap();
             b["verificationMaterial"] = json!({"certificate": {"rawBytes": "MIIB"}});
+            let b = b.to_string().into_bytes();
+            (referrer(&digest(), &b), Some(b))
+        }),
+        // A message signature: an image signature is a DSSE statement about the image.
+        ("unsupported_bundle", {
+            let mut b: Value = serde_json::from_slice(&good).unwrap();
+            let object = b.as_object_mut().unwrap();
+            object.remove("dsseEnvelope");
+            object.insert(
+                "messageSignature".into(),
+                json!({"messageDigest": {"algorithm": "SHA2_256", "digest": ""}, "signature": "AAAA"}),
+            );
             let b = b.to_string().into_bytes();
             (referrer(&digest(), &b), Some(b))
         }),
