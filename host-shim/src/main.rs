@@ -129,17 +129,25 @@ enum Command {
     /// sigstore-conformance protocol calls a client.
     #[command(
         name = "verify-bundle",
-        after_help = "The bundle must be signed with the key given (key-based bundles; keyless\n\
-        bundles are not supported yet). Its transparency-log entries are required, and checked\n\
-        offline against the trusted root: the inclusion promise, the inclusion proof to a\n\
-        checkpoint the log signed, and that the entry records this very signature and key.\n\n\
+        after_help = "Key-based: the bundle must be signed with the key given (--key).\n\
+        Keyless: the bundle's certificate must chain to a certificate authority of the trusted\n\
+        root, carry an SCT from one of its CT logs, and name the identity given\n\
+        (--certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]; a pattern must\n\
+        match the whole value). It must be valid at a time the bundle proves: a signed timestamp\n\
+        from a timestamp authority of the root, or a log entry's inclusion promise.\n\n\
+        Its transparency-log entries are required, and checked offline against the trusted root:\n\
+        the inclusion promise, the inclusion proof to a checkpoint the log signed, and that the\n\
+        entry records this very signature and key or certificate.\n\n\
         Without --trusted-root, the public-good production root embedded in ocisig is used; ocisig\n\
         says how old it is. There is no TUF client yet: pass a fresh root with --trusted-root.\n\n\
         FILE_OR_DIGEST is the artifact, or its digest as sha256:<64 hex> (when no such file\n\
         exists). For a DSSE bundle, it must be a subject of the signed in-toto statement.\n\n\
         Examples:\n  \
         ocisig verify-bundle --bundle a.txt.sigstore.json --key cosign.pub a.txt\n  \
-        ocisig verify-bundle --bundle b.json --key k.pub --trusted-root tr.json sha256:9f86d0…\n\n\
+        ocisig verify-bundle --bundle b.json --key k.pub --trusted-root tr.json sha256:9f86d0…\n  \
+        ocisig verify-bundle --bundle a.sigstore.json \\\n      \
+        --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main \\\n      \
+        --certificate-oidc-issuer https://token.actions.githubusercontent.com a.txt\n\n\
         Exit status:\n  \
         0  verified\n  \
         1  not verified (the verdict says why)\n  \
@@ -152,12 +160,8 @@ enum Command {
         /// The public key (PEM) the bundle must be signed with.
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
-        /// Keyless: the expected certificate identity (not supported yet).
-        #[arg(long = "certificate-identity", value_name = "IDENTITY")]
-        certificate_identity: Option<String>,
-        /// Keyless: the expected OIDC issuer (not supported yet).
-        #[arg(long = "certificate-oidc-issuer", value_name = "URL")]
-        certificate_oidc_issuer: Option<String>,
+        #[command(flatten)]
+        identity: IdentityFlags,
         /// A Sigstore trusted_root.json [default: the embedded public-good production root]
         #[arg(long = "trusted-root", value_name = "FILE")]
         trusted_root: Option<PathBuf>,
@@ -197,6 +201,8 @@ struct PolicyFlags {
     /// A trusted public key (PEM); repeatable. NAME defaults to the file name without extension.
     #[arg(short = 'k', long = "key", value_name = "[NAME=]FILE")]
     keys: Vec<String>,
+    #[command(flatten)]
+    identity: IdentityFlags,
     /// How many distinct keys must each have signed [default: 1]
     #[arg(long, value_name = "N")]
     threshold: Option<u32>,
@@ -209,7 +215,9 @@ struct PolicyFlags {
     /// A trusted Rekor log key (PEM); repeatable. Rekor bundles are then checked offline.
     #[arg(long = "rekor-key", value_name = "FILE")]
     rekor_keys: Vec<PathBuf>,
-    /// A Sigstore trusted_root.json whose transparency-log keys are trusted.
+    /// A Sigstore trusted_root.json: its transparency logs, and for keyless its certificate
+    /// authorities, CT logs and timestamp authorities [default with an identity: the embedded
+    /// public-good production root]
     #[arg(long = "trusted-root", value_name = "FILE")]
     trusted_root: Option<PathBuf>,
     /// Whether a Rekor bundle is required [default: verify-if-present with Rekor keys, else ignore]
@@ -226,6 +234,68 @@ struct PolicyFlags {
     /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+}
+
+/// A keyless signer, with cosign's flag names.
+#[derive(Args)]
+struct IdentityFlags {
+    /// Keyless: the certificate's identity (its URI or email SAN), exactly.
+    #[arg(long = "certificate-identity", value_name = "IDENTITY")]
+    certificate_identity: Option<String>,
+    /// Keyless: a pattern the whole certificate identity must match.
+    #[arg(
+        long = "certificate-identity-regexp",
+        value_name = "REGEXP",
+        conflicts_with = "certificate_identity"
+    )]
+    certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer Fulcio recorded, exactly.
+    #[arg(long = "certificate-oidc-issuer", value_name = "URL")]
+    certificate_oidc_issuer: Option<String>,
+    /// Keyless: a pattern the whole OIDC issuer must match.
+    #[arg(
+        long = "certificate-oidc-issuer-regexp",
+        value_name = "REGEXP",
+        conflicts_with = "certificate_oidc_issuer"
+    )]
+    certificate_oidc_issuer_regexp: Option<String>,
+}
+
+impl IdentityFlags {
+    /// The identity the flags name, as a policy entry; `None` when no flag is given.
+    ///
+    /// # Errors
+    /// When a subject is given without an issuer, or the other way round.
+    fn document(&self) -> anyhow::Result<Option<serde_json::Value>> {
+        let subject = self
+            .certificate_identity
+            .as_ref()
+            .map(|s| ("subject", s))
+            .or(self
+                .certificate_identity_regexp
+                .as_ref()
+                .map(|s| ("subjectRegExp", s)));
+        let issuer = self
+            .certificate_oidc_issuer
+            .as_ref()
+            .map(|s| ("issuer", s))
+            .or(self
+                .certificate_oidc_issuer_regexp
+                .as_ref()
+                .map(|s| ("issuerRegExp", s)));
+        match (subject, issuer) {
+            (None, None) => Ok(None),
+            (Some((sk, sv)), Some((ik, iv))) => Ok(Some(serde_json::json!({ sk: sv, ik: iv }))),
+            (Some(_), None) => anyhow::bail!(
+                "--certificate-identity[-regexp] needs --certificate-oidc-issuer[-regexp]: an \
+                 identity is a subject and the issuer that vouched for it"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "--certificate-oidc-issuer[-regexp] needs --certificate-identity[-regexp]: an \
+                 identity is a subject and the issuer that vouched for it"
+            ),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -309,6 +379,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 rekor_mode: policy.rekor_mode,
                 verify_platforms: policy.verify_platforms,
                 formats: policy.formats,
+                identity: policy
+                    .identity
+                    .document()?
+                    .map(serde_json::from_value)
+                    .transpose()?,
             };
             let (policy, policy_json) = args.build()?;
             let sources = images
@@ -385,21 +460,32 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::VerifyBundle {
             bundle,
             key,
-            certificate_identity,
-            certificate_oidc_issuer,
+            identity,
             trusted_root,
             staging,
             output,
             artifact,
         } => {
-            if certificate_identity.is_some() || certificate_oidc_issuer.is_some() {
-                anyhow::bail!(
-                    "keyless bundles (--certificate-identity, --certificate-oidc-issuer) are not \
-                     supported yet; verify with --key"
-                );
-            }
-            let Some(key) = key else {
-                anyhow::bail!("--key FILE is needed: the bundle is verified with a public key");
+            let identity = identity.document()?;
+            let (field, signers, what) = match (&key, identity) {
+                (Some(key), None) => {
+                    let key_pem = String::from_utf8(read(key, "key")?)
+                        .with_context(|| format!("{} is not a PEM file", key.display()))?;
+                    (
+                        "keys",
+                        serde_json::json!([{"name": "key", "publicKey": key_pem}]),
+                        key.display().to_string(),
+                    )
+                }
+                (None, Some(identity)) => (
+                    "identities",
+                    serde_json::json!([identity]),
+                    "the identity".to_string(),
+                ),
+                _ => anyhow::bail!(
+                    "give --key FILE (a key-based bundle) or --certificate-identity and \
+                     --certificate-oidc-issuer (keyless), one of the two"
+                ),
             };
             if staging && trusted_root.is_none() {
                 anyhow::bail!(
@@ -415,16 +501,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let digest = artifact_digest(&artifact)?;
             let bundle_bytes = read(&bundle, "bundle")?;
-            let key_pem = String::from_utf8(read(&key, "key")?)
-                .with_context(|| format!("{} is not a PEM file", key.display()))?;
             let root: serde_json::Value = serde_json::from_slice(&root)
                 .with_context(|| "the trusted root is not JSON".to_string())?;
-            let document = serde_json::json!({
-                "keys": [{"name": "key", "publicKey": key_pem}],
-                "rekor": {"trustedRoot": root, "mode": "require"},
+            let mut document = serde_json::json!({
+                "trustedRoot": root,
+                "rekor": {"mode": "require"},
             });
+            document[field] = signers;
             let policy = ocisig::Policy::from_json(document.to_string().as_bytes())
-                .with_context(|| format!("cannot use {} and the trusted root", key.display()))?;
+                .with_context(|| format!("cannot use {what} and the trusted root"))?;
             let verdict = ocisig::verify_artifact_bundle(&policy, &bundle_bytes, &digest);
             match output {
                 Output::Json => print_line(&verdict.to_json()),
