@@ -298,6 +298,33 @@ fn main() {
         );
     }
 
+    // One keyless image verdict (a real cosign v3 bundle: signature, Rekor SET and inclusion
+    // proof, RFC 3161 timestamp, Fulcio chain at two times, SCT, identity).
+    let keyless = keyless_verdict(rounds);
+    if let Some((native, wasm, reused)) = keyless {
+        println!("  keyless image verdict, kubewarden-controller v1.34.0 bundle (ms, medians):");
+        println!(
+            "  {:<44} {:>9.2} ms",
+            "native, policy parsed once (per image)",
+            reused.as_secs_f64() * 1e3
+        );
+        println!(
+            "  {:<44} {:>9.2} ms",
+            "native core, policy parsed each time",
+            native.as_secs_f64() * 1e3
+        );
+        println!(
+            "  {:<44} {:>9.2} ms",
+            "wasm module (instance + policy parse each time)",
+            wasm.as_secs_f64() * 1e3
+        );
+        println!(
+            "  {:<44} {:>10.2}x",
+            "ratio wasm / native",
+            wasm.as_secs_f64() / native.as_secs_f64()
+        );
+    }
+
     let cold = cold_start(rounds);
     println!("  start-up, compile + instantiate + ABI check (ms, medians):");
     println!(
@@ -335,6 +362,12 @@ fn main() {
         "oneLayerVerdictMicros": {"native": micros(native_fixed), "wasm": micros(wasm_fixed)},
         "moduleBytes": {"ocisig.wasm": module_bytes},
         "keyTypeVerifyMicros": key_types,
+        "keylessVerdictMillis": keyless.map(|(native, wasm, reused)| json!({
+            "nativePolicyParsedOnce": reused.as_secs_f64() * 1e3,
+            "native": native.as_secs_f64() * 1e3,
+            "wasm": wasm.as_secs_f64() * 1e3,
+            "wasmOverNative": wasm.as_secs_f64() / native.as_secs_f64(),
+        })),
     });
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
@@ -349,6 +382,49 @@ fn main() {
     )
     .unwrap();
     println!("  wrote {}", dir.join("summary.json").display());
+}
+
+/// The median time of one keyless image verdict, native and in the wasm module, on the real
+/// kubewarden-controller v1.34.0 bundle under the production root; `None` without the shared
+/// vectors.
+fn keyless_verdict(rounds: usize) -> Option<(Duration, Duration, Duration)> {
+    let vectors = support::vectors_dir()?;
+    let root: serde_json::Value = serde_json::from_slice(&support::read(
+        &vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
+    ))
+    .unwrap();
+    let bundle =
+        support::read(&vectors.join("sigstore-rs/bundle_v03_kubewarden-controller_v1.34.0.json"));
+    let digest = "sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172";
+    let evidence = support::evidence_with_referrers(
+        "ghcr.io/kubewarden/kubewarden-controller:v1.34.0",
+        digest,
+        &[(support::referrer(digest, &bundle), Some(bundle))],
+        None,
+    );
+    let policy = serde_json::to_vec(&json!({
+        "identities": [{
+            "issuer": "https://token.actions.githubusercontent.com",
+            "subject": "https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0",
+        }],
+        "trustedRoot": root,
+    }))
+    .unwrap();
+    let native = time(rounds, || {
+        assert!(ocisig::verify_json(&policy, &evidence).verified());
+    });
+    let verifier = module();
+    let wasm = time(rounds, || {
+        assert!(verifier.run(&policy, &evidence).unwrap().verified);
+    });
+    // What a host that keeps the parsed policy pays per image (the shim, OPA's setData,
+    // Kubewarden's memo): the trusted root's chains are checked once, at parse.
+    let parsed = ocisig::Policy::from_json(&policy).unwrap();
+    let evidence = ocisig::Evidence::from_json(&evidence).unwrap();
+    let reused = time(rounds, || {
+        assert!(ocisig::verify(&parsed, &evidence).verified());
+    });
+    Some((native, wasm, reused))
 }
 
 /// Start-up of the embedded module: compiled from its bytes, and loaded from a warm

@@ -10,39 +10,44 @@
 //! issuer is a CA. The chain always comes from the policy's trust material (a trusted root's
 //! `certificateAuthorities`); certificates a bundle carries beside its leaf are never trusted.
 //!
-//! Parsing is RustCrypto's `x509-cert` (pure Rust, no I/O). A certificate must be DER: it is
-//! re-encoded and compared with its bytes, so the signed TBS bytes are exactly what was parsed.
+//! Parsing is this crate's own strict DER reader ([`crate::der`]), in place: the TBS bytes a
+//! signature is checked over are exactly the bytes that were read, and anything that is not
+//! DER (long-form lengths that could be shorter, an explicit FALSE, trailing bytes) is refused.
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use x509_cert::der::asn1::{Ia5String, ObjectIdentifier, Utf8StringRef};
-use x509_cert::der::oid::AssociatedOid as _;
-use x509_cert::der::{Decode as _, Encode as _};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
+use crate::der::{
+    BIT_STRING, BOOLEAN, Element, Elements, INTEGER, OCTET_STRING, OID, SEQUENCE, UTF8_STRING,
+    single,
+};
+pub(crate) use crate::der::{der_header, tlv};
 use crate::keys::{HashAlgorithm, KeyOptions, PublicKey};
 
-/// Fulcio's OIDC issuer extension, v1 (deprecated; the raw issuer bytes).
-pub const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
-/// Fulcio's OIDC issuer extension, v2 (a DER UTF8String).
-pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
-/// The extended key usage of code signing.
-pub const OID_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-/// The extended key usage of time stamping (RFC 3161 authorities).
-pub const OID_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
-/// RFC 6962's embedded SCT list extension.
-pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+/// Fulcio's OIDC issuer extension, v1 `1.3.6.1.4.1.57264.1.1` (deprecated; the raw issuer
+/// bytes), as the content of its DER OID.
+pub const OID_FULCIO_ISSUER_V1: &[u8] = &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 1];
+/// Fulcio's OIDC issuer extension, v2 `1.3.6.1.4.1.57264.1.8` (a DER UTF8String).
+pub const OID_FULCIO_ISSUER_V2: &[u8] = &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 8];
+/// The extended key usage of code signing, `1.3.6.1.5.5.7.3.3`.
+pub const OID_CODE_SIGNING: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 3, 3];
+/// The extended key usage of time stamping (RFC 3161 authorities), `1.3.6.1.5.5.7.3.8`.
+pub const OID_TIME_STAMPING: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 3, 8];
+/// RFC 6962's embedded SCT list extension, `1.3.6.1.4.1.11129.2.4.2`.
+pub const OID_SCT_LIST: &[u8] = &[0x2b, 6, 1, 4, 1, 0xd6, 0x79, 2, 4, 2];
 
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const OID_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+
+const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2];
+const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 3];
+const ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 4];
+const RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 0x0b];
+const RSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 0x0c];
+const RSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 0x0d];
+const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 use crate::limits::{MAX_CERTIFICATE_BYTES, MAX_CHAIN_LENGTH};
 
@@ -102,7 +107,7 @@ pub enum AlternativeName {
 #[derive(Clone, Debug)]
 pub struct Certificate {
     tbs: Vec<u8>,
-    signature_algorithm: ObjectIdentifier,
+    signature_algorithm: Vec<u8>,
     signature: Vec<u8>,
     issuer: Vec<u8>,
     subject: Vec<u8>,
@@ -118,10 +123,6 @@ pub struct Certificate {
     sct_list: Option<Vec<u8>>,
 }
 
-fn seconds(time: x509_cert::time::Time) -> i64 {
-    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-}
-
 impl Certificate {
     /// Parses a DER certificate.
     ///
@@ -135,28 +136,94 @@ impl Certificate {
                 der.len()
             )));
         }
-        let malformed = |err: x509_cert::der::Error| CertificateError::Malformed(err.to_string());
-        let certificate = x509_cert::Certificate::from_der(der).map_err(malformed)?;
-        // DER has one encoding: what re-encodes differently was not DER, and its TBS bytes
-        // would not be the ones parsed.
-        if certificate.to_der().map_err(malformed)? != der {
-            return Err(CertificateError::Malformed("not DER".into()));
+        Self::parse(der).map_err(|what| match what {
+            Parse::Der(what) => CertificateError::Malformed(what.into()),
+            Parse::Extension(what) => CertificateError::Extension(what),
+        })
+    }
+
+    fn parse(der: &[u8]) -> Result<Self, Parse> {
+        let certificate = single(der, SEQUENCE, "not one DER certificate").map_err(Parse::Der)?;
+        let mut fields = Elements::of(certificate.content);
+        let tbs = fields
+            .expect(SEQUENCE, "no TBSCertificate")
+            .map_err(Parse::Der)?;
+        let outer_algorithm = fields
+            .expect(SEQUENCE, "no signature algorithm")
+            .map_err(Parse::Der)?;
+        let signature = fields
+            .expect(BIT_STRING, "no signature")
+            .map_err(Parse::Der)?;
+        fields.end("data after the signature").map_err(Parse::Der)?;
+        let signature = match signature.content.split_first() {
+            Some((0, bits)) => bits.to_vec(),
+            _ => return Err(Parse::Der("the signature has unused bits")),
+        };
+
+        let der_error = Parse::Der;
+        let mut tbs_fields = Elements::of(tbs.content);
+        if let Some(version) = tbs_fields.optional(0xa0, "no version").map_err(der_error)? {
+            // v3 only: extensions are what is read here.
+            if version.content != [INTEGER, 1, 2] {
+                return Err(Parse::Der("not an X.509 v3 certificate"));
+            }
+        } else {
+            return Err(Parse::Der("not an X.509 v3 certificate"));
         }
-        let tbs = certificate.tbs_certificate();
-        let validity = tbs.validity();
+        tbs_fields
+            .expect(INTEGER, "no serial number")
+            .map_err(der_error)?;
+        let inner_algorithm = tbs_fields
+            .expect(SEQUENCE, "no TBS signature algorithm")
+            .map_err(der_error)?;
+        if inner_algorithm.whole != outer_algorithm.whole {
+            return Err(Parse::Der("the two signature algorithms differ"));
+        }
+        let algorithm = Elements::of(inner_algorithm.content)
+            .expect(OID, "no signature algorithm OID")
+            .map_err(der_error)?;
+        let issuer = tbs_fields
+            .expect(SEQUENCE, "no issuer")
+            .map_err(der_error)?;
+        let validity = tbs_fields
+            .expect(SEQUENCE, "no validity")
+            .map_err(der_error)?;
+        let subject = tbs_fields
+            .expect(SEQUENCE, "no subject")
+            .map_err(der_error)?;
+        let spki = tbs_fields
+            .expect(SEQUENCE, "no subject public key")
+            .map_err(der_error)?;
+        tbs_fields
+            .optional(0x81, "issuer unique id")
+            .map_err(der_error)?;
+        tbs_fields
+            .optional(0x82, "subject unique id")
+            .map_err(der_error)?;
+        let extensions = tbs_fields.optional(0xa3, "extensions").map_err(der_error)?;
+        tbs_fields
+            .end("data after the extensions")
+            .map_err(der_error)?;
+
+        let mut validity = Elements::of(validity.content);
+        let not_before = validity.next("no notBefore").map_err(der_error)?;
+        let not_after = validity.next("no notAfter").map_err(der_error)?;
+        validity.end("data after notAfter").map_err(der_error)?;
+        let (Some(not_before), Some(not_after)) =
+            (crate::der::time(&not_before), crate::der::time(&not_after))
+        else {
+            return Err(Parse::Der("a validity time is not a UTC time"));
+        };
+
         let mut parsed = Self {
-            tbs: tbs.to_der().map_err(malformed)?,
-            signature_algorithm: certificate.signature_algorithm().oid,
-            signature: certificate
-                .signature()
-                .as_bytes()
-                .ok_or_else(|| CertificateError::Malformed("the signature has unused bits".into()))?
-                .to_vec(),
-            issuer: tbs.issuer().to_der().map_err(malformed)?,
-            subject: tbs.subject().to_der().map_err(malformed)?,
-            not_before: seconds(validity.not_before),
-            not_after: seconds(validity.not_after),
-            spki: tbs.subject_public_key_info().to_der().map_err(malformed)?,
+            tbs: tbs.whole.to_vec(),
+            signature_algorithm: algorithm.content.to_vec(),
+            signature,
+            issuer: issuer.whole.to_vec(),
+            subject: subject.whole.to_vec(),
+            not_before,
+            not_after,
+            spki: spki.whole.to_vec(),
             alternative_names: Vec::new(),
             oidc_issuer: None,
             digital_signature: false,
@@ -165,49 +232,101 @@ impl Certificate {
             is_ca: false,
             sct_list: None,
         };
-        let mut seen: Vec<ObjectIdentifier> = Vec::new();
+        if let Some(extensions) = extensions {
+            parsed.read_extensions(&extensions)?;
+        }
+        Ok(parsed)
+    }
+
+    /// Reads the extensions this module knows; each may appear once.
+    fn read_extensions(&mut self, extensions: &Element<'_>) -> Result<(), Parse> {
+        let list = single(
+            extensions.content,
+            SEQUENCE,
+            "the extensions are not a SEQUENCE",
+        )
+        .map_err(Parse::Der)?;
+        let mut list = Elements::of(list.content);
+        let mut seen: Vec<&[u8]> = Vec::new();
         let mut v1_issuer = None;
-        for extension in tbs.extensions().map(|e| e.as_slice()).unwrap_or_default() {
-            let oid = extension.extn_id;
+        while list.peek().is_some() {
+            let extension = list
+                .expect(SEQUENCE, "an extension is not a SEQUENCE")
+                .map_err(Parse::Der)?;
+            let mut fields = Elements::of(extension.content);
+            let oid = fields
+                .expect(OID, "an extension has no OID")
+                .map_err(Parse::Der)?
+                .content;
+            if let Some(critical) = fields
+                .optional(BOOLEAN, "an extension's criticality")
+                .map_err(Parse::Der)?
+                // DER leaves a FALSE default out.
+                && critical.content != [0xff]
+            {
+                return Err(Parse::Der("an extension's criticality is not DER"));
+            }
+            let value = fields
+                .expect(OCTET_STRING, "an extension has no value")
+                .map_err(Parse::Der)?
+                .content;
+            fields
+                .end("data after an extension's value")
+                .map_err(Parse::Der)?;
             if seen.contains(&oid) {
-                return Err(CertificateError::Extension("an extension is repeated"));
+                return Err(Parse::Extension("an extension is repeated"));
             }
             seen.push(oid);
-            let value = extension.extn_value.as_bytes();
-            if oid == SubjectAltName::OID {
-                let names = SubjectAltName::from_der(value)
-                    .map_err(|_| CertificateError::Extension("subjectAltName is malformed"))?;
-                parsed.alternative_names = names.0.iter().filter_map(alternative_name).collect();
-            } else if oid == KeyUsage::OID {
-                let usage = KeyUsage::from_der(value)
-                    .map_err(|_| CertificateError::Extension("keyUsage is malformed"))?;
-                parsed.digital_signature = usage.digital_signature();
-            } else if oid == ExtendedKeyUsage::OID {
-                let usage = ExtendedKeyUsage::from_der(value)
-                    .map_err(|_| CertificateError::Extension("extKeyUsage is malformed"))?;
-                parsed.code_signing = usage.0.contains(&OID_CODE_SIGNING);
-                parsed.time_stamping = usage.0.contains(&OID_TIME_STAMPING);
-            } else if oid == BasicConstraints::OID {
-                let constraints = BasicConstraints::from_der(value)
-                    .map_err(|_| CertificateError::Extension("basicConstraints is malformed"))?;
-                parsed.is_ca = constraints.ca;
-            } else if oid == OID_FULCIO_ISSUER_V2 {
-                let issuer = Utf8StringRef::from_der(value)
-                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v2) is malformed"))?;
-                parsed.oidc_issuer = Some(issuer.as_str().into());
-            } else if oid == OID_FULCIO_ISSUER_V1 {
-                let issuer = core::str::from_utf8(value)
-                    .map_err(|_| CertificateError::Extension("Fulcio issuer (v1) is malformed"))?;
-                v1_issuer = Some(String::from(issuer));
-            } else if oid == OID_SCT_LIST {
-                parsed.sct_list = Some(value.to_vec());
+            match oid {
+                OID_SUBJECT_ALT_NAME => {
+                    self.alternative_names = alternative_names(value)
+                        .ok_or(Parse::Extension("subjectAltName is malformed"))?;
+                }
+                OID_KEY_USAGE => {
+                    let bits = single(value, BIT_STRING, "")
+                        .ok()
+                        .filter(|bits| !bits.content.is_empty())
+                        .ok_or(Parse::Extension("keyUsage is malformed"))?;
+                    self.digital_signature = bits.content.get(1).is_some_and(|b| b & 0x80 != 0);
+                }
+                OID_EXTENDED_KEY_USAGE => {
+                    let usages = object_identifiers(value)
+                        .ok_or(Parse::Extension("extKeyUsage is malformed"))?;
+                    self.code_signing = usages.contains(&OID_CODE_SIGNING);
+                    self.time_stamping = usages.contains(&OID_TIME_STAMPING);
+                }
+                OID_BASIC_CONSTRAINTS => {
+                    let constraints = single(value, SEQUENCE, "")
+                        .ok()
+                        .ok_or(Parse::Extension("basicConstraints is malformed"))?;
+                    let mut fields = Elements::of(constraints.content);
+                    self.is_ca = fields
+                        .optional(BOOLEAN, "")
+                        .ok()
+                        .ok_or(Parse::Extension("basicConstraints is malformed"))?
+                        .is_some_and(|ca| ca.content == [0xff]);
+                }
+                OID_FULCIO_ISSUER_V2 => {
+                    let issuer = single(value, UTF8_STRING, "")
+                        .ok()
+                        .and_then(|s| core::str::from_utf8(s.content).ok())
+                        .ok_or(Parse::Extension("Fulcio issuer (v2) is malformed"))?;
+                    self.oidc_issuer = Some(issuer.into());
+                }
+                OID_FULCIO_ISSUER_V1 => {
+                    let issuer = core::str::from_utf8(value)
+                        .map_err(|_| Parse::Extension("Fulcio issuer (v1) is malformed"))?;
+                    v1_issuer = Some(String::from(issuer));
+                }
+                OID_SCT_LIST => self.sct_list = Some(value.to_vec()),
+                _ => {}
             }
         }
         // The v2 extension is authoritative; the v1 one stands in only without it.
-        if parsed.oidc_issuer.is_none() {
-            parsed.oidc_issuer = v1_issuer;
+        if self.oidc_issuer.is_none() {
+            self.oidc_issuer = v1_issuer;
         }
-        Ok(parsed)
+        Ok(())
     }
 
     /// The subject's public key, as DER SubjectPublicKeyInfo.
@@ -295,11 +414,11 @@ impl Certificate {
         if self.issuer != issuer.subject {
             return false;
         }
-        let hash = match self.signature_algorithm {
-            a if a == ECDSA_SHA256 || a == RSA_SHA256 => HashAlgorithm::Sha256,
-            a if a == ECDSA_SHA384 || a == RSA_SHA384 => HashAlgorithm::Sha384,
-            a if a == ECDSA_SHA512 || a == RSA_SHA512 => HashAlgorithm::Sha512,
-            a if a == ED25519 => HashAlgorithm::Auto,
+        let hash = match self.signature_algorithm.as_slice() {
+            ECDSA_SHA256 | RSA_SHA256 => HashAlgorithm::Sha256,
+            ECDSA_SHA384 | RSA_SHA384 => HashAlgorithm::Sha384,
+            ECDSA_SHA512 | RSA_SHA512 => HashAlgorithm::Sha512,
+            ED25519 => HashAlgorithm::Auto,
             _ => return false,
         };
         let options = KeyOptions { hash, scheme: None };
@@ -308,74 +427,138 @@ impl Certificate {
     }
 }
 
-fn alternative_name(name: &GeneralName) -> Option<AlternativeName> {
-    let text = |s: &Ia5String| String::from(s.as_str());
-    match name {
-        GeneralName::Rfc822Name(email) => Some(AlternativeName::Email(text(email))),
-        GeneralName::UniformResourceIdentifier(uri) => Some(AlternativeName::Uri(text(uri))),
-        GeneralName::OtherName(other) => other
-            .value
-            .decode_as::<Utf8StringRef<'_>>()
-            .ok()
-            .map(|s| AlternativeName::Other(s.as_str().into())),
-        _ => None,
+/// Why parsing stopped: the DER, or an extension read here.
+enum Parse {
+    Der(&'static str),
+    Extension(&'static str),
+}
+
+/// The names of a `SubjectAltName` value this module reads: emails (`[1]`), URIs (`[6]`) and
+/// other names (`[0]`) whose value is a UTF8String; other kinds are skipped.
+fn alternative_names(value: &[u8]) -> Option<Vec<AlternativeName>> {
+    let names = single(value, SEQUENCE, "").ok()?;
+    let mut names = Elements::of(names.content);
+    let mut out = Vec::new();
+    while names.peek().is_some() {
+        let name = names.next("").ok()?;
+        let text = || core::str::from_utf8(name.content).ok().map(String::from);
+        match name.tag {
+            0x81 => out.push(AlternativeName::Email(text()?)),
+            0x86 => out.push(AlternativeName::Uri(text()?)),
+            0xa0 => {
+                let mut other = Elements::of(name.content);
+                other.expect(OID, "").ok()?;
+                let value = other.expect(0xa0, "").ok()?;
+                other.end("").ok()?;
+                if let Ok(utf8) = single(value.content, UTF8_STRING, "") {
+                    out.push(AlternativeName::Other(
+                        core::str::from_utf8(utf8.content).ok()?.into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
+    Some(out)
+}
+
+/// The OIDs of a `SEQUENCE OF OBJECT IDENTIFIER` (an extended key usage), as their contents.
+fn object_identifiers(value: &[u8]) -> Option<Vec<&[u8]>> {
+    let list = single(value, SEQUENCE, "").ok()?;
+    let mut list = Elements::of(list.content);
+    let mut out = Vec::new();
+    while list.peek().is_some() {
+        out.push(list.expect(OID, "").ok()?.content);
+    }
+    Some(out)
 }
 
 /// One certificate authority of a trusted root: its chain, issuer first up to the root, and
-/// the window (Unix seconds, either end open) in which it issued.
+/// the window (Unix seconds, either end open) in which it issued. Built only from a trusted
+/// root ([`trusted_root_authorities`]), which checks the chain once: each certificate is a CA
+/// issued by the next, and the last signs itself. A verification then checks only the leaf's
+/// signature by the chain's first certificate, and the windows.
 #[derive(Clone, Debug)]
 pub struct Authority {
-    /// The chain, from the certificate that issues leaves up to the root.
-    pub chain: Vec<Certificate>,
-    /// `validFor` in the trusted root.
-    pub valid_for: (Option<i64>, Option<i64>),
+    chain: Vec<Certificate>,
+    valid_for: (Option<i64>, Option<i64>),
 }
 
 impl Authority {
     fn valid_at(&self, time: i64) -> bool {
         crate::time::within(self.valid_for, time)
     }
+
+    /// The chain, from the certificate that issues leaves up to the root.
+    pub fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+
+    /// `validFor` in the trusted root (Unix seconds, either end open).
+    pub fn valid_for(&self) -> (Option<i64>, Option<i64>) {
+        self.valid_for
+    }
 }
 
-/// Checks that `leaf` chains to one of `authorities` at `time` (Unix seconds, a time the
-/// evidence proves): the authority's `validFor` contains the time; the leaf is signed by the
-/// authority's first certificate, each certificate by the next, and the last is self-signed;
-/// every certificate is valid at the time; every issuer is a CA. Certificates from anywhere but
-/// the trusted root play no part.
+/// Whether a chain from a trusted root holds in itself: every certificate is a CA issued by the
+/// next, and the last signs itself. `leaf_may_be_end_entity` lets the first certificate be an
+/// end entity (a timestamp authority's signing certificate).
+pub(crate) fn chain_holds(chain: &[Certificate], leaf_may_be_end_entity: bool) -> bool {
+    let Some(root) = chain.last() else {
+        return false;
+    };
+    chain.iter().enumerate().all(|(i, certificate)| {
+        certificate.is_ca || (i == 0 && leaf_may_be_end_entity && chain.len() > 1)
+    }) && chain.windows(2).all(|pair| pair[0].issued_by(&pair[1]))
+        && root.issued_by(root)
+}
+
+/// Checks that `leaf` chains to one of `authorities` at each of `times` (Unix seconds, times
+/// the evidence proves): the leaf is signed by the authority's first certificate (checked once,
+/// whatever the times), and at every time the authority's `validFor` contains it and the leaf
+/// and every certificate of the chain are valid. Certificates from anywhere but the trusted
+/// root play no part.
 ///
 /// Returns the index of the authority whose chain holds.
 ///
 /// # Errors
-/// [`CertificateError::NotValidAt`] when the leaf itself is not valid then,
-/// [`CertificateError::Untrusted`] when no authority's chain holds.
+/// [`CertificateError::NotValidAt`] when the leaf itself is not valid at a time,
+/// [`CertificateError::Untrusted`] when no authority's chain holds at every time.
+pub fn verify_chain_at(
+    leaf: &Certificate,
+    authorities: &[Authority],
+    times: &[i64],
+) -> Result<usize, CertificateError> {
+    if let Some(time) = times.iter().find(|t| !leaf.valid_at(**t)) {
+        return Err(CertificateError::NotValidAt(*time));
+    }
+    let holds = |authority: &Authority| {
+        times.iter().all(|&time| {
+            authority.valid_at(time) && authority.chain.iter().all(|c| c.valid_at(time))
+        }) && authority
+            .chain
+            .first()
+            .is_some_and(|issuer| leaf.issued_by(issuer))
+    };
+    if times.is_empty() {
+        return Err(CertificateError::Untrusted);
+    }
+    authorities
+        .iter()
+        .position(holds)
+        .ok_or(CertificateError::Untrusted)
+}
+
+/// [`verify_chain_at`] at one time.
+///
+/// # Errors
+/// As [`verify_chain_at`].
 pub fn verify_chain(
     leaf: &Certificate,
     authorities: &[Authority],
     time: i64,
 ) -> Result<usize, CertificateError> {
-    if !leaf.valid_at(time) {
-        return Err(CertificateError::NotValidAt(time));
-    }
-    let holds = |authority: &Authority| {
-        let chain = &authority.chain;
-        if !authority.valid_at(time) || chain.is_empty() || chain.len() >= MAX_CHAIN_LENGTH {
-            return false;
-        }
-        let mut child = leaf;
-        for issuer in chain {
-            if !issuer.is_ca || !issuer.valid_at(time) || !child.issued_by(issuer) {
-                return false;
-            }
-            child = issuer;
-        }
-        // The root signs itself.
-        child.issued_by(child)
-    };
-    authorities
-        .iter()
-        .position(holds)
-        .ok_or(CertificateError::Untrusted)
+    verify_chain_at(leaf, authorities, &[time])
 }
 
 /// The certificate authorities of a Sigstore `trusted_root.json`
@@ -384,11 +567,20 @@ pub fn verify_chain(
 /// # Errors
 /// A sentence naming the entry at fault.
 pub fn trusted_root_authorities(root: &serde_json::Value) -> Result<Vec<Authority>, String> {
-    trusted_root_chains(root, "certificateAuthorities").map(|list| {
-        list.into_iter()
-            .map(|(chain, valid_for)| Authority { chain, valid_for })
-            .collect()
-    })
+    trusted_root_chains(root, "certificateAuthorities")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (chain, valid_for))| {
+            if chain_holds(&chain, false) {
+                Ok(Authority { chain, valid_for })
+            } else {
+                Err(format!(
+                    "certificateAuthorities[{i}]: the chain does not hold (each certificate a \
+                     CA issued by the next, the last self-signed)"
+                ))
+            }
+        })
+        .collect()
 }
 
 /// The certificate chains of one section of a trusted root (`certificateAuthorities` or
@@ -439,46 +631,10 @@ pub(crate) fn trusted_root_chains(
         .collect()
 }
 
-/// One DER TLV at the start of `bytes`: its tag, and the ranges of the whole element and of its
-/// content. Only what X.509 needs: one-byte tags, definite lengths of up to four bytes.
-pub(crate) fn tlv(bytes: &[u8]) -> Option<(u8, usize, core::ops::Range<usize>)> {
-    let tag = *bytes.first()?;
-    let first = *bytes.get(1)?;
-    let (length, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let mut length = 0usize;
-        for byte in bytes.get(2..2 + count)? {
-            length = (length << 8) | usize::from(*byte);
-        }
-        (length, 2 + count)
-    };
-    let end = header.checked_add(length)?;
-    (end <= bytes.len()).then_some((tag, end, header..end))
-}
-
-/// The DER header of an element with `tag` and `length` bytes of content.
-pub(crate) fn der_header(tag: u8, length: usize) -> Vec<u8> {
-    let mut out = alloc::vec![tag];
-    if length < 0x80 {
-        out.push(u8::try_from(length).unwrap_or(0));
-    } else {
-        let bytes = length.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out
-}
-
 /// The TBS a CT log signed for a precertificate (RFC 6962 §3.2): the leaf's TBS without its
 /// embedded SCT list extension.
 fn precertificate_tbs(tbs: &[u8]) -> Option<Vec<u8>> {
-    let sct_oid = OID_SCT_LIST.as_bytes();
+    let sct_oid = OID_SCT_LIST;
     let (tag, end, content) = tlv(tbs)?;
     if tag != 0x30 || end != tbs.len() {
         return None;
@@ -535,11 +691,8 @@ pub fn verify_embedded_sct(
     use sha2::Digest as _;
     let list = leaf
         .sct_list()
-        .and_then(|value| {
-            <&x509_cert::der::asn1::OctetStringRef>::from_der(value)
-                .ok()
-                .map(|o| o.as_bytes().to_vec())
-        })
+        .and_then(|value| single(value, OCTET_STRING, "").ok())
+        .map(|octets| octets.content.to_vec())
         .ok_or(CertificateError::NoValidSct)?;
     let tbs = precertificate_tbs(&leaf.tbs).ok_or(CertificateError::NoValidSct)?;
     let tbs_length = u32::try_from(tbs.len()).map_err(|_| CertificateError::NoValidSct)?;
@@ -612,30 +765,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn der_headers_read_back_and_truncations_are_refused() {
-        for length in [0usize, 1, 127, 128, 255, 256, 65_535, 65_536] {
-            let mut element = der_header(0x30, length);
-            let head = element.len();
-            element.resize(head + length, 7);
-            assert_eq!(
-                tlv(&element),
-                Some((0x30, head + length, head..head + length))
-            );
-            if length > 0 {
-                assert_eq!(tlv(&element[..element.len() - 1]), None, "{length}");
-            }
-        }
-        // Indefinite and over-long length forms are not DER.
-        assert_eq!(tlv(&[0x30, 0x80, 0, 0]), None);
-        assert_eq!(tlv(&[0x30, 0x85, 0, 0, 0, 0, 1, 0]), None);
-        assert_eq!(tlv(&[]), None);
-    }
-
-    #[test]
     fn a_precertificate_tbs_drops_only_the_sct_extension() {
-        let extension = |oid: &ObjectIdentifier, value: &[u8]| {
-            let mut oid_tlv = der_header(0x06, oid.as_bytes().len());
-            oid_tlv.extend_from_slice(oid.as_bytes());
+        let extension = |oid: &[u8], value: &[u8]| {
+            let mut oid_tlv = der_header(0x06, oid.len());
+            oid_tlv.extend_from_slice(oid);
             let mut octets = der_header(0x04, value.len());
             octets.extend_from_slice(value);
             let mut content = oid_tlv;
@@ -656,8 +789,8 @@ mod tests {
             out.extend_from_slice(&content);
             out
         };
-        let key_usage = extension(&ObjectIdentifier::new_unwrap("2.5.29.15"), &[3, 2, 7, 128]);
-        let sct = extension(&OID_SCT_LIST, &[4, 2, 0, 0]);
+        let key_usage = extension(OID_KEY_USAGE, &[3, 2, 7, 128]);
+        let sct = extension(OID_SCT_LIST, &[4, 2, 0, 0]);
         assert_eq!(
             precertificate_tbs(&tbs(&[key_usage.clone(), sct.clone()])),
             Some(tbs(core::slice::from_ref(&key_usage)))

@@ -33,6 +33,7 @@ extern crate alloc;
 
 pub mod bundle;
 pub mod certificate;
+mod der;
 mod digest;
 mod ecdsa_tables;
 mod evidence;

@@ -20,6 +20,8 @@ use crate::strict_json;
 
 /// The layer annotation holding the bundle.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// The layer annotation holding a keyless signature's Fulcio certificate (PEM).
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 
 /// A Rekor log key the policy trusts, with its log ID (sha256 of its DER SPKI).
 #[derive(Clone, Debug)]
@@ -211,7 +213,7 @@ pub fn verify_bundle(
     log_keys: &[LogKey],
     payload: &[u8],
     signature: &[u8],
-    signer: &PublicKey,
+    signer: Signer<'_>,
 ) -> Result<LogEntry, RekorError> {
     if bundle.len() > crate::limits::MAX_REKOR_BUNDLE_BYTES {
         return Err(RekorError::TooLarge {
@@ -254,7 +256,7 @@ pub fn verify_bundle(
             sha256: &payload_hash,
         },
         signature,
-        Signer::Key(signer),
+        signer,
     )?;
     Ok(LogEntry {
         integrated_time: Some(entry.integrated_time),
@@ -409,7 +411,7 @@ fn text<'v>(body: &'v serde_json::Value, pointer: &str) -> Option<&'v str> {
 
 /// One PEM block's label and DER bytes, read as loosely as the logs write them (Rekor keeps
 /// what the client sent: lines of any length). The bytes are then compared exactly.
-fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
+pub(crate) fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
     let rest = pem.trim().strip_prefix("-----BEGIN ")?;
     let (label, rest) = rest.split_once("-----")?;
     let (body, end) = rest.rsplit_once("-----END ")?;

@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use crate::bundle::{self, Bundle, Content, Material};
-use crate::certificate::{Certificate, CertificateError, verify_chain, verify_embedded_sct};
+use crate::certificate::{Certificate, CertificateError, verify_chain_at, verify_embedded_sct};
 use crate::digest::Sha256Digest;
 use crate::identity;
 use crate::keys::{HashAlgorithm, PublicKey, SignatureError};
@@ -398,7 +398,6 @@ fn keyless(
     logged: Logged<'_>,
     signed: &Signed<'_>,
 ) -> Result<Found, Outcome> {
-    let root = policy.trusted_root();
     if policy.identities().is_empty() {
         return Err(Outcome::fail(
             Reason::IdentityMismatch,
@@ -452,13 +451,17 @@ fn keyless(
     .map_err(|(status, message)| Outcome::fail(status, message))?;
     let mut times = Vec::new();
     for (i, response) in bundle.timestamps.iter().enumerate() {
-        let time =
-            verify_timestamp(response, signature, root.timestamp_authorities()).map_err(|err| {
-                Outcome::fail(
-                    Reason::TimestampInvalid,
-                    format!("signed timestamp {i}: {err}"),
-                )
-            })?;
+        let time = verify_timestamp(
+            response,
+            signature,
+            policy.trusted_root().timestamp_authorities(),
+        )
+        .map_err(|err| {
+            Outcome::fail(
+                Reason::TimestampInvalid,
+                format!("signed timestamp {i}: {err}"),
+            )
+        })?;
         times.push(time);
     }
     if policy.rekor_mode() != RekorMode::Ignore {
@@ -471,45 +474,80 @@ fn keyless(
             }
         }
     }
+    let (index, described) = keyless_signer(policy, &leaf, &times)
+        .map_err(|(status, message)| Outcome::fail(status, message))?;
+    Ok(Found {
+        signer: policy.keys().len() + index,
+        message: format!(
+            "bundle signed by {described} ({algorithm}), certificate valid when it signed{}",
+            match log_entry {
+                Some(entry) => format!(", logged at index {}", entry.log_index),
+                None => String::new(),
+            }
+        ),
+        log_entry,
+    })
+}
+
+/// The last keyless steps, shared by bundles and `.sig` layers, for a leaf whose signature and
+/// log entries have verified and at the times the evidence proves (at least one): at every
+/// time, the leaf chains to a certificate authority of the trusted root (whose window contains
+/// it); it may sign code; an embedded SCT verifies under a CT log of the root; and it names an
+/// identity of the policy. Returns that identity's index among the policy's identities, and
+/// words for the signer.
+pub(crate) fn keyless_signer(
+    policy: &Policy,
+    leaf: &Certificate,
+    times: &[i64],
+) -> Result<(usize, String), (Reason, String)> {
+    let root = policy.trusted_root();
     if times.is_empty() {
-        return Err(Outcome::fail(
+        return Err((
             Reason::NoVerifiedTime,
             "nothing proves when the certificate signed: no verified signed timestamp, and no \
-             log entry with an inclusion promise",
+             log entry with an inclusion promise"
+                .into(),
         ));
     }
-    let mut authority = 0;
-    for &time in &times {
-        authority = verify_chain(&leaf, root.authorities(), time).map_err(|err| match err {
-            CertificateError::NotValidAt(_) => Outcome::fail(
-                Reason::CertificateOutsideValidity,
-                format!(
-                    "the signing certificate is not valid at {}, when it signed (valid {} to {})",
-                    crate::time::format_rfc3339(time),
-                    crate::time::format_rfc3339(leaf.validity().0),
-                    crate::time::format_rfc3339(leaf.validity().1),
-                ),
+    let authority = verify_chain_at(leaf, root.authorities(), times).map_err(|err| match err {
+        CertificateError::NotValidAt(time) => (
+            Reason::CertificateOutsideValidity,
+            format!(
+                "the signing certificate is not valid at {}, when it signed (valid {} to {})",
+                crate::time::format_rfc3339(time),
+                crate::time::format_rfc3339(leaf.validity().0),
+                crate::time::format_rfc3339(leaf.validity().1),
             ),
-            other => Outcome::fail(
-                Reason::UntrustedCertificate,
-                format!("at {}: {other}", crate::time::format_rfc3339(time)),
-            ),
-        })?;
-    }
-    leaf.check_code_signing()
-        .map_err(|err| Outcome::fail(Reason::UntrustedCertificate, err.to_string()))?;
-    let issuer = root.authorities()[authority].chain.first().ok_or_else(|| {
-        Outcome::fail(
+        ),
+        other => (
             Reason::UntrustedCertificate,
-            "the authority has no certificate",
-        )
+            format!(
+                "at {}: {other}",
+                times
+                    .iter()
+                    .map(|t| crate::time::format_rfc3339(*t))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        ),
     })?;
-    verify_embedded_sct(&leaf, issuer, root.ct_logs())
-        .map_err(|err| Outcome::fail(Reason::SctInvalid, err.to_string()))?;
-    let subject = identity::subject(&leaf).unwrap_or("");
+    leaf.check_code_signing()
+        .map_err(|err| (Reason::UntrustedCertificate, err.to_string()))?;
+    let issuer = root.authorities()[authority]
+        .chain()
+        .first()
+        .ok_or_else(|| {
+            (
+                Reason::UntrustedCertificate,
+                String::from("the authority has no certificate"),
+            )
+        })?;
+    verify_embedded_sct(leaf, issuer, root.ct_logs())
+        .map_err(|err| (Reason::SctInvalid, err.to_string()))?;
+    let subject = identity::subject(leaf).unwrap_or("");
     let issuer_name = leaf.oidc_issuer().unwrap_or("");
-    let Some(index) = policy.identities().iter().position(|i| i.matches(&leaf)) else {
-        return Err(Outcome::fail(
+    let Some(index) = policy.identities().iter().position(|i| i.matches(leaf)) else {
+        return Err((
             Reason::IdentityMismatch,
             format!(
                 "the certificate was issued to {subject:?} by {issuer_name:?}, which no policy \
@@ -518,18 +556,10 @@ fn keyless(
         ));
     };
     let name = policy.identities()[index].name();
-    Ok(Found {
-        signer: policy.keys().len() + index,
-        message: format!(
-            "bundle signed by identity {name:?} ({subject} from {issuer_name}, {algorithm}), \
-             certificate valid when it signed{}",
-            match log_entry {
-                Some(entry) => format!(", logged at index {}", entry.log_index),
-                None => String::new(),
-            }
-        ),
-        log_entry,
-    })
+    Ok((
+        index,
+        format!("identity {name:?} ({subject} from {issuer_name})"),
+    ))
 }
 
 /// The bundle's log entries, as the policy's mode asks: with `ignore`, none is read; otherwise

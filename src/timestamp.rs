@@ -20,10 +20,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ops::Range;
 use sha2::Digest as _;
 
-use crate::certificate::{Certificate, tlv};
+use crate::certificate::Certificate;
+use crate::der::{self, Element, GENERALIZED_TIME, INTEGER, OCTET_STRING, OID, SEQUENCE, SET};
 use crate::keys::{HashAlgorithm, KeyOptions};
 use crate::limits::MAX_TIMESTAMP_BYTES;
 
@@ -82,74 +82,38 @@ const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01
 const OID_SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
 const OID_SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
 
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
-const INTEGER: u8 = 0x02;
-const OCTET_STRING: u8 = 0x04;
-const OID: u8 = 0x06;
-const GENERALIZED_TIME: u8 = 0x18;
 const CONTEXT_0: u8 = 0xa0;
 const CONTEXT_1: u8 = 0xa1;
 
 type Result<T> = core::result::Result<T, TimestampError>;
 
-/// A cursor over the DER elements of one constructed element's content.
-struct Elements<'a> {
-    rest: &'a [u8],
-}
-
-/// One element: its tag, its content, and the whole element.
-struct Element<'a> {
-    tag: u8,
-    content: &'a [u8],
-    whole: &'a [u8],
-}
+/// A DER cursor whose errors are this module's.
+struct Elements<'a>(der::Elements<'a>);
 
 impl<'a> Elements<'a> {
     fn of(content: &'a [u8]) -> Self {
-        Self { rest: content }
+        Self(der::Elements::of(content))
     }
 
     fn peek(&self) -> Option<u8> {
-        self.rest.first().copied()
+        self.0.peek()
     }
 
     fn next(&mut self, what: &'static str) -> Result<Element<'a>> {
-        let (tag, end, content): (u8, usize, Range<usize>) =
-            tlv(self.rest).ok_or(TimestampError::Malformed(what))?;
-        let element = Element {
-            tag,
-            content: &self.rest[content],
-            whole: &self.rest[..end],
-        };
-        self.rest = &self.rest[end..];
-        Ok(element)
+        self.0.next(what).map_err(TimestampError::Malformed)
     }
 
     fn expect(&mut self, tag: u8, what: &'static str) -> Result<Element<'a>> {
-        let element = self.next(what)?;
-        if element.tag == tag {
-            Ok(element)
-        } else {
-            Err(TimestampError::Malformed(what))
-        }
+        self.0.expect(tag, what).map_err(TimestampError::Malformed)
     }
 
     fn end(&self, what: &'static str) -> Result<()> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(TimestampError::Malformed(what))
-        }
+        self.0.end(what).map_err(TimestampError::Malformed)
     }
 }
 
-/// The one element `bytes` is, with nothing after it.
 fn single<'a>(bytes: &'a [u8], tag: u8, what: &'static str) -> Result<Element<'a>> {
-    let mut elements = Elements::of(bytes);
-    let element = elements.expect(tag, what)?;
-    elements.end(what)?;
-    Ok(element)
+    der::single(bytes, tag, what).map_err(TimestampError::Malformed)
 }
 
 fn hash_of(oid: &[u8]) -> Result<HashAlgorithm> {
@@ -180,30 +144,6 @@ fn algorithm(identifier: &Element<'_>) -> Result<HashAlgorithm> {
             .expect(OID, "an algorithm identifier has no OID")?
             .content,
     )
-}
-
-/// `YYYYMMDDHHMMSS[.fraction]Z` as Unix seconds (the fraction dropped).
-fn generalized_time(content: &[u8]) -> Option<i64> {
-    let text = core::str::from_utf8(content).ok()?;
-    let (main, zone) = text.split_at_checked(14)?;
-    let rest = zone.strip_suffix('Z')?;
-    if !(rest.is_empty()
-        || rest
-            .strip_prefix('.')
-            .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())))
-    {
-        return None;
-    }
-    let rfc3339 = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        main.get(0..4)?,
-        main.get(4..6)?,
-        main.get(6..8)?,
-        main.get(8..10)?,
-        main.get(10..12)?,
-        main.get(12..14)?
-    );
-    crate::time::parse_rfc3339(&rfc3339)
 }
 
 /// What a parsed response says, before any authority is consulted.
@@ -356,7 +296,7 @@ fn parse<'a>(response: &'a [u8], signature: &[u8]) -> Result<Stamp<'a>> {
     if imprinted != digest(imprint_hash, signature).as_slice() {
         return Err(TimestampError::Imprint);
     }
-    let time = generalized_time(time.content).ok_or(TimestampError::Malformed(
+    let time = der::time(&time).ok_or(TimestampError::Malformed(
         "the time is not a GeneralizedTime in UTC",
     ))?;
 
@@ -391,13 +331,8 @@ pub fn verify_timestamp(
         let Some(leaf) = authority.chain.first() else {
             continue;
         };
-        let chain_holds = leaf.may_stamp_time()
-            && authority.chain.iter().all(|c| c.valid_at(time))
-            && authority
-                .chain
-                .windows(2)
-                .all(|pair| pair[1].is_ca() && pair[0].issued_by(&pair[1]));
-        if !chain_holds {
+        // The chain itself was checked when the trusted root was read.
+        if !leaf.may_stamp_time() || !authority.chain.iter().all(|c| c.valid_at(time)) {
             continue;
         }
         let options = KeyOptions {
@@ -431,19 +366,6 @@ pub fn trusted_root_timestamp_authorities(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generalized_times_are_unix_seconds() {
-        assert_eq!(generalized_time(b"20250612120220Z"), Some(1_749_729_740));
-        assert_eq!(
-            generalized_time(b"20250612120220.123Z"),
-            Some(1_749_729_740)
-        );
-        assert_eq!(generalized_time(b"20250612120220"), None);
-        assert_eq!(generalized_time(b"20250612120220.Z"), None);
-        assert_eq!(generalized_time(b"20250612120220+0100"), None);
-        assert_eq!(generalized_time(b"2025061212022Z"), None);
-    }
 
     #[test]
     fn what_is_not_a_response_is_malformed() {

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::certificate::Certificate;
 use crate::digest::Sha256Digest;
 use crate::evidence::Evidence;
 use crate::fetch::{BlobMismatch, check_blob};
@@ -17,7 +18,7 @@ use crate::policy::{Policy, RekorMode};
 use crate::reason::Reason;
 use crate::reference::Reference;
 use crate::referrer::{self, ReferrerError};
-use crate::rekor::{self, BUNDLE_ANNOTATION, LogEntry};
+use crate::rekor::{self, BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, LogEntry, Signer};
 use crate::sigstore;
 use crate::verdict::{BundleResult, LayerResult, Verdict};
 
@@ -545,6 +546,13 @@ impl LayerContext<'_> {
             Ok(bytes) => bytes,
             Err(message) => return LayerOutcome::fail(Reason::MalformedSignature, None, message),
         };
+        // A keyless signature (cosign's certificate annotation) goes to the policy's
+        // identities; without identities, the policy keys are tried as for any layer.
+        if !self.policy.identities().is_empty()
+            && let Some(pem) = layer.annotations.get(CERTIFICATE_ANNOTATION)
+        {
+            return self.check_keyless(layer, payload, &signature, pem);
+        }
         let (key, algorithm) = match self.verifying_key(payload, &signature) {
             Ok(found) => found,
             Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
@@ -638,6 +646,104 @@ impl LayerContext<'_> {
         Ok(blob)
     }
 
+    /// A keyless layer: the certificate in the annotation (the chain annotation is never
+    /// read: trust comes from the policy's root), the signature under its key, the Rekor bundle
+    /// bound to this certificate (its verified integrated time is the only time a `.sig` layer
+    /// proves), then the keyless steps of bundles ([`sigstore::keyless_signer`]) and the
+    /// payload's claims.
+    fn check_keyless(
+        &self,
+        layer: &Layer,
+        payload: &[u8],
+        signature: &[u8],
+        pem: &str,
+    ) -> LayerOutcome {
+        let fail = |status, message: String| LayerOutcome::fail(status, None, message);
+        let Some(der) = rekor::pem_der(pem)
+            .filter(|(label, _)| label == "CERTIFICATE")
+            .map(|(_, der)| der)
+        else {
+            return fail(
+                Reason::MalformedSignature,
+                format!("the {CERTIFICATE_ANNOTATION} annotation is not a PEM certificate"),
+            );
+        };
+        let leaf = match Certificate::from_der(&der) {
+            Ok(leaf) => leaf,
+            Err(err) => {
+                return fail(
+                    Reason::MalformedSignature,
+                    format!("the certificate: {err}"),
+                );
+            }
+        };
+        let algorithm = match leaf
+            .public_key(crate::keys::KeyOptions::default())
+            .map(|key| key.verify(payload, signature))
+        {
+            Ok(Ok(algorithm)) => algorithm,
+            Ok(Err(_)) => {
+                return fail(
+                    Reason::NoMatchingSignature,
+                    "the signature does not verify under the certificate's key".into(),
+                );
+            }
+            Err(err) => {
+                return fail(
+                    Reason::UntrustedCertificate,
+                    format!("the certificate's key: {err}"),
+                );
+            }
+        };
+        let log_entry = match (
+            self.policy.rekor_mode(),
+            layer.annotations.get(BUNDLE_ANNOTATION),
+        ) {
+            (RekorMode::Ignore, _) | (RekorMode::VerifyIfPresent, None) => None,
+            (RekorMode::Require, None) => {
+                return fail(
+                    Reason::TlogMissing,
+                    format!(
+                        "the policy requires a Rekor bundle and the layer has no \
+                         {BUNDLE_ANNOTATION} annotation"
+                    ),
+                );
+            }
+            (_, Some(bundle)) => match rekor::verify_bundle(
+                bundle,
+                self.policy.log_keys(),
+                payload,
+                signature,
+                Signer::Certificate(&der),
+            ) {
+                Ok(entry) => Some(entry),
+                Err(err) => return fail(Reason::TlogVerificationFailed, err.to_string()),
+            },
+        };
+        let times: Vec<i64> = log_entry.iter().filter_map(|e| e.proven_time).collect();
+        let (index, described) = match sigstore::keyless_signer(self.policy, &leaf, &times) {
+            Ok(found) => found,
+            Err((status, message)) => return fail(status, message),
+        };
+        let key = self.policy.keys().len() + index;
+        match self.check_claims(payload) {
+            Ok(()) => LayerOutcome {
+                status: Reason::Verified,
+                key: Some(key),
+                message: format!(
+                    "signature verified: {described} ({algorithm}), certificate valid when \
+                     logged in Rekor at index {}",
+                    log_entry.map_or(0, |e| e.log_index)
+                ),
+                log_entry,
+            },
+            Err(Failure(status, message)) => LayerOutcome {
+                log_entry,
+                ..LayerOutcome::fail(status, Some(key), message)
+            },
+        }
+    }
+
     /// Check 3: the first policy key under which the signature verifies over the raw bytes.
     fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<(usize, String), Failure> {
         sigstore::verifying_key(self.policy, |key| key.verify(payload, signature))
@@ -673,7 +779,7 @@ impl LayerContext<'_> {
             self.policy.log_keys(),
             payload,
             signature,
-            &self.policy.keys()[key].key,
+            Signer::Key(&self.policy.keys()[key].key),
         )
         .map(Some)
         .map_err(|err| Failure(Reason::TlogVerificationFailed, err.to_string()))

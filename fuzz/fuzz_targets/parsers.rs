@@ -1,6 +1,6 @@
 //! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
-//! indexes, Sigstore bundles, X.509 certificates, log checkpoints, inclusion proofs): an error
-//! or a value, no panic.
+//! indexes, Sigstore bundles, X.509 certificates, RFC 3161 timestamps, trusted roots, log
+//! checkpoints, inclusion proofs): an error or a value, no panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -17,8 +17,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);
         let _ = ocisig::certificate::verify_embedded_sct(&certificate, &certificate, &[]);
     }
+    let _ = ocisig::timestamp::verify_timestamp(data, b"signature", &[]);
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = ocisig::tlog::Checkpoint::parse(text);
+    }
+    if let Ok(root) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = ocisig::trusted_root::TrustedRoot::from_value(&root);
     }
     // An audit path: index and size from the first 16 bytes, then 32-byte hashes.
     if data.len() >= 16 {

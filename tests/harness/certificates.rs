@@ -57,7 +57,7 @@ fn conformance_leaves_chain_to_their_trusted_root_at_the_proven_time() {
         let authority = verify_chain(&leaf, &authorities, time).expect(name);
         // Its embedded SCT verifies under the root's CT log, over the precertificate entry
         // rebuilt from the leaf (the TBS without the SCT list) and the issuer's key hash.
-        let issuer = &authorities[authority].chain[0];
+        let issuer = &authorities[authority].chain()[0];
         let ct_logs = trusted_root_ct_logs(&root).expect(name);
         assert_eq!(
             verify_embedded_sct(&leaf, issuer, &ct_logs),
@@ -167,7 +167,7 @@ fn a_real_cosign_v3_keyless_leaf_chains_to_the_production_root() {
     let authority = verify_chain(&leaf, &authorities, time.unwrap()).unwrap();
     let ct_logs = trusted_root_ct_logs(&root).unwrap();
     assert_eq!(
-        verify_embedded_sct(&leaf, &authorities[authority].chain[0], &ct_logs),
+        verify_embedded_sct(&leaf, &authorities[authority].chain()[0], &ct_logs),
         Ok(())
     );
     assert!(leaf.alternative_names().iter().any(|n| matches!(n,
@@ -193,7 +193,7 @@ fn an_sct_under_an_untrusted_ct_key_is_refused() {
     let ct_logs = trusted_root_ct_logs(&root).unwrap();
     assert_eq!(ct_logs.len(), 3);
     assert_eq!(
-        verify_embedded_sct(&leaf, &authorities[authority].chain[0], &ct_logs),
+        verify_embedded_sct(&leaf, &authorities[authority].chain()[0], &ct_logs),
         Err(CertificateError::NoValidSct)
     );
 }

@@ -306,3 +306,145 @@ fn identity_policies_are_checked() {
             .contains("certificateAuthorities")
     );
 }
+
+// Keyless `.sig` layers: cosign 2's storage of a keyless signature (the certificate, chain and
+// Rekor bundle as layer annotations), on connaisseur's real one (a GitHub-OAuth identity,
+// 2024, production Fulcio, Rekor and CT log).
+
+const SIG_DIGEST: &str = "sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee";
+const SIG_SUBJECT: &str = "philipp.belitz@securesystems.de";
+const SIG_ISSUER: &str = "https://github.com/login/oauth";
+
+/// The production root and the evidence of connaisseur's keyless signature.
+fn keyless_sig() -> Option<(Value, Vec<u8>)> {
+    let (root, _) = setup()?;
+    let vectors = vectors_dir()?;
+    let dir = vectors.join("connaisseur/test/testdata/cosign/securesystemsengineering/testimage");
+    let manifest = read(&dir.join(format!(
+        "manifests/sha256-{}.sig.json",
+        SIG_DIGEST.trim_start_matches("sha256:")
+    )));
+    let payload_digest = "sha256:897d9e862b4599b723442f36ed7b4cfd1628bb7656643c56855988cac161d065";
+    let payload = read(&dir.join(format!("blobs/{payload_digest}.json")));
+    let evidence = json!({
+        "image": "index.docker.io/phbelitz/rekor-test:latest",
+        "digest": SIG_DIGEST,
+        "signatureManifest": String::from_utf8(manifest).unwrap(),
+        "blobs": {payload_digest: base64_encode(&payload)},
+    });
+    Some((root, serde_json::to_vec(&evidence).unwrap()))
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_real_keyless_sig_layer_verifies_under_its_identity_only() {
+    let Some((root, evidence)) = keyless_sig() else {
+        return;
+    };
+    let identity = |subject: &str, issuer: &str| {
+        policy(
+            &root,
+            json!([{"name": "philipp", "issuer": issuer, "subject": subject}]),
+        )
+    };
+    let verdict = expect(&identity(SIG_SUBJECT, SIG_ISSUER), &evidence, "verified");
+    assert_eq!(verdict["satisfiedKeys"], json!(["philipp"]));
+    let layer = &verdict["signatures"][0];
+    assert_eq!(layer["status"], "verified");
+    assert_eq!(layer["key"], "philipp");
+    assert!(layer["integratedTime"].as_i64().is_some());
+    assert_eq!(
+        verdict["message"], "signed by philipp (threshold 1)",
+        "{verdict:#}"
+    );
+    // connaisseur's own rule for it: anchored patterns must cover the whole values.
+    let patterns = policy(
+        &root,
+        json!([{"issuerRegExp": ".*github.*", "subjectRegExp": "philipp\\..*"}]),
+    );
+    expect(&patterns, &evidence, "verified");
+    let unanchored = policy(
+        &root,
+        json!([{"issuerRegExp": "github", "subjectRegExp": "philipp"}]),
+    );
+    expect(&unanchored, &evidence, "identity_mismatch");
+
+    expect(
+        &identity("bob@gmail.com", SIG_ISSUER),
+        &evidence,
+        "identity_mismatch",
+    );
+    expect(
+        &identity(SIG_SUBJECT, "https://accounts.google.com"),
+        &evidence,
+        "identity_mismatch",
+    );
+    // The same layer under a policy of keys only is a signature no key made.
+    let keys_only = policy_with(
+        &root,
+        json!([]),
+        json!({"keys": [Signer::new("alice", 1).key_entry()]}),
+    );
+    expect(&keys_only, &evidence, "no_matching_signature");
+    // Without the Rekor bundle read, nothing proves when the certificate signed.
+    let ignore = policy_with(
+        &root,
+        json!([{"issuer": SIG_ISSUER, "subject": SIG_SUBJECT}]),
+        json!({"rekor": {"mode": "ignore"}}),
+    );
+    expect(&ignore, &evidence, "no_verified_time");
+    // Without the CT log that signed its SCT.
+    let mut no_ct = root.clone();
+    no_ct["ctlogs"] = json!([]);
+    expect(
+        &policy(
+            &no_ct,
+            json!([{"issuer": SIG_ISSUER, "subject": SIG_SUBJECT}]),
+        ),
+        &evidence,
+        "sct_invalid",
+    );
+}
+
+/// The chain annotation is never trust material: a layer whose annotations carry a chain to a
+/// root of the signer's making is judged against the policy's root only.
+#[test]
+fn a_sig_layers_chain_annotation_is_never_trusted() {
+    let Some((root, evidence)) = keyless_sig() else {
+        return;
+    };
+    let mut document: Value = serde_json::from_slice(&evidence).unwrap();
+    let mut manifest: Value =
+        serde_json::from_str(document["signatureManifest"].as_str().unwrap()).unwrap();
+    // Another Fulcio's CAs in the policy; the layer's own chain names the real ones.
+    let staging: Value = serde_json::from_slice(&read(&vectors_dir().unwrap().join(
+        "sigstore-conformance/test/assets/bundle-verify/rekor2-happy-path/trusted_root.json",
+    )))
+    .unwrap();
+    let mut other_ca = root.clone();
+    other_ca["certificateAuthorities"] = staging["certificateAuthorities"].clone();
+    let identity = json!([{"issuer": SIG_ISSUER, "subject": SIG_SUBJECT}]);
+    assert!(
+        manifest["layers"][0]["annotations"]["dev.sigstore.cosign/chain"]
+            .as_str()
+            .is_some_and(|chain| chain.contains("BEGIN CERTIFICATE"))
+    );
+    expect(
+        &policy(&other_ca, identity.clone()),
+        &evidence,
+        "untrusted_certificate",
+    );
+    // And a certificate annotation that is not a certificate is a malformed signature.
+    manifest["layers"][0]["annotations"]["dev.sigstore.cosign/certificate"] =
+        json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    document["signatureManifest"] = json!(manifest.to_string());
+    expect(
+        &policy(&root, identity),
+        &serde_json::to_vec(&document).unwrap(),
+        "malformed_signature",
+    );
+}

@@ -498,3 +498,42 @@ fn a_bundle_of_another_image_is_refused() {
         "claim_digest_mismatch",
     );
 }
+
+/// CVE-2022-36056 on sigstore-python's own asset: a keyless bundle that is valid except that
+/// its log entry (genuine, by the trusted staging log) records an unrelated signature over the
+/// same input. Under a policy that trusts any identity, the bundle beside it, made the same
+/// way with its own entry, verifies; this one is refused for its log entry, whatever the
+/// identity.
+#[test]
+fn cve_2022_36056_sigstore_pythons_keyless_bundle_with_an_unrelated_log_entry() {
+    let Some(vectors) = support::vectors_dir() else {
+        return;
+    };
+    let assets = vectors.join("sigstore-python/test/assets");
+    let root: Value = serde_json::from_slice(&support::read(
+        &vectors.join("sigstore-trust-roots/staging_trusted_root.sigstore-python.json"),
+    ))
+    .unwrap();
+    let policy = serde_json::to_vec(&json!({
+        "identities": [{"issuerRegExp": ".*", "subjectRegExp": ".*"}],
+        "trustedRoot": root,
+        "rekor": {"mode": "require"},
+    }))
+    .unwrap();
+    let policy = ocisig::Policy::from_json(&policy).unwrap();
+    let check = |name: &str| {
+        let artifact = support::read(&assets.join(name));
+        let bundle = support::read(&assets.join(format!("{name}.sigstore")));
+        ocisig::verify_artifact_bundle(&policy, &bundle, &ocisig::Sha256Digest::of(&artifact))
+    };
+    let control = check("bundle_v3.txt");
+    assert!(control.verified(), "{}", control.to_json());
+    let verdict = check("bundle_cve_2022_36056.txt");
+    assert_eq!(
+        verdict.reason(),
+        ocisig::Reason::TlogVerificationFailed,
+        "{}",
+        verdict.to_json()
+    );
+    assert!(verdict.to_json().contains("logs another signature"));
+}

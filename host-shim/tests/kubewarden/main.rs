@@ -59,13 +59,36 @@ struct Policy {
 }
 
 impl Policy {
+    /// A host whose `kubewarden/oci` capabilities serve `manifests` (by the image string the
+    /// guest asks for: `…@sha256:…` or `…:sha256-….sig`) and nothing else, answering anything
+    /// else as oci-client reports a manifest the registry does not know.
+    fn serving(manifests: Vec<(String, Vec<u8>)>) -> Self {
+        let calls: CallLog = Arc::default();
+        let log = Arc::clone(&calls);
+        let callback = move |_id: u64,
+                             _binding: &str,
+                             _namespace: &str,
+                             operation: &str,
+                             payload: &[u8]| {
+            let image: String = serde_json::from_slice(payload)?;
+            log.lock()
+                .unwrap()
+                .push((operation.to_string(), image.clone()));
+            let found = manifests
+                .iter()
+                .find(|(suffix, _)| image.ends_with(suffix.as_str()));
+            match (operation, found) {
+                    ("v1/oci_manifest", Some((_, bytes))) => Ok(bytes.clone()),
+                    _ => Err(format!(
+                        "Registry error: url {image}, envelope: OCI API errors: [OCI API error: manifest unknown]"
+                    )
+                    .into()),
+                }
+        };
+        Self::with_callback(Box::new(callback), calls)
+    }
+
     fn new(registry_host: &str) -> Self {
-        let (engine, module) = compiled();
-        let provider = WasmtimeEngineProviderBuilder::new()
-            .engine(engine.clone())
-            .module(module.clone())
-            .build()
-            .unwrap();
         let client = RegistryClient::new(
             &RegistryOptions {
                 insecure_registries: vec![registry_host.to_string()],
@@ -92,7 +115,17 @@ impl Policy {
                 oci_capability(&client, operation, &image)
                     .map_err(|err| -> Box<dyn std::error::Error + Send + Sync> { err.into() })
             };
-        let host = WapcHost::new(Box::new(provider), Some(Box::new(callback))).unwrap();
+        Self::with_callback(Box::new(callback), calls)
+    }
+
+    fn with_callback(callback: Box<wapc::HostCallback>, calls: CallLog) -> Self {
+        let (engine, module) = compiled();
+        let provider = WasmtimeEngineProviderBuilder::new()
+            .engine(engine.clone())
+            .module(module.clone())
+            .build()
+            .unwrap();
+        let host = WapcHost::new(Box::new(provider), Some(callback)).unwrap();
         Self { host, calls }
     }
 
@@ -840,4 +873,56 @@ fn an_image_with_only_a_bundle_is_rejected_as_unverifiable_here() {
             "v1/oci_manifest"
         ]
     );
+}
+
+/// A real keyless `.sig` signature (connaisseur's: a Fulcio certificate for a GitHub identity,
+/// its chain and its Rekor bundle as layer annotations) verified in the guest: the host serves
+/// the `.sig` manifest and never a blob, so the guest rebuilds the payload from the image
+/// reference and digest, then checks the certificate against the production trusted root in
+/// the settings, at the time the Rekor bundle proves, and the identity (issue #16).
+#[test]
+fn a_keyless_sig_signature_is_verified_in_the_guest() {
+    let Some(vectors) = env::vectors_dir() else {
+        return;
+    };
+    let digest = "sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee";
+    let sig = std::fs::read(vectors.join(format!(
+        "connaisseur/test/testdata/cosign/securesystemsengineering/testimage/manifests/sha256-{}.sig.json",
+        digest.trim_start_matches("sha256:")
+    )))
+    .unwrap();
+    let root: Value = serde_json::from_slice(
+        &std::fs::read(
+            vectors.join("sigstore-trust-roots/production_trusted_root.sigstore-python.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let image = format!("index.docker.io/phbelitz/rekor-test@{digest}");
+    let settings = |subject: &str| {
+        json!({"signatures": [{
+            "image": "index.docker.io/phbelitz/*",
+            "identities": [{"name": "philipp", "issuer": "https://github.com/login/oauth", "subject": subject}],
+            "trustedRoot": root,
+        }]})
+    };
+    let sig_tag = format!(":{}.sig", digest.replace(':', "-"));
+    let policy = Policy::serving(vec![(sig_tag.clone(), sig.clone())]);
+    let response = policy.validate(
+        &admission_request("Pod", "CREATE", &image, &image),
+        &settings("philipp.belitz@securesystems.de"),
+    );
+    assert_eq!(response["accepted"], true, "{response}");
+    assert!(
+        policy.operations().iter().all(|op| op == "v1/oci_manifest"),
+        "{:?}",
+        policy.operations()
+    );
+
+    let policy = Policy::serving(vec![(sig_tag, sig)]);
+    let response = policy.validate(
+        &admission_request("Pod", "CREATE", &image, &image),
+        &settings("bob@gmail.com"),
+    );
+    assert_rejected(&response, &[&format!("{image}: identity_mismatch")]);
 }
