@@ -29,6 +29,16 @@ use crate::keys::{HashAlgorithm, KeyOptions, PublicKey};
 pub const OID_FULCIO_ISSUER_V1: &[u8] = &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 1];
 /// Fulcio's OIDC issuer extension, v2 `1.3.6.1.4.1.57264.1.8` (a DER UTF8String).
 pub const OID_FULCIO_ISSUER_V2: &[u8] = &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 8];
+/// Fulcio's deprecated GitHub workflow extensions `1.3.6.1.4.1.57264.1.2` to `.6` (raw bytes):
+/// the workflow's trigger, commit SHA, name, repository and ref, in that order. cosign's
+/// `--certificate-github-workflow-*` flags match these.
+const OID_GITHUB_WORKFLOW: [&[u8]; 5] = [
+    &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 2],
+    &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 3],
+    &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 4],
+    &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 5],
+    &[0x2b, 6, 1, 4, 1, 0x83, 0xbf, 0x30, 1, 6],
+];
 /// The extended key usage of code signing, `1.3.6.1.5.5.7.3.3`.
 pub const OID_CODE_SIGNING: &[u8] = &[0x2b, 6, 1, 5, 5, 7, 3, 3];
 /// The extended key usage of time stamping (RFC 3161 authorities), `1.3.6.1.5.5.7.3.8`.
@@ -116,6 +126,7 @@ pub struct Certificate {
     spki: Vec<u8>,
     alternative_names: Vec<AlternativeName>,
     oidc_issuer: Option<String>,
+    github_workflow: [Option<String>; 5],
     digital_signature: bool,
     code_signing: bool,
     time_stamping: bool,
@@ -226,6 +237,7 @@ impl Certificate {
             spki: spki.whole.to_vec(),
             alternative_names: Vec::new(),
             oidc_issuer: None,
+            github_workflow: Default::default(),
             digital_signature: false,
             code_signing: false,
             time_stamping: false,
@@ -319,7 +331,14 @@ impl Certificate {
                     v1_issuer = Some(String::from(issuer));
                 }
                 OID_SCT_LIST => self.sct_list = Some(value.to_vec()),
-                _ => {}
+                _ => {
+                    if let Some(field) = OID_GITHUB_WORKFLOW.iter().position(|o| *o == oid) {
+                        let text = core::str::from_utf8(value).map_err(|_| {
+                            Parse::Extension("a GitHub workflow extension is not UTF-8")
+                        })?;
+                        self.github_workflow[field] = Some(text.into());
+                    }
+                }
             }
         }
         // The v2 extension is authoritative; the v1 one stands in only without it.
@@ -342,6 +361,12 @@ impl Certificate {
     /// The OIDC issuer Fulcio recorded (v2 extension, else v1).
     pub fn oidc_issuer(&self) -> Option<&str> {
         self.oidc_issuer.as_deref()
+    }
+
+    /// Fulcio's GitHub workflow extensions (v1 OIDs `.2` to `.6`): trigger, SHA, name,
+    /// repository and ref, each if present.
+    pub fn github_workflow(&self) -> &[Option<String>; 5] {
+        &self.github_workflow
     }
 
     /// The embedded SCT list extension's value, if any (a DER OCTET STRING holding the TLS

@@ -4,7 +4,8 @@
 //! An identity is an OIDC issuer and a subject, each given exactly or as a regular expression.
 //! The subject is the certificate's Subject Alternative Name as sigstore-go reads it: the
 //! first URI, else the first email, else the first other name. The issuer is Fulcio's issuer
-//! extension (v2, else v1).
+//! extension (v2, else v1). Optionally, as cosign's `--certificate-github-workflow-*` flags,
+//! the GitHub workflow extensions (trigger, SHA, name, repository, ref) must equal given values.
 //!
 //! Patterns are **anchored**: `subjectRegExp: "https://github.com/org/.*"` must match the whole
 //! subject, so `https://evil.example/?https://github.com/org/x` does not. cosign and
@@ -68,6 +69,9 @@ pub struct Identity {
     pub(crate) name: String,
     pub(crate) issuer: Matcher,
     pub(crate) subject: Matcher,
+    /// Exact values the GitHub workflow extensions must have: trigger, SHA, name, repository
+    /// and ref (`None`: not checked).
+    pub(crate) github_workflow: [Option<String>; 5],
 }
 
 impl Identity {
@@ -82,6 +86,11 @@ impl Identity {
             .oidc_issuer()
             .is_some_and(|issuer| self.issuer.matches(issuer))
             && subject(certificate).is_some_and(|subject| self.subject.matches(subject))
+            && self
+                .github_workflow
+                .iter()
+                .zip(certificate.github_workflow())
+                .all(|(wanted, found)| wanted.is_none() || wanted == found)
     }
 }
 

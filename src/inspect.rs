@@ -238,6 +238,53 @@ pub const LAYER_CHECKS: [LayerCheck; 13] = [
     },
 ];
 
+/// The certificate checks of a keyless signature (a Fulcio certificate in a Sigstore bundle or
+/// a `.sig` layer's annotation), in the order [`crate::sigstore`] runs them, before the payload
+/// checks. A keyless result's status is the first that failed, or a payload status, or
+/// `verified`.
+pub const KEYLESS_CHECKS: [LayerCheck; 8] = [
+    LayerCheck {
+        status: Reason::NoMatchingSignature,
+        check: "The signature verifies under the signing certificate's key",
+        failure: "The certificate's key did not make this signature over these exact bytes.",
+    },
+    LayerCheck {
+        status: Reason::TlogVerificationFailed,
+        check: "The transparency-log entry records this signature by this certificate",
+        failure: "The log entry is not signed by a trusted log, or records another signature, payload or certificate.",
+    },
+    LayerCheck {
+        status: Reason::TimestampInvalid,
+        check: "Each signed timestamp is over this signature, by a trusted timestamp authority",
+        failure: "A signed timestamp is malformed, over something else, or from an authority the trusted root does not list.",
+    },
+    LayerCheck {
+        status: Reason::NoVerifiedTime,
+        check: "The evidence proves when the certificate signed",
+        failure: "No verified timestamp and no log entry with an inclusion promise: nothing says the ten-minute certificate was valid when it signed.",
+    },
+    LayerCheck {
+        status: Reason::CertificateOutsideValidity,
+        check: "The certificate was valid at that time",
+        failure: "The certificate had expired, or was not yet valid, when the evidence says it signed.",
+    },
+    LayerCheck {
+        status: Reason::UntrustedCertificate,
+        check: "The certificate chains to a Fulcio CA of the trusted root, and may sign code",
+        failure: "The certificate was not issued by a certificate authority the trusted root lists (for that time), or is not a code-signing certificate.",
+    },
+    LayerCheck {
+        status: Reason::SctInvalid,
+        check: "The certificate was published in a trusted certificate-transparency log",
+        failure: "No embedded SCT verifies under a CT log of the trusted root: the certificate may have been issued in secret.",
+    },
+    LayerCheck {
+        status: Reason::IdentityMismatch,
+        check: "The certificate names an identity the policy trusts (issuer and subject)",
+        failure: "The certificate is genuine, but issued to someone the policy does not list.",
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -175,6 +175,21 @@ pub struct IdentityDocument {
     /// The certificate's subject, as a pattern matching all of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_reg_exp: Option<String>,
+    /// The GitHub workflow trigger (Fulcio extension `…57264.1.2`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_trigger: Option<String>,
+    /// The GitHub workflow commit SHA (`…1.3`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_sha: Option<String>,
+    /// The GitHub workflow name (`…1.4`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_name: Option<String>,
+    /// The GitHub workflow repository, `owner/repo` (`…1.5`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_repository: Option<String>,
+    /// The GitHub workflow ref (`…1.6`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_ref: Option<String>,
 }
 
 /// One trusted key.
@@ -658,10 +673,29 @@ fn identities(
         if keys.iter().any(|k| k.name == name) || identities.iter().any(|i| i.name == name) {
             return Err(invalid(field("name"), format!("{name:?} is used twice")));
         }
+        let github_workflow = [
+            &entry.github_workflow_trigger,
+            &entry.github_workflow_sha,
+            &entry.github_workflow_name,
+            &entry.github_workflow_repository,
+            &entry.github_workflow_ref,
+        ]
+        .map(Clone::clone);
+        if github_workflow
+            .iter()
+            .flatten()
+            .any(|v| v.is_empty() || v.len() > limits::MAX_IDENTITY_BYTES)
+        {
+            return Err(invalid(
+                field("githubWorkflow*"),
+                "each value must be 1 to 1024 bytes",
+            ));
+        }
         identities.push(Identity {
             name,
             issuer,
             subject,
+            github_workflow,
         });
     }
     Ok(identities)
@@ -712,11 +746,16 @@ fn canonical_digest(
                 identities
                     .iter()
                     .map(|i| {
-                        serde_json::json!({
+                        let mut identity = serde_json::json!({
                             "issuer": i.issuer.canonical(),
                             "name": i.name,
                             "subject": i.subject.canonical(),
-                        })
+                        });
+                        // Only when given, so identities without them keep their digest.
+                        if i.github_workflow.iter().any(Option::is_some) {
+                            identity["githubWorkflow"] = serde_json::json!(i.github_workflow);
+                        }
+                        identity
                     })
                     .collect(),
             );

@@ -259,6 +259,24 @@ struct IdentityFlags {
         conflicts_with = "certificate_oidc_issuer"
     )]
     certificate_oidc_issuer_regexp: Option<String>,
+    /// Keyless: the GitHub workflow trigger the certificate records (e.g. push), exactly.
+    #[arg(long = "certificate-github-workflow-trigger", value_name = "TRIGGER")]
+    github_workflow_trigger: Option<String>,
+    /// Keyless: the GitHub workflow commit SHA the certificate records, exactly.
+    #[arg(long = "certificate-github-workflow-sha", value_name = "SHA")]
+    github_workflow_sha: Option<String>,
+    /// Keyless: the GitHub workflow name the certificate records, exactly.
+    #[arg(long = "certificate-github-workflow-name", value_name = "NAME")]
+    github_workflow_name: Option<String>,
+    /// Keyless: the GitHub repository (owner/repo) the certificate records, exactly.
+    #[arg(
+        long = "certificate-github-workflow-repository",
+        value_name = "OWNER/REPO"
+    )]
+    github_workflow_repository: Option<String>,
+    /// Keyless: the GitHub ref (e.g. refs/tags/v1.0) the certificate records, exactly.
+    #[arg(long = "certificate-github-workflow-ref", value_name = "REF")]
+    github_workflow_ref: Option<String>,
 }
 
 impl IdentityFlags {
@@ -283,9 +301,28 @@ impl IdentityFlags {
                 .certificate_oidc_issuer_regexp
                 .as_ref()
                 .map(|s| ("issuerRegExp", s)));
+        let github = [
+            ("githubWorkflowTrigger", &self.github_workflow_trigger),
+            ("githubWorkflowSha", &self.github_workflow_sha),
+            ("githubWorkflowName", &self.github_workflow_name),
+            ("githubWorkflowRepository", &self.github_workflow_repository),
+            ("githubWorkflowRef", &self.github_workflow_ref),
+        ];
         match (subject, issuer) {
-            (None, None) => Ok(None),
-            (Some((sk, sv)), Some((ik, iv))) => Ok(Some(serde_json::json!({ sk: sv, ik: iv }))),
+            (None, None) if github.iter().all(|(_, value)| value.is_none()) => Ok(None),
+            (None, None) => anyhow::bail!(
+                "--certificate-github-workflow-* narrow an identity: give \
+                 --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] too"
+            ),
+            (Some((sk, sv)), Some((ik, iv))) => {
+                let mut identity = serde_json::json!({ sk: sv, ik: iv });
+                for (key, value) in github {
+                    if let Some(value) = value {
+                        identity[key] = serde_json::json!(value);
+                    }
+                }
+                Ok(Some(identity))
+            }
             (Some(_), None) => anyhow::bail!(
                 "--certificate-identity[-regexp] needs --certificate-oidc-issuer[-regexp]: an \
                  identity is a subject and the issuer that vouched for it"

@@ -90,6 +90,44 @@ fn a_real_keyless_image_signature_verifies_under_its_true_identity() {
     );
 }
 
+/// cosign's `--certificate-github-workflow-*` checks: each given value must equal the
+/// certificate's GitHub workflow extension.
+#[test]
+fn github_workflow_extensions_narrow_an_identity() {
+    let Some((root, evidence)) = setup() else {
+        return;
+    };
+    let with = |extra: Value| {
+        let mut identity = json!({"name": "release", "issuer": GITHUB, "subject": SUBJECT});
+        for (key, value) in extra.as_object().unwrap() {
+            identity[key] = value.clone();
+        }
+        policy(&root, json!([identity]))
+    };
+    let all = json!({
+        "githubWorkflowTrigger": "push",
+        "githubWorkflowSha": "2a6b879b7a5ef59d7fb348d0b5d14314538ac0a6",
+        "githubWorkflowName": "Release",
+        "githubWorkflowRepository": "kubewarden/kubewarden-controller",
+        "githubWorkflowRef": "refs/tags/v1.34.0",
+    });
+    expect(&with(all.clone()), &evidence, "verified");
+    for (key, other) in [
+        ("githubWorkflowTrigger", "workflow_dispatch"),
+        (
+            "githubWorkflowSha",
+            "0000000000000000000000000000000000000000",
+        ),
+        ("githubWorkflowName", "Nightly"),
+        ("githubWorkflowRepository", "kubewarden/other"),
+        ("githubWorkflowRef", "refs/heads/main"),
+    ] {
+        let mut changed = all.clone();
+        changed[key] = json!(other);
+        expect(&with(changed), &evidence, "identity_mismatch");
+    }
+}
+
 #[test]
 fn another_subject_or_issuer_is_an_identity_mismatch() {
     let Some((root, evidence)) = setup() else {

@@ -166,3 +166,52 @@ test('works on a narrow screen with the keyboard alone', { skip }, async () => {
   await page.screenshot({ path: `${SHOTS}/demo-narrow.png`, fullPage: true });
   await page.close();
 });
+
+// A real keyless `.sig` signature (connaisseur's, read from ../shared/vectors, never copied
+// here) under a policy file with an identity and Sigstore's production trusted root: the page
+// lists the identity and marks each certificate check; another identity fails at the last.
+const VECTORS = `${ROOT}../shared/vectors`;
+const vectorsMissing = !existsSync(VECTORS);
+if (vectorsMissing && process.env.CI) throw new Error(`CI is set but ${VECTORS} is missing`);
+
+test('a keyless signature shows each certificate check', { skip: skip || (vectorsMissing && `missing ${VECTORS}`) }, async () => {
+  const testimage = `${VECTORS}/connaisseur/test/testdata/cosign/securesystemsengineering/testimage`;
+  const digest = 'sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee';
+  const payloadDigest = 'sha256:897d9e862b4599b723442f36ed7b4cfd1628bb7656643c56855988cac161d065';
+  const evidence = {
+    image: 'index.docker.io/phbelitz/rekor-test:latest',
+    digest,
+    signatureManifest: readFileSync(`${testimage}/manifests/sha256-${digest.slice(7)}.sig.json`, 'utf8'),
+    blobs: { [payloadDigest]: readFileSync(`${testimage}/blobs/${payloadDigest}.json`).toString('base64') },
+  };
+  const trustedRoot = JSON.parse(readFileSync(`${VECTORS}/sigstore-trust-roots/production_trusted_root.sigstore-python.json`, 'utf8'));
+  const policyFor = (subject) => JSON.stringify({
+    identities: [{ name: 'philipp', issuer: 'https://github.com/login/oauth', subject }],
+    trustedRoot,
+  });
+  const { page, problems } = await openDemo();
+  const verifyWith = async (subject) => {
+    await page.setInputFiles('#policy-file', { name: 'policy.json', mimeType: 'application/json', buffer: Buffer.from(policyFor(subject)) });
+    await page.waitForFunction(() => document.getElementById('identities').textContent.includes('philipp'));
+    await page.fill('#evidence', JSON.stringify(evidence));
+    await page.evaluate(() => { document.getElementById('banner').dataset.state = 'idle'; });
+    await page.click('#verify');
+    await page.waitForFunction(() => ['verified', 'denied'].includes(document.getElementById('banner').dataset.state));
+    const layer = page.locator('section.layer').first();
+    const keyless = layer.locator('ol.checks').nth(1);
+    return {
+      state: await page.locator('#banner').getAttribute('data-state'),
+      reason: await page.locator('#banner').getAttribute('data-reason'),
+      checks: await keyless.locator('.check').evaluateAll((items) => items.map((i) => i.dataset.state)),
+    };
+  };
+  const good = await verifyWith('philipp.belitz@securesystems.de');
+  assert.equal(good.state, 'verified');
+  assert.equal(good.checks.length, 8);
+  assert.ok(good.checks.every((state) => state === 'passed'), good.checks.join());
+  const other = await verifyWith('bob@gmail.com');
+  assert.equal(other.reason, 'identity_mismatch');
+  assert.deepEqual(other.checks, [...Array(7).fill('passed'), 'failed']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

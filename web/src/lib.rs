@@ -75,6 +75,13 @@ pub fn layer_checks() -> JsValue {
     to_js(&serialize(&ocisig::inspect::LAYER_CHECKS))
 }
 
+/// The certificate checks of a keyless signature in the order they run:
+/// `[{status, check, failure}]`.
+#[wasm_bindgen(js_name = keylessChecks)]
+pub fn keyless_checks() -> JsValue {
+    to_js(&serialize(&ocisig::inspect::KEYLESS_CHECKS))
+}
+
 /// Builds an evidence document (as JSON text) from its parts: the image reference, its
 /// digest, the `.sig` manifest text (empty for none) and the payloads, each keyed by its own
 /// sha256.

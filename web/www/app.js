@@ -1,9 +1,10 @@
 // The demo page: gathers evidence and a policy, runs the ocisig core (WebAssembly) in the
 // page, and explains the verdict check by check. No network requests beyond this origin.
-import init, { verify, inspectKey, inspectEvidence, layerChecks, buildEvidence } from './pkg/ocisig_web.js';
+import init, { verify, inspectKey, inspectEvidence, layerChecks, keylessChecks, buildEvidence } from './pkg/ocisig_web.js';
 
 const $ = (id) => document.getElementById(id);
 const CHECKS = [];
+const KEYLESS_CHECKS = [];
 
 // ---- small DOM helpers -------------------------------------------------------------------
 function el(tag, attrs = {}, ...children) {
@@ -103,6 +104,14 @@ function showPolicy() {
 function loadPolicy(policy) {
   const { keys = [], threshold = 1, required = [], annotations = {}, matchReference = false, ...extras } = policy;
   policyExtras = extras;
+  // Keyless signers come with the policy file (with the trusted root they chain to).
+  const identities = extras.identities || [];
+  $('identities').replaceChildren(...(identities.length ? [
+    el('p', { text: `Trusted identities (keyless)${extras.trustedRoot ? ', checked against the policy\'s trusted root' : ''}:` }),
+    el('ul', {}, ...identities.map((i) => el('li', {
+      text: `${i.name || i.subject || i.subjectRegExp}: ${i.subject || `/${i.subjectRegExp}/`} from ${i.issuer || `/${i.issuerRegExp}/`}`,
+    }))),
+  ] : []));
   $('keys').replaceChildren();
   for (const key of keys) addKey(key.name, key.publicKey);
   $('threshold').value = threshold;
@@ -123,10 +132,14 @@ function markClaim(text, claimed, matches) {
   return pre;
 }
 
-function checklist(result, policySatisfiedEarly) {
+function checklist(result, policySatisfiedEarly, checks = CHECKS) {
   const list = el('ol', { class: 'checks' });
-  const failedAt = result ? CHECKS.findIndex((c) => c.status === result.status) : -1;
-  CHECKS.forEach((check, index) => {
+  let failedAt = result ? checks.findIndex((c) => c.status === result.status) : -1;
+  // For the certificate checks, a payload status means every one of them passed.
+  if (checks === KEYLESS_CHECKS && failedAt < 0 && result && CHECKS.some((c) => c.status === result.status)) {
+    failedAt = checks.length;
+  }
+  checks.forEach((check, index) => {
     let state;
     if (!result) state = 'skipped';
     else if (result.status === 'verified' || index < failedAt) state = 'passed';
@@ -168,6 +181,10 @@ function showLayers(summary, verdict) {
     for (const [name, value] of Object.entries(layer.annotations)) fact(name, value);
     section.append(facts);
     section.append(checklist(result, verdict.verified));
+    if (layer.annotations['dev.sigstore.cosign/certificate'] && isKeyless(result)) {
+      section.append(el('h4', { text: 'Keyless: the certificate checks' }));
+      section.append(checklist(result, verdict.verified, KEYLESS_CHECKS));
+    }
     if (layer.payload) {
       const p = layer.payload;
       section.append(el('h4', { text: 'Signed payload (shown before verification; only the checks above say whether it counts)' }));
@@ -202,8 +219,20 @@ function showLayers(summary, verdict) {
     if (result.logIndex !== undefined) fact('Log index', String(result.logIndex));
     fact('Result', result.message);
     section.append(facts);
+    if (isKeyless(result)) {
+      section.append(el('h4', { text: 'Keyless: the certificate checks' }));
+      section.append(checklist(result, verdict.verified, KEYLESS_CHECKS));
+    }
     container.append(section);
   }
+}
+
+// A result is keyless when an identity of the policy signed it, or a certificate check is
+// what failed.
+function isKeyless(result) {
+  if (!result) return false;
+  const identities = (currentPolicy().identities || []).map((i) => i.name || i.subject || i.subjectRegExp);
+  return identities.includes(result.key) || KEYLESS_CHECKS.some((c) => c.status === result.status && c.status !== 'no_matching_signature' && c.status !== 'tlog_verification_failed');
 }
 
 // Lets people change the signed bytes and watch the verdict turn.
@@ -238,7 +267,8 @@ function run() {
   const verdict = verify(JSON.stringify(policy), evidenceText);
   let summary = null;
   try { summary = inspectEvidence(evidenceText); } catch { /* the verdict says why */ }
-  const explanation = CHECKS.find((c) => c.status === verdict.reason);
+  const explanation = CHECKS.find((c) => c.status === verdict.reason)
+    || KEYLESS_CHECKS.find((c) => c.status === verdict.reason);
   banner.dataset.state = verdict.verified ? 'verified' : 'denied';
   banner.dataset.reason = verdict.reason;
   banner.replaceChildren(
@@ -294,6 +324,16 @@ function wire() {
     const file = event.target.files[0];
     if (file) $('evidence').value = await readFile(file);
   });
+  $('policy-file').addEventListener('change', async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      loadPolicy(JSON.parse(await readFile(file)));
+    } catch (error) {
+      $('banner').dataset.state = 'error';
+      $('banner').textContent = `⚠ The policy file is not JSON: ${error.message}`;
+    }
+  });
   $('use-parts').addEventListener('click', () => {
     try {
       const payloads = $('part-payloads').value.split('\n').filter((line) => line.trim());
@@ -313,6 +353,7 @@ function wire() {
 
 await init();
 CHECKS.push(...layerChecks());
+KEYLESS_CHECKS.push(...keylessChecks());
 wire();
 addKey();
 showPolicy();
