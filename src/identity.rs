@@ -38,12 +38,19 @@ impl Matcher {
             (None, Some(text)) if text.is_empty() || text.len() > MAX_IDENTITY_BYTES => {
                 Err("the pattern must be 1 to 1024 bytes")
             }
-            (None, Some(text)) => regex_lite::RegexBuilder::new(&format!("^(?:{text})$"))
-                .size_limit(1 << 20)
-                .nest_limit(64)
-                .build()
-                .map(Self::Pattern)
-                .map_err(|_| "the pattern is not a valid regular expression"),
+            (None, Some(text)) => {
+                let build = |pattern: &str| {
+                    regex_lite::RegexBuilder::new(pattern)
+                        .size_limit(1 << 20)
+                        .nest_limit(64)
+                        .build()
+                        .map_err(|_| "the pattern is not a valid regular expression")
+                };
+                // Valid on its own first, so that the anchors wrap all of it: `a)|(b` would
+                // otherwise close the group and leave an unanchored alternative.
+                build(text)?;
+                build(&format!("^(?:{text})$")).map(Self::Pattern)
+            }
         }
     }
 
@@ -138,6 +145,8 @@ mod tests {
         assert!(Matcher::new(Some("a"), Some("b")).is_err());
         assert!(Matcher::new(Some(""), None).is_err());
         assert!(Matcher::new(None, Some("(")).is_err());
+        // A pattern that would close the anchoring group is refused, not half anchored.
+        assert!(Matcher::new(None, Some("a)|(b")).is_err());
         let exact = Matcher::new(Some("a.b"), None).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(exact.matches("a.b") && !exact.matches("axb"));
     }

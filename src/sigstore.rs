@@ -361,7 +361,9 @@ fn with_key(
     };
     let signer = &policy.keys()[key];
     let log_entry = check_log(policy, bundle, logged, signature, Signer::Key(&signer.key))
-        .map_err(|(status, message)| fail(status, message))?;
+        .map_err(|(status, message)| fail(status, message))?
+        .first()
+        .copied();
     let name = &signer.name;
     Ok(Found {
         signer: key,
@@ -441,7 +443,7 @@ fn keyless(
                 )
             })
         })?;
-    let log_entry = check_log(
+    let log_entries = check_log(
         policy,
         bundle,
         logged,
@@ -449,7 +451,9 @@ fn keyless(
         Signer::Certificate(leaf_der),
     )
     .map_err(|(status, message)| Outcome::fail(status, message))?;
-    let mut times = Vec::new();
+    // The times the evidence proves: each signed timestamp's, and each verified inclusion
+    // promise's.
+    let mut times: Vec<i64> = log_entries.iter().filter_map(|e| e.proven_time).collect();
     for (i, response) in bundle.timestamps.iter().enumerate() {
         let time = verify_timestamp(
             response,
@@ -464,16 +468,7 @@ fn keyless(
         })?;
         times.push(time);
     }
-    if policy.rekor_mode() != RekorMode::Ignore {
-        for entry in &bundle.tlog_entries {
-            // check_log verified every entry; only a promise proves the time it carries.
-            if entry.signed_entry_timestamp.is_some()
-                && let Some(time) = entry.integrated_time
-            {
-                times.push(time);
-            }
-        }
-    }
+    let log_entry = log_entries.first().copied();
     let (index, described) = keyless_signer(policy, &leaf, &times)
         .map_err(|(status, message)| Outcome::fail(status, message))?;
     Ok(Found {
@@ -564,36 +559,39 @@ pub(crate) fn keyless_signer(
 
 /// The bundle's log entries, as the policy's mode asks: with `ignore`, none is read; otherwise
 /// every entry must verify (an entry of a log the policy does not trust is an error, not
-/// skipped), and the first one's place in the log is returned.
+/// skipped), and what each proves is returned, in bundle order.
 fn check_log(
     policy: &Policy,
     bundle: &Bundle,
     logged: Logged<'_>,
     signature: &[u8],
     signer: Signer<'_>,
-) -> Result<Option<LogEntry>, (Reason, String)> {
+) -> Result<Vec<LogEntry>, (Reason, String)> {
     if policy.rekor_mode() == RekorMode::Ignore {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let mut first = None;
-    for (i, entry) in bundle.tlog_entries.iter().enumerate() {
-        let verified =
-            rekor::verify_bundle_entry(entry, policy.log_keys(), logged, signature, signer)
-                .map_err(|err| {
+    let entries = bundle
+        .tlog_entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            rekor::verify_bundle_entry(entry, policy.log_keys(), logged, signature, signer).map_err(
+                |err| {
                     (
                         Reason::TlogVerificationFailed,
                         format!("log entry {i}: {err}"),
                     )
-                })?;
-        first.get_or_insert(verified);
-    }
-    if policy.rekor_mode() == RekorMode::Require && first.is_none() {
+                },
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if policy.rekor_mode() == RekorMode::Require && entries.is_empty() {
         return Err((
             Reason::TlogMissing,
             "the policy requires a transparency-log entry and the bundle has none".into(),
         ));
     }
-    Ok(first)
+    Ok(entries)
 }
 
 /// Verifies a Sigstore bundle for an artifact known by its sha256, as `cosign verify-blob` and

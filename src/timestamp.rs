@@ -28,13 +28,24 @@ use crate::keys::{HashAlgorithm, KeyOptions};
 use crate::limits::MAX_TIMESTAMP_BYTES;
 
 /// A timestamp authority of a trusted root: its chain, leaf first, and the window in which its
-/// stamps are trusted.
+/// stamps are trusted. Built only from a trusted root
+/// ([`trusted_root_timestamp_authorities`]), which checks the chain once.
 #[derive(Clone, Debug)]
 pub struct TimestampAuthority {
+    chain: Vec<Certificate>,
+    valid_for: (Option<i64>, Option<i64>),
+}
+
+impl TimestampAuthority {
     /// The chain: the certificate that signs timestamps first, its issuers after it.
-    pub chain: Vec<Certificate>,
+    pub fn chain(&self) -> &[Certificate] {
+        &self.chain
+    }
+
     /// `validFor` in the trusted root (Unix seconds, either end open).
-    pub valid_for: (Option<i64>, Option<i64>),
+    pub fn valid_for(&self) -> (Option<i64>, Option<i64>) {
+        self.valid_for
+    }
 }
 
 /// Why a signed timestamp does not count.
@@ -105,6 +116,12 @@ impl<'a> Elements<'a> {
 
     fn expect(&mut self, tag: u8, what: &'static str) -> Result<Element<'a>> {
         self.0.expect(tag, what).map_err(TimestampError::Malformed)
+    }
+
+    fn optional(&mut self, tag: u8, what: &'static str) -> Result<Option<Element<'a>>> {
+        self.0
+            .optional(tag, what)
+            .map_err(TimestampError::Malformed)
     }
 
     fn end(&self, what: &'static str) -> Result<()> {
@@ -190,13 +207,9 @@ fn parse<'a>(response: &'a [u8], signature: &[u8]) -> Result<Stamp<'a>> {
     signed_data.expect(INTEGER, "no SignedData version")?;
     signed_data.expect(SET, "no digest algorithms")?;
     let encapsulated = signed_data.expect(SEQUENCE, "no encapsulated content")?;
-    if signed_data.peek() == Some(CONTEXT_0) {
-        // Embedded certificates: never trusted, never read.
-        signed_data.next("certificates")?;
-    }
-    if signed_data.peek() == Some(CONTEXT_1) {
-        signed_data.next("revocation lists")?;
-    }
+    // Embedded certificates: never trusted, never read.
+    signed_data.optional(CONTEXT_0, "certificates")?;
+    signed_data.optional(CONTEXT_1, "revocation lists")?;
     let signer_infos = signed_data.expect(SET, "no signer infos")?;
     signed_data.end("data after the signer infos")?;
 
@@ -226,9 +239,7 @@ fn parse<'a>(response: &'a [u8], signature: &[u8]) -> Result<Stamp<'a>> {
     let attributes = signer.expect(CONTEXT_0, "no signed attributes")?;
     signer.expect(SEQUENCE, "no signature algorithm")?;
     let signature_bytes = signer.expect(OCTET_STRING, "no signature")?.content;
-    if signer.peek() == Some(CONTEXT_1) {
-        signer.next("unsigned attributes")?;
-    }
+    signer.optional(CONTEXT_1, "unsigned attributes")?;
     signer.end("data after the signer's signature")?;
 
     // The signed attributes: the content type and the digest of the TSTInfo, each once.

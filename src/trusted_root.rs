@@ -31,16 +31,17 @@ impl TrustedRoot {
     /// # Errors
     /// A sentence naming the entry at fault.
     pub fn from_value(root: &serde_json::Value) -> Result<Self, String> {
-        let logs = trusted_root_log_keys(root)?;
-        let authorities = trusted_root_authorities(root)?;
-        let ct_logs = trusted_root_ct_logs(root)?;
-        let timestamp_authorities = trusted_root_timestamp_authorities(root)?;
-        for (section, count) in [
-            ("tlogs", logs.len()),
-            ("certificateAuthorities", authorities.len()),
-            ("ctlogs", ct_logs.len()),
-            ("timestampAuthorities", timestamp_authorities.len()),
+        // The counts first, before any key or certificate is parsed.
+        for section in [
+            "tlogs",
+            "certificateAuthorities",
+            "ctlogs",
+            "timestampAuthorities",
         ] {
+            let count = root
+                .get(section)
+                .and_then(serde_json::Value::as_array)
+                .map_or(0, Vec::len);
             if count > MAX_TRUSTED_ROOT_ENTRIES {
                 return Err(format!(
                     "{section} lists {count} entries; the most accepted is \
@@ -48,6 +49,10 @@ impl TrustedRoot {
                 ));
             }
         }
+        let logs = trusted_root_log_keys(root)?;
+        let authorities = trusted_root_authorities(root)?;
+        let ct_logs = trusted_root_ct_logs(root)?;
+        let timestamp_authorities = trusted_root_timestamp_authorities(root)?;
         Ok(Self {
             logs,
             authorities,
@@ -70,5 +75,30 @@ impl TrustedRoot {
     /// The timestamp authorities.
     pub fn timestamp_authorities(&self) -> &[TimestampAuthority] {
         &self.timestamp_authorities
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_counted_before_anything_is_parsed() {
+        let many: Vec<serde_json::Value> = (0..=MAX_TRUSTED_ROOT_ENTRIES)
+            .map(|_| serde_json::json!({"publicKey": {"rawBytes": "not a key"}}))
+            .collect();
+        for section in [
+            "tlogs",
+            "certificateAuthorities",
+            "ctlogs",
+            "timestampAuthorities",
+        ] {
+            let root = serde_json::json!({"tlogs": [], section: many});
+            let error = TrustedRoot::from_value(&root).err().unwrap_or_default();
+            assert!(
+                error.starts_with(&format!("{section} lists 65 entries")),
+                "{section}: {error}"
+            );
+        }
     }
 }

@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "common/vectors.rs"]
+mod vectors;
+use vectors::vectors_dir;
+
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
@@ -372,24 +376,6 @@ fn rekor_flags_require_a_bundle_the_example_does_not_have() {
     assert!(
         String::from_utf8_lossy(&bad_mode.stderr).contains("require, verify-if-present or ignore")
     );
-}
-
-/// `../shared/vectors`, or `None` with a visible skip message; under CI it must exist.
-fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the shared vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "SKIPPED: real-signature vectors not found at {}",
-        dir.display()
-    );
-    None
 }
 
 /// The sigstore-conformance suite's key-based cases, called as its CLI protocol calls a

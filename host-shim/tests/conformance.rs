@@ -22,22 +22,11 @@ const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremel
 /// The suite's default issuer.
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
+#[path = "common/vectors.rs"]
+mod vectors;
+
 fn assets() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/sigstore-conformance/test/assets");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the sigstore-conformance vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "SKIPPED: sigstore-conformance vectors not found at {}",
-        dir.display()
-    );
-    None
+    Some(vectors::vectors_dir()?.join("sigstore-conformance/test/assets"))
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {

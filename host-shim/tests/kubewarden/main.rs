@@ -5,6 +5,8 @@
 
 #[path = "../registry/env.rs"]
 mod env;
+#[path = "../common/vectors.rs"]
+mod vectors;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -882,7 +884,7 @@ fn an_image_with_only_a_bundle_is_rejected_as_unverifiable_here() {
 /// the settings, at the time the Rekor bundle proves, and the identity (issue #16).
 #[test]
 fn a_keyless_sig_signature_is_verified_in_the_guest() {
-    let Some(vectors) = env::vectors_dir() else {
+    let Some(vectors) = vectors::vectors_dir() else {
         return;
     };
     let digest = "sha256:31dc72a13a0c34b40eb95419d2b2fd67320c856baf3b72da518023ee8d370aee";

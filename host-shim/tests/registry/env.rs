@@ -377,23 +377,3 @@ fn cosign_encrypted_key(pkcs8_der: &[u8], password: &[u8]) -> String {
         lines.join("\n")
     )
 }
-
-/// `../shared/vectors` (real signature data, never copied into the repository), or `None` with
-/// a visible skip message; under CI it must exist.
-#[allow(dead_code)]
-pub(crate) fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the shared vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "SKIPPED: real-signature vectors not found at {}",
-        dir.display()
-    );
-    None
-}
