@@ -52,7 +52,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify images against trusted keys and print one verdict per image.
+    /// Verify images against trusted keys or keyless identities and print one verdict per image.
     #[command(after_help = concat!(
         "Image sources:\n  \
         HOST/REPO:TAG          a registry image; the tag is resolved to a digest once, by hashing\n  \
@@ -69,10 +69,17 @@ enum Command {
         ocisig verify IMAGE --policy policy.yaml -a env=prod --output json\n  \
         ocisig verify IMAGE --key k.pub --trusted-root trusted_root.json --rekor-mode require\n  \
         ocisig verify INDEX --key k.pub --verify-platforms   (after cosign sign --recursive)\n  \
-        ocisig verify IMAGE --key k.pub --format bundle      (cosign v3 signatures only)\n\n\
+        ocisig verify IMAGE --key k.pub --format bundle      (cosign v3 signatures only)\n  \
+        ocisig verify ghcr.io/org/app:1.2 \\\n      \
+        --certificate-identity-regexp 'https://github\\.com/org/app/.*' \\\n      \
+        --certificate-oidc-issuer https://token.actions.githubusercontent.com   (keyless)\n\n\
         Both signature formats are read: cosign's `.sig` tag (simple signing) and Sigstore bundles\n\
         attached as OCI referrers (cosign v3, `cosign sign --new-bundle-format`), found through the\n\
-        referrers API or the `sha256-<hex>` tag. A key counts once, whichever format it signed in.\n\n",
+        referrers API or the `sha256-<hex>` tag. A key counts once, whichever format it signed in.\n\n\
+        Keyless signatures count for an identity: the Fulcio certificate must chain to the trusted\n\
+        root (the embedded public-good snapshot unless --trusted-root), carry a valid SCT, and be\n\
+        valid when the Rekor entry or a signed timestamp proves it signed. Patterns must match the\n\
+        whole value (cosign's match anywhere unless anchored with ^...$).\n\n",
         "Exit status:\n  \
         0  every image verified\n  \
         1  some image did not verify (the verdict says why)\n  \
@@ -203,10 +210,10 @@ struct PolicyFlags {
     keys: Vec<String>,
     #[command(flatten)]
     identity: IdentityFlags,
-    /// How many distinct keys must each have signed [default: 1]
+    /// How many distinct keys or identities must each have signed [default: 1]
     #[arg(long, value_name = "N")]
     threshold: Option<u32>,
-    /// A key that must be among the signers; repeatable.
+    /// A key or identity (by name) that must be among the signers; repeatable.
     #[arg(long = "require", value_name = "NAME")]
     required: Vec<String>,
     /// An annotation the signature must carry; repeatable.
