@@ -427,22 +427,8 @@ fn keyless(
             ));
         }
     }
-    let algorithm = leaf
-        .public_key(crate::keys::KeyOptions::default())
-        .map_err(|err| {
-            Outcome::fail(
-                Reason::UntrustedCertificate,
-                format!("the certificate's key: {err}"),
-            )
-        })
-        .and_then(|key| {
-            signed.verify(&key, signature).map_err(|_| {
-                Outcome::fail(
-                    Reason::NoMatchingSignature,
-                    "the signature does not verify under the signing certificate's key",
-                )
-            })
-        })?;
+    let algorithm = verify_under_leaf(&leaf, |key| signed.verify(key, signature))
+        .map_err(|(status, message)| Outcome::fail(status, message))?;
     let log_entries = check_log(
         policy,
         bundle,
@@ -481,6 +467,28 @@ fn keyless(
             }
         ),
         log_entry,
+    })
+}
+
+/// The first keyless step, shared by bundles and `.sig` layers: `verify` succeeds under the
+/// leaf certificate's key. Returns the algorithm that verified.
+pub(crate) fn verify_under_leaf(
+    leaf: &Certificate,
+    verify: impl Fn(&PublicKey) -> Result<String, SignatureError>,
+) -> Result<String, (Reason, String)> {
+    let key = leaf
+        .public_key(crate::keys::KeyOptions::default())
+        .map_err(|err| {
+            (
+                Reason::UntrustedCertificate,
+                format!("the certificate's key: {err}"),
+            )
+        })?;
+    verify(&key).map_err(|_| {
+        (
+            Reason::NoMatchingSignature,
+            "the signature does not verify under the signing certificate's key".into(),
+        )
     })
 }
 

@@ -557,7 +557,8 @@ impl LayerContext<'_> {
             Ok(found) => found,
             Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
         };
-        let log_entry = match self.check_log(layer, payload, &signature, key) {
+        let signer = Signer::Key(&self.policy.keys()[key].key);
+        let log_entry = match self.check_log(layer, payload, &signature, signer) {
             Ok(entry) => entry,
             Err(Failure(status, message)) => return LayerOutcome::fail(status, Some(key), message),
         };
@@ -677,48 +678,14 @@ impl LayerContext<'_> {
                 );
             }
         };
-        let algorithm = match leaf
-            .public_key(crate::keys::KeyOptions::default())
-            .map(|key| key.verify(payload, signature))
-        {
-            Ok(Ok(algorithm)) => algorithm,
-            Ok(Err(_)) => {
-                return fail(
-                    Reason::NoMatchingSignature,
-                    "the signature does not verify under the certificate's key".into(),
-                );
-            }
-            Err(err) => {
-                return fail(
-                    Reason::UntrustedCertificate,
-                    format!("the certificate's key: {err}"),
-                );
-            }
-        };
-        let log_entry = match (
-            self.policy.rekor_mode(),
-            layer.annotations.get(BUNDLE_ANNOTATION),
-        ) {
-            (RekorMode::Ignore, _) | (RekorMode::VerifyIfPresent, None) => None,
-            (RekorMode::Require, None) => {
-                return fail(
-                    Reason::TlogMissing,
-                    format!(
-                        "the policy requires a Rekor bundle and the layer has no \
-                         {BUNDLE_ANNOTATION} annotation"
-                    ),
-                );
-            }
-            (_, Some(bundle)) => match rekor::verify_bundle(
-                bundle,
-                self.policy.log_keys(),
-                payload,
-                signature,
-                Signer::Certificate(&der),
-            ) {
-                Ok(entry) => Some(entry),
-                Err(err) => return fail(Reason::TlogVerificationFailed, err.to_string()),
-            },
+        let algorithm =
+            match sigstore::verify_under_leaf(&leaf, |key| key.verify(payload, signature)) {
+                Ok(algorithm) => algorithm,
+                Err((status, message)) => return fail(status, message),
+            };
+        let log_entry = match self.check_log(layer, payload, signature, Signer::Certificate(&der)) {
+            Ok(entry) => entry,
+            Err(Failure(status, message)) => return fail(status, message),
         };
         let times: Vec<i64> = log_entry.iter().filter_map(|e| e.proven_time).collect();
         let (index, described) = match sigstore::keyless_signer(self.policy, &leaf, &times) {
@@ -752,13 +719,14 @@ impl LayerContext<'_> {
 
     /// Checks 4 to 6, on a payload whose signature has verified.
     /// Check 4: the Rekor bundle, as the policy's mode asks. Runs only after the signature
-    /// verified, so the bundle is bound to the policy key that verified it.
+    /// verified, so the bundle is bound to the signer that verified it (a policy key, or a
+    /// keyless layer's certificate).
     fn check_log(
         &self,
         layer: &Layer,
         payload: &[u8],
         signature: &[u8],
-        key: usize,
+        signer: Signer<'_>,
     ) -> Result<Option<LogEntry>, Failure> {
         if self.policy.rekor_mode() == RekorMode::Ignore {
             return Ok(None);
@@ -774,15 +742,9 @@ impl LayerContext<'_> {
                 _ => Ok(None),
             };
         };
-        rekor::verify_bundle(
-            bundle,
-            self.policy.log_keys(),
-            payload,
-            signature,
-            Signer::Key(&self.policy.keys()[key].key),
-        )
-        .map(Some)
-        .map_err(|err| Failure(Reason::TlogVerificationFailed, err.to_string()))
+        rekor::verify_bundle(bundle, self.policy.log_keys(), payload, signature, signer)
+            .map(Some)
+            .map_err(|err| Failure(Reason::TlogVerificationFailed, err.to_string()))
     }
 
     fn check_claims(&self, payload: &[u8]) -> Result<(), Failure> {
