@@ -307,23 +307,13 @@ pub fn repo_root() -> PathBuf {
         .map_or_else(|| PathBuf::from(".."), PathBuf::from)
 }
 
+// One rule for where the real signature data is, shared with the shim's tests.
+#[path = "../../host-shim/tests/common/vectors.rs"]
+mod vectors;
+
 /// `../shared/vectors`, or `None` with a visible skip message. Under CI the folder must exist.
 pub fn vectors_dir() -> Option<PathBuf> {
-    let dir = repo_root().join("../shared/vectors");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the shared vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "SKIPPED: real-signature vectors not found at {} (they live beside the repository, \
-         not in it)",
-        dir.display()
-    );
-    None
+    vectors::vectors_dir()
 }
 
 pub fn read(path: &std::path::Path) -> Vec<u8> {

@@ -1,5 +1,6 @@
 //! Where the real signature data is: `../shared/vectors` beside the repository, read in place
-//! and never copied into it. Shared by the shim's test targets.
+//! and never copied into it. Shared by the shim's test targets and the
+//! verifier harness (`tests/harness/support.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ pub(crate) fn vectors_dir() -> Option<PathBuf> {
         dir.display()
     );
     eprintln!(
-        "SKIPPED: real-signature vectors not found at {}",
+        "SKIPPED: real-signature vectors not found at {} (they live beside the repository, \
+         not in it)",
         dir.display()
     );
     None
