@@ -214,6 +214,35 @@ elif op not in ("copy", "retype"):
 PY
 }
 
+# att_op OP REGISTRY REPO DIGEST [ARG]: rewrites the legacy attestation tag sha256-<hex>.att of
+# REPO@DIGEST, as an attacker with push access could:
+#   copy SOURCE       puts SOURCE's .att manifest (another image's attestations) under it
+#   annotate TYPE     sets the first layer's predicateType annotation to TYPE
+att_op() {
+    python3 - "$@" <<'PY'
+import json, sys, urllib.request
+op, registry, repo, digest, arg = sys.argv[1:6]
+base = f"http://{registry}/v2/{repo}"
+OCI = "application/vnd.oci.image.manifest.v1+json"
+def tag(d): return "sha256-" + d.split(":", 1)[1] + ".att"
+def get(ref):
+    req = urllib.request.Request(f"{base}/manifests/{ref}", headers={"Accept": OCI})
+    return urllib.request.urlopen(req).read()
+def put(ref, data):
+    req = urllib.request.Request(f"{base}/manifests/{ref}", data=data, method="PUT",
+                                 headers={"Content-Type": OCI})
+    urllib.request.urlopen(req).read()
+if op == "copy":
+    put(tag(digest), get(tag(arg)))
+elif op == "annotate":
+    manifest = json.loads(get(tag(digest)))
+    manifest["layers"][0]["annotations"]["predicateType"] = arg
+    put(tag(digest), json.dumps(manifest, separators=(",", ":")).encode())
+else:
+    sys.exit(f"att_op: unknown op {op}")
+PY
+}
+
 # save_with_referrers REGISTRY REPO DIGEST DIR: writes an OCI image layout (image-layout 1.1)
 # holding the image manifest REPO@DIGEST (tagged "v1") and the bundle referrers listed under its
 # referrers tag, each referrer with its artifactType in index.json, and their blobs.

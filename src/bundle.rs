@@ -548,6 +548,19 @@ fn parse_message(message: &MessageSignatureDocument) -> Result<Content, BundleEr
     })
 }
 
+/// Reads a DSSE envelope on its own (a legacy `.att` layer), as strictly as a bundle's: one
+/// signature, standard base64. Gives [`Content::Dsse`].
+///
+/// # Errors
+/// A [`BundleError`] naming the field at fault.
+pub fn parse_dsse_envelope(bytes: &[u8]) -> Result<Content, BundleError> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge);
+    }
+    let envelope: EnvelopeDocument = strict_json::from_slice(bytes).map_err(BundleError::Syntax)?;
+    parse_envelope(&envelope)
+}
+
 fn parse_envelope(envelope: &EnvelopeDocument) -> Result<Content, BundleError> {
     let [signature] = envelope.signatures.as_slice() else {
         return Err(invalid(

@@ -79,6 +79,8 @@ struct EvidenceDocument {
     platforms: BTreeMap<String, PlatformDocument>,
     #[serde(default)]
     referrers: Vec<String>,
+    #[serde(default)]
+    attestation_manifest: Option<String>,
 }
 
 /// One manifest an index lists: its signatures, as for the image itself.
@@ -99,6 +101,8 @@ struct PlatformDocument {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EvidenceDocumentOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attestation_manifest: Option<&'a str>,
     blobs: BTreeMap<String, String>,
     digest: String,
     image: &'a str,
@@ -154,6 +158,8 @@ pub struct Evidence {
     platforms: BTreeMap<Sha256Digest, Evidence>,
     /// The exact bytes of each referrer manifest that may carry a Sigstore bundle.
     referrers: Vec<String>,
+    /// The `.att` manifest (legacy attestations), when fetched.
+    attestation_manifest: Option<String>,
 }
 
 impl Evidence {
@@ -238,6 +244,7 @@ impl Evidence {
             listed_platforms: None,
             platforms,
             referrers: document.referrers,
+            attestation_manifest: document.attestation_manifest,
         })
     }
 
@@ -258,7 +265,25 @@ impl Evidence {
             listed_platforms: None,
             platforms: BTreeMap::new(),
             referrers: Vec::new(),
+            attestation_manifest: None,
         }
+    }
+
+    /// Adds the `.att` manifest (legacy attestations) and the envelope blobs it names.
+    #[must_use]
+    pub fn with_attestations(
+        mut self,
+        manifest: Option<String>,
+        blobs: BTreeMap<Sha256Digest, Vec<u8>>,
+    ) -> Self {
+        self.attestation_manifest = manifest;
+        self.blobs.extend(blobs);
+        self
+    }
+
+    /// The `.att` manifest text, if there is one.
+    pub fn attestation_manifest(&self) -> Option<&str> {
+        self.attestation_manifest.as_deref()
     }
 
     /// Adds the exact bytes of the referrer manifests that may carry Sigstore bundles (their
@@ -341,6 +366,7 @@ impl Evidence {
     /// The evidence document (`docs/contracts.md`), blobs in standard base64.
     pub fn to_json(&self) -> String {
         let document = EvidenceDocumentOut {
+            attestation_manifest: self.attestation_manifest.as_deref(),
             blobs: encode_blobs(&self.blobs),
             digest: self.digest.to_string(),
             image: &self.image,

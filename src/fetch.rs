@@ -39,6 +39,11 @@ pub fn signature_tag(digest: &Sha256Digest) -> String {
     format!("sha256-{}.sig", digest.hex())
 }
 
+/// The tag cosign stores an image's legacy attestations under: `sha256-<hex>.att`.
+pub fn attestation_tag(digest: &Sha256Digest) -> String {
+    format!("sha256-{}.att", digest.hex())
+}
+
 /// Why a source could not hand over an object. The three kinds mean different things to the
 /// plan, so a source must never report one as another.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +145,15 @@ pub trait Source {
 /// payload cap, in order, each digest once. Empty for a manifest that is malformed or has more
 /// layers than the policy allows, which the verifier refuses from the manifest alone.
 pub fn payload_descriptors(manifest: &[u8], limits: &LimitsDocument) -> Vec<(Sha256Digest, u64)> {
+    layer_descriptors(manifest, SIMPLE_SIGNING_MEDIA_TYPE, limits)
+}
+
+/// [`payload_descriptors`] for layers of `media_type` (an `.att` manifest's DSSE envelopes).
+fn layer_descriptors(
+    manifest: &[u8],
+    media_type: &str,
+    limits: &LimitsDocument,
+) -> Vec<(Sha256Digest, u64)> {
     let Ok(layers) = manifest::parse_layers(manifest) else {
         return Vec::new();
     };
@@ -148,7 +162,7 @@ pub fn payload_descriptors(manifest: &[u8], limits: &LimitsDocument) -> Vec<(Sha
     }
     let mut wanted: Vec<(Sha256Digest, u64)> = Vec::new();
     for layer in layers {
-        if layer.media_type == SIMPLE_SIGNING_MEDIA_TYPE
+        if layer.media_type == media_type
             && layer.size <= limits.max_payload_bytes
             && !wanted.iter().any(|(digest, _)| *digest == layer.digest)
         {
@@ -271,18 +285,56 @@ pub fn gather_signatures<S: Source + ?Sized>(
     limits: &LimitsDocument,
     budget: &mut usize,
 ) -> Result<Signatures, FetchError> {
-    let tag = signature_tag(digest);
-    let manifest = match source.manifest(&tag, limits.max_manifest_bytes) {
+    gather_tagged(
+        source,
+        &signature_tag(digest),
+        SIMPLE_SIGNING_MEDIA_TYPE,
+        limits,
+        budget,
+    )
+}
+
+/// Legacy attestations, for a policy with attestation rules: the `.att` manifest of `digest`
+/// and the DSSE envelopes it names, by the rules of the `.sig` manifest (only "not found"
+/// means none; envelopes within the payload cap, each once). Give them to the evidence with
+/// [`Evidence::with_attestations`].
+///
+/// # Errors
+/// As [`gather`].
+pub fn gather_attestations<S: Source + ?Sized>(
+    source: &S,
+    digest: &Sha256Digest,
+    limits: &LimitsDocument,
+    budget: &mut usize,
+) -> Result<Signatures, FetchError> {
+    gather_tagged(
+        source,
+        &attestation_tag(digest),
+        crate::attestation::DSSE_ENVELOPE_MEDIA_TYPE,
+        limits,
+        budget,
+    )
+}
+
+/// The manifest under `tag` and its layers of `media_type`.
+fn gather_tagged<S: Source + ?Sized>(
+    source: &S,
+    tag: &str,
+    media_type: &str,
+    limits: &LimitsDocument,
+    budget: &mut usize,
+) -> Result<Signatures, FetchError> {
+    let manifest = match source.manifest(tag, limits.max_manifest_bytes) {
         Ok(bytes) => bytes,
         Err(FetchError::NotFound { .. }) => return Ok(Signatures::default()),
         Err(err) => return Err(err),
     };
     let manifest = String::from_utf8(manifest).map_err(|_| FetchError::Transport {
-        what: tag.clone(),
-        detail: "the signature manifest is not UTF-8".into(),
+        what: tag.into(),
+        detail: "the manifest is not UTF-8".into(),
     })?;
-    let descriptors = payload_descriptors(manifest.as_bytes(), limits);
-    take(budget, descriptors.len(), &tag)?;
+    let descriptors = layer_descriptors(manifest.as_bytes(), media_type, limits);
+    take(budget, descriptors.len(), tag)?;
     let mut blobs = BTreeMap::new();
     let mut blobs_unsupported = false;
     for (blob_digest, size) in descriptors {
@@ -303,6 +355,14 @@ pub fn gather_signatures<S: Source + ?Sized>(
         blobs,
         blobs_unsupported,
     })
+}
+
+impl Evidence {
+    /// Adds what [`gather_attestations`] fetched.
+    #[must_use]
+    pub fn with_gathered_attestations(self, attestations: Signatures) -> Self {
+        self.with_attestations(attestations.manifest, attestations.blobs)
+    }
 }
 
 /// Takes `count` blobs from `budget`, or fails before any is fetched.

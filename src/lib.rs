@@ -31,6 +31,7 @@
 
 extern crate alloc;
 
+pub mod attestation;
 pub mod bundle;
 pub mod certificate;
 mod der;
@@ -68,13 +69,15 @@ pub use keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme, Signat
 pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 pub use payload::COSIGN_PAYLOAD_TYPE;
 pub use policy::{
-    Format, IdentityDocument, KeyDocument, LimitsDocument, NamedKey, Policy, PolicyDocument,
-    PolicyError, RekorDocument, RekorMode,
+    AttestationDocument, Format, IdentityDocument, KeyDocument, LimitsDocument, NamedKey, Policy,
+    PolicyDocument, PolicyError, RekorDocument, RekorMode,
 };
 pub use reason::Reason;
 pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
 pub use sigstore::verify_artifact_bundle;
-pub use verdict::{BundleResult, LayerResult, PlatformResult, Verdict};
+pub use verdict::{
+    AttestationResult, BundleResult, LayerResult, PlatformResult, Verdict, VerifiedStatement,
+};
 pub use verify::verify;
 
 use alloc::string::ToString;

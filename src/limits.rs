@@ -80,3 +80,12 @@ pub const MAX_TRUSTED_ROOT_ENTRIES: usize = 64;
 pub const MAX_SUBJECTS: usize = 1024;
 /// The most digests one statement subject may carry (sigstore-go's limit).
 pub const MAX_SUBJECT_DIGESTS: usize = 32;
+/// The most attestation rules a policy may list.
+pub const MAX_POLICY_ATTESTATIONS: usize = 32;
+/// The most conditions one attestation rule may list.
+pub const MAX_RULE_CONDITIONS: usize = 32;
+/// The most values a `oneOf` condition may list.
+pub const MAX_CONDITION_VALUES: usize = 64;
+/// The largest predicate a verdict carries, as compact JSON. A larger one (a big SBOM) is
+/// verified and its conditions checked all the same; the verdict then says it was left out.
+pub const MAX_VERDICT_PREDICATE_BYTES: usize = 64 * 1024;

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+use crate::attestation::{AttestationRule, Condition};
 use crate::digest::Sha256Digest;
 use crate::identity::{Identity, Matcher};
 use crate::keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme};
@@ -115,6 +116,38 @@ pub struct PolicyDocument {
     /// bundles attached as OCI referrers). Both by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formats: Option<Vec<Format>>,
+    /// Attestations the image must have: each rule must be met, beside the signature rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationDocument>,
+}
+
+/// One attestation rule, as written: a predicate type, who must have signed it, and what the
+/// predicate must say.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AttestationDocument {
+    /// The name the verdict uses [default: the predicate type as written].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A URI, or one of cosign's short names (`slsaprovenance1`, `spdxjson`, `vuln`, …).
+    pub predicate_type: String,
+    /// The keys that may sign it [default: the policy's keys and identities, when the rule
+    /// names neither keys nor identities].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyDocument>,
+    /// The keyless signers that may sign it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityDocument>,
+    /// How many distinct signers must have signed a statement of this type (default 1).
+    #[serde(default = "default_threshold")]
+    pub threshold: u32,
+    /// Signer names that must be among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+    /// JSON pointer (into the predicate) → `{"equals": V}`, `{"oneOf": [V…]}` or
+    /// `{"prefix": "S"}`; every one must hold.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, serde_json::Value>,
 }
 
 /// A signature storage format.
@@ -311,6 +344,7 @@ pub struct Policy {
     rekor_mode: RekorMode,
     log_keys: Vec<LogKey>,
     formats: BTreeSet<Format>,
+    attestations: Vec<AttestationRule>,
     digest: Sha256Digest,
 }
 
@@ -328,59 +362,16 @@ impl Policy {
     /// # Errors
     /// [`PolicyError::Invalid`] naming the field at fault.
     pub fn from_document(document: PolicyDocument) -> Result<Self, PolicyError> {
-        if document.keys.is_empty() && document.identities.is_empty() {
-            return Err(invalid("keys", "at least one key or identity is needed"));
-        }
-        if document.keys.len() > limits::MAX_POLICY_KEYS {
+        if document.keys.is_empty()
+            && document.identities.is_empty()
+            && document.attestations.is_empty()
+        {
             return Err(invalid(
                 "keys",
-                format!(
-                    "{} keys; the most accepted is {}",
-                    document.keys.len(),
-                    limits::MAX_POLICY_KEYS
-                ),
+                "at least one key, identity or attestation rule is needed",
             ));
         }
-        let mut keys: Vec<NamedKey> = Vec::with_capacity(document.keys.len());
-        for (index, entry) in document.keys.iter().enumerate() {
-            if entry.name.is_empty() || entry.name.len() > limits::MAX_KEY_NAME_BYTES {
-                return Err(invalid(
-                    format!("keys[{index}].name"),
-                    format!("must be 1 to {} bytes", limits::MAX_KEY_NAME_BYTES),
-                ));
-            }
-            if keys.iter().any(|k| k.name == entry.name) {
-                return Err(invalid(
-                    format!("keys[{index}].name"),
-                    format!("{:?} is used twice", entry.name),
-                ));
-            }
-            let options = KeyOptions {
-                hash: entry.hash_algorithm,
-                scheme: entry.scheme,
-            };
-            let key = PublicKey::from_pem_with(&entry.public_key, options).map_err(|error| {
-                PolicyError::InvalidKey {
-                    field: format!("keys[{index}].publicKey"),
-                    name: Some(entry.name.clone()),
-                    error,
-                }
-            })?;
-            // The same key under two names would let one signature count twice.
-            if let Some(twin) = keys.iter().find(|k| k.key.spki_der() == key.spki_der()) {
-                return Err(invalid(
-                    format!("keys[{index}].publicKey ({:?})", entry.name),
-                    format!(
-                        "the same key as {:?}; a threshold counts distinct keys",
-                        twin.name
-                    ),
-                ));
-            }
-            keys.push(NamedKey {
-                name: entry.name.clone(),
-                key,
-            });
-        }
+        let keys = named_keys("keys", &document.keys)?;
         let trusted_root = match (&document.trusted_root, document.rekor.as_ref()) {
             (
                 Some(_),
@@ -406,29 +397,27 @@ impl Policy {
             ) => TrustedRoot::from_value(root).map_err(|msg| invalid("rekor.trustedRoot", msg))?,
             _ => TrustedRoot::default(),
         };
-        let identities = identities(&document.identities, &keys, &trusted_root)?;
-        let signers = keys.len() + identities.len();
-        let threshold = usize::try_from(document.threshold).unwrap_or(usize::MAX);
-        if threshold == 0 || threshold > signers {
-            return Err(invalid(
-                "threshold",
-                format!(
-                    "{} is not between 1 and the number of keys and identities ({signers})",
-                    document.threshold,
-                ),
-            ));
-        }
-        let mut required = BTreeSet::new();
-        for name in &document.required {
-            if !keys.iter().any(|k| &k.name == name) && !identities.iter().any(|i| &i.name == name)
+        let identities = identities("identities", &document.identities, &keys, &trusted_root)?;
+        let (threshold, required) = if keys.is_empty() && identities.is_empty() {
+            // Only attestation rules: there is no signature rule for these to shape.
+            if document.threshold != 1 || !document.required.is_empty() || document.verify_platforms
             {
                 return Err(invalid(
-                    "required",
-                    format!("{name:?} is not the name of a key or identity"),
+                    "threshold",
+                    "threshold, required and verifyPlatforms apply to keys and identities, and \
+                     the policy lists none",
                 ));
             }
-            required.insert(name.clone());
-        }
+            (0, BTreeSet::new())
+        } else {
+            signer_rules(
+                "",
+                &keys,
+                &identities,
+                document.threshold,
+                &document.required,
+            )?
+        };
         if document.annotations.len() > limits::MAX_POLICY_ANNOTATIONS {
             return Err(invalid(
                 "annotations",
@@ -466,31 +455,132 @@ impl Policy {
             }
             Some(list) => list.iter().copied().collect(),
         };
-        let digest = canonical_digest(
-            &document,
-            &keys,
-            &identities,
-            &trusted_root,
-            &required,
-            rekor_mode,
-            &log_keys,
-            &formats,
-        );
-        Ok(Self {
+        let mut policy = Self {
             keys,
             identities,
             trusted_root,
             threshold,
             required,
-            annotations: document.annotations,
-            match_reference: document.match_reference,
-            verify_platforms: document.verify_platforms,
+            annotations: BTreeMap::new(),
+            match_reference: false,
+            verify_platforms: false,
             limits: document.limits,
             rekor_mode,
             log_keys,
             formats,
-            digest,
-        })
+            attestations: Vec::new(),
+            digest: Sha256Digest::of(b""),
+        };
+        let attestations = policy.attestation_rules(&document.attestations)?;
+        policy.digest = canonical_digest(&document, &policy, &attestations);
+        policy.attestations = attestations;
+        policy.annotations = document.annotations;
+        policy.match_reference = document.match_reference;
+        policy.verify_platforms = document.verify_platforms;
+        Ok(policy)
+    }
+
+    /// Checks the attestation rules of a policy whose own signers, trust material and settings
+    /// (`self`, without annotations or attestation rules yet) are checked.
+    fn attestation_rules(
+        &self,
+        documents: &[AttestationDocument],
+    ) -> Result<Vec<AttestationRule>, PolicyError> {
+        if documents.len() > limits::MAX_POLICY_ATTESTATIONS {
+            return Err(invalid(
+                "attestations",
+                format!(
+                    "{} rules; the most accepted is {}",
+                    documents.len(),
+                    limits::MAX_POLICY_ATTESTATIONS
+                ),
+            ));
+        }
+        let mut rules: Vec<AttestationRule> = Vec::with_capacity(documents.len());
+        for (index, document) in documents.iter().enumerate() {
+            let field = |name: &str| format!("attestations[{index}].{name}");
+            let predicate_type = crate::attestation::predicate_type_uri(&document.predicate_type)
+                .map_err(|msg| invalid(field("predicateType"), msg))?;
+            let name = document
+                .name
+                .clone()
+                .unwrap_or_else(|| document.predicate_type.clone());
+            if name.is_empty() || name.len() > limits::MAX_KEY_NAME_BYTES {
+                return Err(invalid(
+                    field("name"),
+                    format!("must be 1 to {} bytes", limits::MAX_KEY_NAME_BYTES),
+                ));
+            }
+            if rules.iter().any(|rule| rule.name == name) {
+                return Err(invalid(
+                    field("name"),
+                    format!("{name:?} is used twice; give each rule its own name"),
+                ));
+            }
+            // A rule that names no signers is signed by the policy's own.
+            let (keys, identities) = if document.keys.is_empty() && document.identities.is_empty() {
+                if self.signer_count() == 0 {
+                    return Err(invalid(
+                        field("keys"),
+                        "the rule names no keys or identities, and the policy has none to lend it",
+                    ));
+                }
+                (self.keys.clone(), self.identities.clone())
+            } else {
+                let keys = named_keys(&field("keys"), &document.keys)?;
+                let identities = identities(
+                    &field("identities"),
+                    &document.identities,
+                    &keys,
+                    &self.trusted_root,
+                )?;
+                (keys, identities)
+            };
+            let (threshold, required) = signer_rules(
+                &format!("attestations[{index}]."),
+                &keys,
+                &identities,
+                document.threshold,
+                &document.required,
+            )?;
+            if document.conditions.len() > limits::MAX_RULE_CONDITIONS {
+                return Err(invalid(
+                    field("conditions"),
+                    format!(
+                        "{} conditions; the most accepted is {}",
+                        document.conditions.len(),
+                        limits::MAX_RULE_CONDITIONS
+                    ),
+                ));
+            }
+            let conditions = document
+                .conditions
+                .iter()
+                .map(|(pointer, test)| {
+                    Condition::parse(pointer, test).map_err(|msg| {
+                        invalid(format!("{}[{pointer:?}]", field("conditions")), msg)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            rules.push(AttestationRule {
+                name,
+                predicate_type,
+                signers: Self {
+                    keys,
+                    identities,
+                    threshold,
+                    required,
+                    ..self.clone()
+                },
+                conditions,
+            });
+        }
+        Ok(rules)
+    }
+
+    /// The attestation rules, in policy order.
+    pub fn attestations(&self) -> &[AttestationRule] {
+        &self.attestations
     }
 
     /// Whether signatures stored in `format` count.
@@ -521,6 +611,12 @@ impl Policy {
     /// The trusted root's certificate authorities, CT logs and timestamp authorities.
     pub fn trusted_root(&self) -> &TrustedRoot {
         &self.trusted_root
+    }
+
+    /// Whether the policy has signature rules (keys or identities), not only attestation
+    /// rules.
+    pub fn has_signature_rules(&self) -> bool {
+        self.signer_count() > 0
     }
 
     /// How many signers (keys, then identities) the policy names.
@@ -573,6 +669,93 @@ impl Policy {
     pub fn digest(&self) -> Sha256Digest {
         self.digest
     }
+}
+
+/// The keys of a `keys` list (at `field`), each checked: a unique name, a key that parses, and
+/// no key twice under two names.
+fn named_keys(field: &str, documents: &[KeyDocument]) -> Result<Vec<NamedKey>, PolicyError> {
+    if documents.len() > limits::MAX_POLICY_KEYS {
+        return Err(invalid(
+            field,
+            format!(
+                "{} keys; the most accepted is {}",
+                documents.len(),
+                limits::MAX_POLICY_KEYS
+            ),
+        ));
+    }
+    let mut keys: Vec<NamedKey> = Vec::with_capacity(documents.len());
+    for (index, entry) in documents.iter().enumerate() {
+        if entry.name.is_empty() || entry.name.len() > limits::MAX_KEY_NAME_BYTES {
+            return Err(invalid(
+                format!("{field}[{index}].name"),
+                format!("must be 1 to {} bytes", limits::MAX_KEY_NAME_BYTES),
+            ));
+        }
+        if keys.iter().any(|k| k.name == entry.name) {
+            return Err(invalid(
+                format!("{field}[{index}].name"),
+                format!("{:?} is used twice", entry.name),
+            ));
+        }
+        let options = KeyOptions {
+            hash: entry.hash_algorithm,
+            scheme: entry.scheme,
+        };
+        let key = PublicKey::from_pem_with(&entry.public_key, options).map_err(|error| {
+            PolicyError::InvalidKey {
+                field: format!("{field}[{index}].publicKey"),
+                name: Some(entry.name.clone()),
+                error,
+            }
+        })?;
+        // The same key under two names would let one signature count twice.
+        if let Some(twin) = keys.iter().find(|k| k.key.spki_der() == key.spki_der()) {
+            return Err(invalid(
+                format!("{field}[{index}].publicKey ({:?})", entry.name),
+                format!(
+                    "the same key as {:?}; a threshold counts distinct keys",
+                    twin.name
+                ),
+            ));
+        }
+        keys.push(NamedKey {
+            name: entry.name.clone(),
+            key,
+        });
+    }
+    Ok(keys)
+}
+
+/// A threshold and `required` list (fields under `prefix`) over these signers, checked.
+fn signer_rules(
+    prefix: &str,
+    keys: &[NamedKey],
+    identities: &[Identity],
+    threshold: u32,
+    required: &[String],
+) -> Result<(usize, BTreeSet<String>), PolicyError> {
+    let signers = keys.len() + identities.len();
+    let count = usize::try_from(threshold).unwrap_or(usize::MAX);
+    if count == 0 || count > signers {
+        return Err(invalid(
+            format!("{prefix}threshold"),
+            format!(
+                "{threshold} is not between 1 and the number of keys and identities ({signers})"
+            ),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for name in required {
+        if !keys.iter().any(|k| &k.name == name) && !identities.iter().any(|i| &i.name == name) {
+            return Err(invalid(
+                format!("{prefix}required"),
+                format!("{name:?} is not the name of a key or identity"),
+            ));
+        }
+        names.insert(name.clone());
+    }
+    Ok((count, names))
 }
 
 fn check_limit(field: &str, value: u64, ceiling: u64) -> Result<(), PolicyError> {
@@ -631,13 +814,14 @@ fn rekor_settings(
 /// The identities, checked: names unique among keys and identities, exactly one of each exact
 /// value and pattern, and a trusted root with certificate authorities to chain to.
 fn identities(
+    list: &str,
     documents: &[IdentityDocument],
     keys: &[NamedKey],
     root: &TrustedRoot,
 ) -> Result<Vec<Identity>, PolicyError> {
     if documents.len() > limits::MAX_POLICY_IDENTITIES {
         return Err(invalid(
-            "identities",
+            list,
             format!(
                 "{} identities; the most accepted is {}",
                 documents.len(),
@@ -647,13 +831,13 @@ fn identities(
     }
     if !documents.is_empty() && root.authorities.is_empty() {
         return Err(invalid(
-            "identities",
+            list,
             "keyless signers need a trustedRoot with certificateAuthorities to chain to",
         ));
     }
     let mut identities: Vec<Identity> = Vec::with_capacity(documents.len());
     for (index, entry) in documents.iter().enumerate() {
-        let field = |name: &str| format!("identities[{index}].{name}");
+        let field = |name: &str| format!("{list}[{index}].{name}");
         let issuer = Matcher::new(entry.issuer.as_deref(), entry.issuer_reg_exp.as_deref())
             .map_err(|msg| invalid(field("issuer"), msg))?;
         let subject = Matcher::new(entry.subject.as_deref(), entry.subject_reg_exp.as_deref())
@@ -701,34 +885,60 @@ fn identities(
     Ok(identities)
 }
 
+/// The canonical form of keys: base64 DER, with the options each was written with.
+fn canonical_keys(keys: &[NamedKey], documents: &[KeyDocument]) -> serde_json::Value {
+    keys.iter()
+        .map(|k| {
+            let hash = documents
+                .iter()
+                .find(|entry| entry.name == k.name)
+                .map_or(HashAlgorithm::Auto, |entry| entry.hash_algorithm);
+            serde_json::json!({
+                "algorithm": k.key.algorithm(),
+                "hashAlgorithm": hash,
+                "name": k.name,
+                "publicKey": BASE64.encode(k.key().spki_der()),
+            })
+        })
+        .collect()
+}
+
+fn canonical_identities(identities: &[Identity]) -> serde_json::Value {
+    identities
+        .iter()
+        .map(|i| {
+            let mut identity = serde_json::json!({
+                "issuer": i.issuer.canonical(),
+                "name": i.name,
+                "subject": i.subject.canonical(),
+            });
+            // Only when given, so identities without them keep their digest.
+            if i.github_workflow.iter().any(Option::is_some) {
+                identity["githubWorkflow"] = serde_json::json!(i.github_workflow);
+            }
+            identity
+        })
+        .collect()
+}
+
 /// The canonical form: defaults filled in, keys as base64 DER, `required` sorted, object keys
-/// sorted (serde_json's map is ordered), no whitespace.
-#[allow(clippy::too_many_arguments)]
+/// sorted (serde_json's map is ordered), no whitespace. `policy` holds the checked signers and
+/// settings; the rest comes from the document.
 fn canonical_digest(
     document: &PolicyDocument,
-    keys: &[NamedKey],
-    identities: &[Identity],
-    trusted_root: &TrustedRoot,
-    required: &BTreeSet<String>,
-    rekor_mode: RekorMode,
-    log_keys: &[LogKey],
-    formats: &BTreeSet<Format>,
+    policy: &Policy,
+    attestations: &[AttestationRule],
 ) -> Sha256Digest {
     let mut canonical = serde_json::json!({
         "rekor": {
-            "mode": rekor_mode,
-            "publicKeys": log_keys.iter().map(|k| BASE64.encode(k.key().spki_der())).collect::<Vec<_>>(),
+            "mode": policy.rekor_mode,
+            "publicKeys": policy.log_keys.iter().map(|k| BASE64.encode(k.key().spki_der())).collect::<Vec<_>>(),
         },
         "annotations": document.annotations,
-        "keys": keys.iter().zip(&document.keys).map(|(k, entry)| serde_json::json!({
-            "algorithm": k.key.algorithm(),
-            "hashAlgorithm": entry.hash_algorithm,
-            "name": k.name,
-            "publicKey": BASE64.encode(k.key().spki_der()),
-        })).collect::<Vec<_>>(),
+        "keys": canonical_keys(&policy.keys, &document.keys),
         "limits": document.limits,
         "matchReference": document.match_reference,
-        "required": required,
+        "required": policy.required,
         "threshold": document.threshold,
     });
     // Each only when it differs from the default, so that every policy written before the
@@ -737,40 +947,60 @@ fn canonical_digest(
         if document.verify_platforms {
             object.insert("verifyPlatforms".into(), serde_json::Value::Bool(true));
         }
-        if formats.len() == 1 {
-            object.insert("formats".into(), serde_json::json!(formats));
+        if policy.formats.len() == 1 {
+            object.insert("formats".into(), serde_json::json!(policy.formats));
         }
-        if !identities.is_empty() {
+        let keyless = !policy.identities.is_empty()
+            || attestations
+                .iter()
+                .any(|rule| !rule.signers.identities.is_empty());
+        if !policy.identities.is_empty() {
             object.insert(
                 "identities".into(),
-                identities
-                    .iter()
-                    .map(|i| {
-                        let mut identity = serde_json::json!({
-                            "issuer": i.issuer.canonical(),
-                            "name": i.name,
-                            "subject": i.subject.canonical(),
-                        });
-                        // Only when given, so identities without them keep their digest.
-                        if i.github_workflow.iter().any(Option::is_some) {
-                            identity["githubWorkflow"] = serde_json::json!(i.github_workflow);
-                        }
-                        identity
-                    })
-                    .collect(),
+                canonical_identities(&policy.identities),
             );
+        }
+        if keyless {
             // Which CAs, CT logs and TSAs count: the whole root, by digest.
             object.insert(
                 "trustedRoot".into(),
-                serde_json::json!(trusted_root.digest.map(|d| d.to_string())),
+                serde_json::json!(policy.trusted_root.digest.map(|d| d.to_string())),
             );
         }
-        if log_keys.iter().any(|k| k.valid_for != (None, None))
+        if !attestations.is_empty() {
+            let rules = attestations
+                .iter()
+                .zip(&document.attestations)
+                .map(|(rule, written)| {
+                    let keys = if written.keys.is_empty() {
+                        &document.keys
+                    } else {
+                        &written.keys
+                    };
+                    serde_json::json!({
+                        "conditions": rule
+                            .conditions
+                            .iter()
+                            .map(|c| (c.pointer.clone(), c.canonical()))
+                            .collect::<serde_json::Map<_, _>>(),
+                        "identities": canonical_identities(&rule.signers.identities),
+                        "keys": canonical_keys(&rule.signers.keys, keys),
+                        "name": rule.name,
+                        "predicateType": rule.predicate_type,
+                        "required": rule.signers.required,
+                        "threshold": rule.signers.threshold,
+                    })
+                })
+                .collect();
+            object.insert("attestations".into(), rules);
+        }
+        if policy.log_keys.iter().any(|k| k.valid_for != (None, None))
             && let Some(rekor) = object.get_mut("rekor").and_then(|r| r.as_object_mut())
         {
             rekor.insert(
                 "validFor".into(),
-                log_keys
+                policy
+                    .log_keys
                     .iter()
                     .map(|k| serde_json::json!([k.valid_for.0, k.valid_for.1]))
                     .collect(),

@@ -85,6 +85,15 @@ pub enum Reason {
     /// The host cannot fetch blobs (Kubewarden), so a Sigstore bundle attached to the image
     /// could not be read, let alone verified.
     BundleUnavailable,
+    /// An attestation rule found no attestation at all: no `.att` manifest and no bundle
+    /// referrer (in the formats the policy accepts).
+    NoAttestations,
+    /// A verified statement is of another predicate type than the rule's (a signature offered
+    /// as provenance, an SBOM as a scan), or an `.att` layer's `predicateType` annotation and
+    /// its signed statement disagree.
+    PredicateTypeMismatch,
+    /// A verified statement of the rule's type fails one of the rule's conditions.
+    ConditionNotMet,
     /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
     /// produce this; the core never does.
     ModuleTrap,
@@ -127,6 +136,9 @@ impl Reason {
             Self::TimestampInvalid => "timestamp_invalid",
             Self::NotASignature => "not_a_signature",
             Self::BundleUnavailable => "bundle_unavailable",
+            Self::NoAttestations => "no_attestations",
+            Self::PredicateTypeMismatch => "predicate_type_mismatch",
+            Self::ConditionNotMet => "condition_not_met",
             Self::ModuleTrap => "module_trap",
         }
     }

@@ -201,17 +201,18 @@ fn malformed(what: &'static str) -> RekorError {
     RekorError::Malformed { what, detail: None }
 }
 
-/// Checks the bundle text of one layer.
+/// Checks the Rekor bundle annotation of one layer.
 ///
-/// `signature` is the layer's decoded signature, `payload` its blob, and `signer` the policy
-/// key that verified them.
+/// `signature` is the layer's decoded signature, `logged` what it signed (a `.sig` layer's
+/// payload, by its sha256; an `.att` layer's envelope), and `signer` the policy key or
+/// certificate that verified it.
 ///
 /// # Errors
 /// A [`RekorError`] saying which check failed.
 pub fn verify_bundle(
     bundle: &str,
     log_keys: &[LogKey],
-    payload: &[u8],
+    logged: Logged<'_>,
     signature: &[u8],
     signer: Signer<'_>,
 ) -> Result<LogEntry, RekorError> {
@@ -248,16 +249,7 @@ pub fn verify_bundle(
     let body = BASE64
         .decode(&entry.body)
         .map_err(|_| malformed("the Rekor entry body is not base64"))?;
-    let payload_hash = Sha256Digest::of(payload);
-    check_body(
-        &body,
-        None,
-        Logged::Artifact {
-            sha256: &payload_hash,
-        },
-        signature,
-        signer,
-    )?;
+    check_body(&body, None, logged, signature, signer)?;
     Ok(LogEntry {
         integrated_time: Some(entry.integrated_time),
         log_index: entry.log_index,

@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 
 use serde_json::Value;
 
+use crate::attestation::AttestationRule;
 use crate::bundle::{self, Bundle, Content, Material};
 use crate::certificate::{Certificate, CertificateError, verify_chain_at, verify_embedded_sct};
 use crate::digest::Sha256Digest;
@@ -50,12 +51,22 @@ pub(crate) enum Target<'a> {
         /// The artifact's sha256.
         digest: Sha256Digest,
     },
+    /// An image's attestation: a DSSE statement of the rule's predicate type whose subject is
+    /// the digest (the rule's conditions are the caller's to check, on the statement).
+    Attestation {
+        /// The image digest.
+        digest: Sha256Digest,
+        /// The rule.
+        rule: &'a AttestationRule,
+    },
 }
 
 impl Target<'_> {
     fn digest(&self) -> Sha256Digest {
         match self {
-            Self::Image { digest, .. } | Self::Artifact { digest } => *digest,
+            Self::Image { digest, .. }
+            | Self::Artifact { digest }
+            | Self::Attestation { digest, .. } => *digest,
         }
     }
 }
@@ -68,6 +79,8 @@ pub(crate) struct Outcome {
     pub(crate) message: String,
     pub(crate) log_entry: Option<LogEntry>,
     pub(crate) predicate_type: Option<String>,
+    /// The statement, once everything but an attestation rule's conditions has passed.
+    pub(crate) statement: Option<alloc::boxed::Box<Statement>>,
 }
 
 impl Outcome {
@@ -78,6 +91,7 @@ impl Outcome {
             message: message.into(),
             log_entry: None,
             predicate_type: None,
+            statement: None,
         }
     }
 
@@ -191,7 +205,7 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
                 Signed::Message(bundle::pae(payload_type, payload)),
             )
         }
-        (Content::MessageSignature { .. }, Target::Image { .. }) => {
+        (Content::MessageSignature { .. }, Target::Image { .. } | Target::Attestation { .. }) => {
             return Outcome::fail(
                 Reason::UnsupportedBundle,
                 "the bundle holds a message signature; an image signature is a DSSE statement \
@@ -247,6 +261,7 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
         ..Outcome::fail(status, message)
     };
     let mut predicate_type = None;
+    let mut verified_statement = None;
     if let Content::Dsse {
         payload_type,
         payload,
@@ -334,6 +349,12 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
                 }
             }
         }
+        if let Target::Attestation { rule, .. } = target
+            && let Err(msg) = rule.check_predicate_type(&statement)
+        {
+            return with_type(fail(Reason::PredicateTypeMismatch, msg));
+        }
+        verified_statement = Some(alloc::boxed::Box::new(statement));
     }
     Outcome {
         status: Reason::Verified,
@@ -341,6 +362,7 @@ pub(crate) fn check_bundle(policy: &Policy, bytes: &[u8], target: &Target<'_>) -
         message,
         log_entry,
         predicate_type,
+        statement: verified_statement,
     }
 }
 

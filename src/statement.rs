@@ -29,6 +29,8 @@ struct StatementDocument {
     statement_type: String,
     subject: Vec<SubjectDocument>,
     predicate_type: String,
+    #[serde(default)]
+    predicate: Value,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +62,8 @@ pub struct Statement {
     pub subjects: Vec<Subject>,
     /// The predicate type.
     pub predicate_type: String,
+    /// The predicate (`null` when the statement has none).
+    pub predicate: Value,
 }
 
 impl Statement {
@@ -101,6 +105,7 @@ impl Statement {
         Ok(Self {
             subjects,
             predicate_type: document.predicate_type,
+            predicate: document.predicate,
         })
     }
 

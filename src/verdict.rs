@@ -32,6 +32,60 @@ pub struct Verdict {
     /// With `verifyPlatforms`, one entry per manifest the index lists (absent otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) platforms: Vec<PlatformResult>,
+    /// With attestation rules, one entry per attestation examined, rule by rule (absent
+    /// otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) attestations: Vec<AttestationResult>,
+    /// Every statement that met a rule: verified signature, subject, type and conditions.
+    /// Nothing unverified ever appears here (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) statements: Vec<VerifiedStatement>,
+}
+
+/// What happened to one attestation examined for one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationResult {
+    /// The rule's name.
+    pub rule: String,
+    /// `att` (a layer of the legacy `.att` manifest) or `bundle` (a bundle referrer).
+    pub format: &'static str,
+    /// The `.att` layer's index, or the referrer manifest's sha256 digest.
+    pub source: String,
+    /// `verified`, or the first check that failed.
+    pub status: Reason,
+    /// The name of the rule's signer whose signature verified, if one did.
+    pub key: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+    /// The signed statement's predicate type, once its signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+}
+
+/// A statement that met an attestation rule, for the host's own policy language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedStatement {
+    /// The rule it met.
+    pub rule: String,
+    /// Its predicate type.
+    pub predicate_type: String,
+    /// The rule's signer (key or identity name) whose signature verified.
+    pub signer: String,
+    /// `att` or `bundle`.
+    pub format: &'static str,
+    /// The name of the subject that is the image, when the statement gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The predicate, when its compact JSON is at most
+    /// [`crate::limits::MAX_VERDICT_PREDICATE_BYTES`]; otherwise absent, and
+    /// `predicateOmitted` is true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<serde_json::Value>,
+    /// True when the predicate was too large to carry.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub predicate_omitted: bool,
 }
 
 /// What happened to one manifest an index lists, under `verifyPlatforms`.
@@ -150,6 +204,16 @@ impl Verdict {
         &self.platforms
     }
 
+    /// With attestation rules, each attestation examined.
+    pub fn attestations(&self) -> &[AttestationResult] {
+        &self.attestations
+    }
+
+    /// The statements that met the attestation rules.
+    pub fn statements(&self) -> &[VerifiedStatement] {
+        &self.statements
+    }
+
     /// A denial that never reached the layers: bad policy, bad evidence, a cap hit.
     pub fn denied(reason: Reason, message: String) -> Self {
         Self {
@@ -163,6 +227,8 @@ impl Verdict {
             bundles: Vec::new(),
             policy_digest: None,
             platforms: Vec::new(),
+            attestations: Vec::new(),
+            statements: Vec::new(),
         }
     }
 

@@ -7,6 +7,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::attestation::{
+    AttestationRule, DSSE_ENVELOPE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, predicate_for_verdict,
+};
+use crate::bundle::{self, Content};
 use crate::certificate::Certificate;
 use crate::digest::Sha256Digest;
 use crate::evidence::Evidence;
@@ -18,9 +22,10 @@ use crate::policy::{Policy, RekorMode};
 use crate::reason::Reason;
 use crate::reference::Reference;
 use crate::referrer::{self, ReferrerError};
-use crate::rekor::{self, BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, LogEntry, Signer};
+use crate::rekor::{self, BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, LogEntry, Logged, Signer};
 use crate::sigstore;
-use crate::verdict::{BundleResult, LayerResult, Verdict};
+use crate::statement::{IN_TOTO_PAYLOAD_TYPE, Statement};
+use crate::verdict::{AttestationResult, BundleResult, LayerResult, Verdict, VerifiedStatement};
 
 /// A check that failed: the status it gives, and a sentence for people.
 struct Failure(Reason, String);
@@ -34,6 +39,13 @@ pub fn verify(policy: &Policy, evidence: &Evidence) -> Verdict {
     if verdict.verified && policy.verify_platforms() {
         check_platforms(policy, evidence, &mut verdict);
     }
+    if verdict.verified && !policy.attestations().is_empty() {
+        check_attestations(policy, evidence, &mut verdict);
+    }
+    if !verdict.verified {
+        // A host that reads the statements of a denial finds none.
+        verdict.statements.clear();
+    }
     verdict
 }
 
@@ -43,6 +55,14 @@ fn verify_manifest(policy: &Policy, evidence: &Evidence) -> Verdict {
     verdict.image = Some(evidence.image().to_string());
     verdict.digest = Some(evidence.digest().to_string());
     verdict.policy_digest = Some(policy.digest().to_string());
+    if policy.signer_count() == 0 {
+        // A policy of attestation rules only: they decide, in `check_attestations`.
+        if !policy.attestations().is_empty() {
+            verdict.verified = true;
+            verdict.reason = Reason::Verified;
+        }
+        return verdict;
+    }
     match evaluate(policy, evidence, &mut verdict) {
         Ok(satisfied) => decide(policy, &satisfied, &mut verdict),
         Err(Failure(reason, message)) => {
@@ -315,6 +335,145 @@ pub(crate) fn decide(policy: &Policy, satisfied: &[bool], verdict: &mut Verdict)
     }
 }
 
+/// The attestation rules, in policy order, once the signature rules are met: each must be met,
+/// and the first that is not decides the denial. Each verified statement goes to the verdict.
+fn check_attestations(policy: &Policy, evidence: &Evidence, verdict: &mut Verdict) {
+    let mut met = Vec::with_capacity(policy.attestations().len());
+    for rule in policy.attestations() {
+        match check_rule(policy, rule, evidence, verdict) {
+            Ok(described) => met.push(described),
+            Err(Failure(reason, message)) => {
+                verdict.verified = false;
+                verdict.reason = reason;
+                verdict.message = format!("attestation rule {:?}: {message}", rule.name());
+                return;
+            }
+        }
+    }
+    let attested = format!("attested: {}", met.join("; "));
+    verdict.message = if policy.signer_count() == 0 {
+        attested
+    } else {
+        format!("{}; {attested}", verdict.message)
+    };
+}
+
+/// One attestation rule: the `.att` layers, then the bundle referrers, each checked under the
+/// rule's signers until their threshold is met. Returns words for what met it.
+fn check_rule(
+    policy: &Policy,
+    rule: &AttestationRule,
+    evidence: &Evidence,
+    verdict: &mut Verdict,
+) -> Result<String, Failure> {
+    let signers = rule.signers();
+    let context = LayerContext {
+        policy: signers,
+        evidence,
+        expected_repository: None,
+    };
+    let legacy = policy.accepts(Format::Simplesigning) && evidence.attestation_manifest().is_some();
+    let bundles = policy.accepts(Format::Bundle) && !evidence.referrers().is_empty();
+    if !legacy && !bundles {
+        return Err(Failure(
+            Reason::NoAttestations,
+            format!(
+                "no .att manifest and no Sigstore bundle for {}",
+                evidence.digest()
+            ),
+        ));
+    }
+    let first = verdict.attestations.len();
+    let mut satisfied = alloc::vec![false; signers.signer_count()];
+    let mut manifest_failure = None;
+    if legacy {
+        match context.attestation_layers(rule, verdict, &mut satisfied) {
+            Ok(()) => {}
+            Err(failure @ Failure(Reason::PredicateTypeMismatch, _)) => return Err(failure),
+            Err(failure) => manifest_failure = Some(failure),
+        }
+    }
+    if bundles && !is_satisfied(signers, &satisfied) {
+        context.attestation_bundles(rule, verdict, &mut satisfied);
+    }
+    if is_satisfied(signers, &satisfied) {
+        let by: Vec<&str> = satisfied
+            .iter()
+            .enumerate()
+            .filter(|(_, ok)| **ok)
+            .map(|(i, _)| signers.signer_name(i))
+            .collect();
+        return Ok(format!("{} by {}", rule.name(), by.join(", ")));
+    }
+    let results = &verdict.attestations[first..];
+    let count = satisfied.iter().filter(|ok| **ok).count();
+    if count > 0 && count < signers.threshold() {
+        return Err(Failure(
+            Reason::ThresholdNotMet,
+            format!(
+                "{count} of the {} distinct signers needed signed a {:?} statement",
+                signers.threshold(),
+                rule.predicate_type()
+            ),
+        ));
+    }
+    if count > 0 {
+        let missing: Vec<&str> = (0..satisfied.len())
+            .filter(|i| !satisfied[*i])
+            .map(|i| signers.signer_name(i))
+            .filter(|name| signers.required().contains(*name))
+            .collect();
+        return Err(Failure(
+            Reason::RequiredKeyMissing,
+            format!("required signer(s) did not sign: {}", missing.join(", ")),
+        ));
+    }
+    if let (Some(failure), true) = (manifest_failure, results.is_empty()) {
+        return Err(failure);
+    }
+    // Nothing met the rule: report the attestation that got furthest. A verified signature
+    // beats none; a statement of the rule's type beats one of another; ties go to the first.
+    let mut furthest: Option<&AttestationResult> = None;
+    for result in results {
+        let rank =
+            |r: &AttestationResult| (r.key.is_some(), r.status != Reason::PredicateTypeMismatch);
+        if furthest.is_none_or(|best| rank(result) > rank(best)) {
+            furthest = Some(result);
+        }
+    }
+    Err(match furthest {
+        Some(result) => Failure(
+            result.status,
+            format!("{} {}: {}", result.format, result.source, result.message),
+        ),
+        None => Failure(
+            Reason::NoAttestations,
+            format!("no attestation of type {:?}", rule.predicate_type()),
+        ),
+    })
+}
+
+/// One attestation's outcome, before it goes to the verdict.
+#[derive(Clone)]
+struct Attested {
+    outcome: LayerOutcome,
+    predicate_type: Option<String>,
+    statement: Option<Statement>,
+    /// An `.att` layer whose annotation named the rule's type over a statement of another.
+    disagreement: bool,
+}
+
+impl Attested {
+    fn fail(status: Reason, key: Option<usize>, message: String) -> Self {
+        Self {
+            outcome: LayerOutcome::fail(status, key, message),
+            predicate_type: None,
+            statement: None,
+            disagreement: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct LayerOutcome {
     status: Reason,
@@ -351,39 +510,7 @@ impl LayerContext<'_> {
         let Some(manifest_text) = self.evidence.signature_manifest() else {
             return Ok(());
         };
-        let limits = policy.limits();
-        let manifest_len = u64::try_from(manifest_text.len()).unwrap_or(u64::MAX);
-        if manifest_len > limits.max_manifest_bytes {
-            return Err(Failure(
-                Reason::LimitExceeded,
-                format!(
-                    "signature manifest is {manifest_len} bytes; the limit is {}",
-                    limits.max_manifest_bytes
-                ),
-            ));
-        }
-        let layers = manifest::parse_layers(manifest_text.as_bytes()).map_err(|msg| {
-            Failure(
-                Reason::MalformedManifest,
-                format!("signature manifest: {msg}"),
-            )
-        })?;
-        if layers.is_empty() {
-            return Err(Failure(
-                Reason::NoSignatures,
-                "signature manifest has no layers".into(),
-            ));
-        }
-        let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
-        if layers.len() > max_layers {
-            return Err(Failure(
-                Reason::LimitExceeded,
-                format!(
-                    "signature manifest has {} layers; the limit is {max_layers}",
-                    layers.len()
-                ),
-            ));
-        }
+        let layers = self.manifest_layers(manifest_text, "signature", Reason::NoSignatures)?;
         // A layer identical to an earlier one gets that layer's outcome without a second round
         // of signature checks: a manifest of 1000 copies of one signature costs one check.
         let mut seen: BTreeMap<&Layer, LayerOutcome> = BTreeMap::new();
@@ -424,7 +551,13 @@ impl LayerContext<'_> {
             let outcome = match seen.get(text.as_str()) {
                 Some(earlier) => earlier.clone(),
                 None => {
-                    let outcome = self.check_referrer(text.as_bytes());
+                    let outcome = self.check_referrer(
+                        text.as_bytes(),
+                        &sigstore::Target::Image {
+                            digest: self.evidence.digest(),
+                            expected_repository: self.expected_repository,
+                        },
+                    );
                     seen.insert(text, outcome.clone());
                     outcome
                 }
@@ -445,7 +578,7 @@ impl LayerContext<'_> {
     /// The checks of one referrer manifest and its bundle: a bundle referrer whose subject is
     /// this image, whose bundle blob is exactly what its layer names, and whose bundle verifies
     /// ([`sigstore::check_bundle`]).
-    fn check_referrer(&self, manifest: &[u8]) -> sigstore::Outcome {
+    fn check_referrer(&self, manifest: &[u8], target: &sigstore::Target<'_>) -> sigstore::Outcome {
         let max = self.policy.limits().max_manifest_bytes;
         if u64::try_from(manifest.len()).unwrap_or(u64::MAX) > max {
             return sigstore::Outcome::fail(
@@ -525,20 +658,313 @@ impl LayerContext<'_> {
                 );
             }
         }
-        sigstore::check_bundle(
-            self.policy,
-            blob,
-            &sigstore::Target::Image {
-                digest: self.evidence.digest(),
-                expected_repository: self.expected_repository,
+        sigstore::check_bundle(self.policy, blob, target)
+    }
+
+    /// The layers of a `.sig` or `.att` manifest (`kind`), within the policy's caps; a
+    /// manifest without layers is `empty`.
+    fn manifest_layers(
+        &self,
+        text: &str,
+        kind: &str,
+        empty: Reason,
+    ) -> Result<Vec<Layer>, Failure> {
+        let limits = self.policy.limits();
+        let manifest_len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+        if manifest_len > limits.max_manifest_bytes {
+            return Err(Failure(
+                Reason::LimitExceeded,
+                format!(
+                    "{kind} manifest is {manifest_len} bytes; the limit is {}",
+                    limits.max_manifest_bytes
+                ),
+            ));
+        }
+        let layers = manifest::parse_layers(text.as_bytes())
+            .map_err(|msg| Failure(Reason::MalformedManifest, format!("{kind} manifest: {msg}")))?;
+        if layers.is_empty() {
+            return Err(Failure(empty, format!("{kind} manifest has no layers")));
+        }
+        let max_layers = usize::try_from(limits.max_layers).unwrap_or(usize::MAX);
+        if layers.len() > max_layers {
+            return Err(Failure(
+                Reason::LimitExceeded,
+                format!(
+                    "{kind} manifest has {} layers; the limit is {max_layers}",
+                    layers.len()
+                ),
+            ));
+        }
+        Ok(layers)
+    }
+
+    /// An attestation rule's `.att` layers, in order, until the rule's signers are satisfied.
+    /// Identical layers are checked once.
+    ///
+    /// # Errors
+    /// The manifest's own failure, or `predicate_type_mismatch` for a layer whose annotation
+    /// names the rule's type and whose signed statement is of another: a denial.
+    fn attestation_layers(
+        &self,
+        rule: &AttestationRule,
+        verdict: &mut Verdict,
+        satisfied: &mut [bool],
+    ) -> Result<(), Failure> {
+        let Some(text) = self.evidence.attestation_manifest() else {
+            return Ok(());
+        };
+        let layers = self.manifest_layers(text, "attestation", Reason::NoAttestations)?;
+        let mut seen: BTreeMap<&Layer, Attested> = BTreeMap::new();
+        for (index, layer) in layers.iter().enumerate() {
+            let attested = match seen.get(layer) {
+                Some(earlier) => earlier.clone(),
+                None => {
+                    let attested = self.check_attestation_layer(layer, rule);
+                    seen.insert(layer, attested.clone());
+                    attested
+                }
+            };
+            let disagreement = attested.disagreement;
+            let message = attested.outcome.message.clone();
+            self.record(rule, "att", index.to_string(), attested, verdict, satisfied);
+            if disagreement {
+                return Err(Failure(
+                    Reason::PredicateTypeMismatch,
+                    format!("att layer {index}: {message}"),
+                ));
+            }
+            if is_satisfied(self.policy, satisfied) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// An attestation rule's bundle referrers, in evidence order, until the rule's signers are
+    /// satisfied. Identical referrer manifests are checked once.
+    fn attestation_bundles(
+        &self,
+        rule: &AttestationRule,
+        verdict: &mut Verdict,
+        satisfied: &mut [bool],
+    ) {
+        let target = sigstore::Target::Attestation {
+            digest: self.evidence.digest(),
+            rule,
+        };
+        let mut seen: BTreeMap<&str, Attested> = BTreeMap::new();
+        for text in self.evidence.referrers() {
+            let attested = match seen.get(text.as_str()) {
+                Some(earlier) => earlier.clone(),
+                None => {
+                    let outcome = self.check_referrer(text.as_bytes(), &target);
+                    let attested = Attested {
+                        outcome: LayerOutcome {
+                            status: outcome.status,
+                            key: outcome.key,
+                            message: outcome.message,
+                            log_entry: outcome.log_entry,
+                        },
+                        predicate_type: outcome.predicate_type,
+                        statement: outcome.statement.map(|statement| *statement),
+                        disagreement: false,
+                    };
+                    seen.insert(text, attested.clone());
+                    attested
+                }
+            };
+            let source = Sha256Digest::of(text.as_bytes()).to_string();
+            self.record(rule, "bundle", source, attested, verdict, satisfied);
+            if is_satisfied(self.policy, satisfied) {
+                break;
+            }
+        }
+    }
+
+    /// The checks of one `.att` layer for a rule, in order, nothing of the statement read
+    /// before its signature verified:
+    /// 1. a layer annotated with another predicate type is passed over (no signature checked);
+    /// 2. a DSSE envelope layer whose blob is what the descriptor names;
+    /// 3. the envelope's signature, over DSSE's PAE, by a signer of the rule, and its Rekor
+    ///    bundle as the policy's mode asks;
+    /// 4. an in-toto statement with a subject whose sha256 is the image digest;
+    /// 5. of the rule's predicate type: when the annotation named the rule's type, a signed
+    ///    statement of another is a disagreement, and a denial.
+    fn check_attestation_layer(&self, layer: &Layer, rule: &AttestationRule) -> Attested {
+        let annotated = layer.annotations.get(PREDICATE_TYPE_ANNOTATION);
+        if let Some(annotated) = annotated
+            && annotated != rule.predicate_type()
+        {
+            return Attested::fail(
+                Reason::PredicateTypeMismatch,
+                None,
+                format!("the layer is annotated as an attestation of type {annotated:?}"),
+            );
+        }
+        let blob = match self.authentic_blob(layer, DSSE_ENVELOPE_MEDIA_TYPE) {
+            Ok(blob) => blob,
+            Err(Failure(status, message)) => return Attested::fail(status, None, message),
+        };
+        let (payload_type, payload, signature) = match bundle::parse_dsse_envelope(blob) {
+            Ok(Content::Dsse {
+                payload_type,
+                payload,
+                signature,
+                ..
+            }) => (payload_type, payload, signature),
+            Ok(_) => {
+                return Attested::fail(
+                    Reason::MalformedSignature,
+                    None,
+                    "the layer is not a DSSE envelope".into(),
+                );
+            }
+            Err(err) => {
+                return Attested::fail(
+                    Reason::MalformedSignature,
+                    None,
+                    format!("the DSSE envelope: {err}"),
+                );
+            }
+        };
+        let signed = match self.layer_signer(
+            layer,
+            &bundle::pae(&payload_type, &payload),
+            Logged::Envelope {
+                payload_type: &payload_type,
+                payload: &payload,
             },
-        )
+            &signature,
+        ) {
+            Ok(signed) => signed,
+            Err(outcome) => {
+                return Attested {
+                    outcome,
+                    predicate_type: None,
+                    statement: None,
+                    disagreement: false,
+                };
+            }
+        };
+        let fail = |status: Reason, message: String| Attested {
+            outcome: LayerOutcome {
+                status,
+                message,
+                ..signed.clone()
+            },
+            predicate_type: None,
+            statement: None,
+            disagreement: false,
+        };
+        if payload_type != IN_TOTO_PAYLOAD_TYPE {
+            return fail(
+                Reason::MalformedPayload,
+                format!(
+                    "the envelope's payload type is {payload_type:?}, not {IN_TOTO_PAYLOAD_TYPE}"
+                ),
+            );
+        }
+        let statement = match Statement::parse(&payload) {
+            Ok(statement) => statement,
+            Err(msg) => {
+                return fail(
+                    Reason::MalformedPayload,
+                    format!("the signed statement: {msg}"),
+                );
+            }
+        };
+        let predicate_type = Some(statement.predicate_type.clone());
+        if statement.subject_for(&self.evidence.digest()).is_none() {
+            return Attested {
+                predicate_type,
+                ..fail(
+                    Reason::ClaimDigestMismatch,
+                    format!(
+                        "the signed statement is not about {} (no subject has that sha256)",
+                        self.evidence.digest()
+                    ),
+                )
+            };
+        }
+        if let Err(msg) = rule.check_predicate_type(&statement) {
+            let disagreement = annotated.is_some();
+            let message = if disagreement {
+                format!("{msg}, though the layer's predicateType annotation says it is")
+            } else {
+                msg
+            };
+            return Attested {
+                predicate_type,
+                disagreement,
+                ..fail(Reason::PredicateTypeMismatch, message)
+            };
+        }
+        Attested {
+            outcome: signed,
+            predicate_type,
+            statement: Some(statement),
+            disagreement: false,
+        }
+    }
+
+    /// Puts one attestation's outcome in the verdict: a verified statement must then meet the
+    /// rule's conditions, and if it does it counts for its signer and joins the statements.
+    fn record(
+        &self,
+        rule: &AttestationRule,
+        format: &'static str,
+        source: String,
+        attested: Attested,
+        verdict: &mut Verdict,
+        satisfied: &mut [bool],
+    ) {
+        let Attested {
+            mut outcome,
+            predicate_type,
+            statement,
+            ..
+        } = attested;
+        let signer = outcome.key.map(|k| self.policy.signer_name(k).to_string());
+        if outcome.status == Reason::Verified
+            && let (Some(statement), Some(key), Some(signer)) = (statement, outcome.key, &signer)
+        {
+            match rule.check_conditions(&statement) {
+                Ok(()) => {
+                    satisfied[key] = true;
+                    let predicate = predicate_for_verdict(&statement.predicate);
+                    verdict.statements.push(VerifiedStatement {
+                        rule: rule.name().into(),
+                        predicate_type: statement.predicate_type.clone(),
+                        signer: signer.clone(),
+                        format,
+                        subject: statement
+                            .subject_for(&self.evidence.digest())
+                            .and_then(|s| s.name.clone()),
+                        predicate_omitted: predicate.is_none(),
+                        predicate,
+                    });
+                }
+                Err(msg) => {
+                    outcome.status = Reason::ConditionNotMet;
+                    outcome.message = msg;
+                }
+            }
+        }
+        verdict.attestations.push(AttestationResult {
+            rule: rule.name().into(),
+            format,
+            source,
+            status: outcome.status,
+            key: signer,
+            message: outcome.message,
+            predicate_type,
+        });
     }
 
     /// The checks of one layer, in the documented order. Nothing of the payload is parsed
     /// before its signature has verified.
     fn check(&self, layer: &Layer) -> LayerOutcome {
-        let payload = match self.authentic_payload_bytes(layer) {
+        let payload = match self.authentic_blob(layer, SIMPLE_SIGNING_MEDIA_TYPE) {
             Ok(bytes) => bytes,
             Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
         };
@@ -546,55 +972,75 @@ impl LayerContext<'_> {
             Ok(bytes) => bytes,
             Err(message) => return LayerOutcome::fail(Reason::MalformedSignature, None, message),
         };
-        // A keyless signature (cosign's certificate annotation) goes to the policy's
-        // identities; without identities, the policy keys are tried as for any layer.
-        if !self.policy.identities().is_empty()
-            && let Some(pem) = layer.annotations.get(CERTIFICATE_ANNOTATION)
-        {
-            return self.check_keyless(layer, payload, &signature, pem);
-        }
-        let (key, algorithm) = match self.verifying_key(payload, &signature) {
-            Ok(found) => found,
-            Err(Failure(status, message)) => return LayerOutcome::fail(status, None, message),
-        };
-        let signer = Signer::Key(&self.policy.keys()[key].key);
-        let log_entry = match self.check_log(layer, payload, &signature, signer) {
-            Ok(entry) => entry,
-            Err(Failure(status, message)) => return LayerOutcome::fail(status, Some(key), message),
+        let payload_hash = Sha256Digest::of(payload);
+        let signed = match self.layer_signer(
+            layer,
+            payload,
+            Logged::Artifact {
+                sha256: &payload_hash,
+            },
+            &signature,
+        ) {
+            Ok(signed) => signed,
+            Err(outcome) => return outcome,
         };
         match self.check_claims(payload) {
-            Ok(()) => LayerOutcome {
-                status: Reason::Verified,
-                key: Some(key),
-                message: match log_entry {
-                    Some(entry) => format!(
-                        "signature verified with key {:?} ({algorithm}), logged in Rekor at index {}",
-                        self.policy.keys()[key].name,
-                        entry.log_index
-                    ),
-                    None => format!(
-                        "signature verified with key {:?} ({algorithm})",
-                        self.policy.keys()[key].name
-                    ),
-                },
-                log_entry,
-            },
+            Ok(()) => signed,
             Err(Failure(status, message)) => LayerOutcome {
-                log_entry,
-                ..LayerOutcome::fail(status, Some(key), message)
+                status,
+                message,
+                ..signed
             },
         }
     }
 
-    /// Check 1: a simple-signing layer whose blob is exactly what the descriptor names.
-    fn authentic_payload_bytes(&self, layer: &Layer) -> Result<&[u8], Failure> {
-        if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE {
+    /// Checks 3 and 4 of a layer whose blob is authentic: who signed `message` (the layer's
+    /// signature over it), and its Rekor bundle, as the policy's mode asks.
+    ///
+    /// A keyless layer (cosign's certificate annotation, when the policy has identities) goes
+    /// to [`LayerContext::keyless_layer_signer`]; any other, to the policy keys. Returns a
+    /// `verified` outcome naming the signer, for the caller to check the signed content; or the
+    /// failure.
+    fn layer_signer(
+        &self,
+        layer: &Layer,
+        message: &[u8],
+        logged: Logged<'_>,
+        signature: &[u8],
+    ) -> Result<LayerOutcome, LayerOutcome> {
+        if !self.policy.identities().is_empty()
+            && let Some(pem) = layer.annotations.get(CERTIFICATE_ANNOTATION)
+        {
+            return self.keyless_layer_signer(layer, message, logged, signature, pem);
+        }
+        let (key, algorithm) =
+            sigstore::verifying_key(self.policy, |key| key.verify(message, signature))
+                .map_err(|(status, text)| LayerOutcome::fail(status, None, text))?;
+        let name = &self.policy.keys()[key].name;
+        let signer = Signer::Key(&self.policy.keys()[key].key);
+        let log_entry = self
+            .check_log(layer, logged, signature, signer)
+            .map_err(|Failure(status, text)| LayerOutcome::fail(status, Some(key), text))?;
+        Ok(LayerOutcome {
+            status: Reason::Verified,
+            key: Some(key),
+            message: match log_entry {
+                Some(entry) => format!(
+                    "signature verified with key {name:?} ({algorithm}), logged in Rekor at index {}",
+                    entry.log_index
+                ),
+                None => format!("signature verified with key {name:?} ({algorithm})"),
+            },
+            log_entry,
+        })
+    }
+
+    /// Check 1: a layer of `media_type` whose blob is exactly what the descriptor names.
+    fn authentic_blob(&self, layer: &Layer, media_type: &str) -> Result<&[u8], Failure> {
+        if layer.media_type != media_type {
             return Err(Failure(
                 Reason::WrongMediaType,
-                format!(
-                    "media type is {:?}, not {SIMPLE_SIGNING_MEDIA_TYPE}",
-                    layer.media_type
-                ),
+                format!("media type is {:?}, not {media_type}", layer.media_type),
             ));
         }
         let max = self.policy.limits().max_payload_bytes;
@@ -649,82 +1095,59 @@ impl LayerContext<'_> {
 
     /// A keyless layer: the certificate in the annotation (the chain annotation is never
     /// read: trust comes from the policy's root), the signature under its key, the Rekor bundle
-    /// bound to this certificate (its verified integrated time is the only time a `.sig` layer
-    /// proves), then the keyless steps of bundles ([`sigstore::keyless_signer`]) and the
-    /// payload's claims.
-    fn check_keyless(
+    /// bound to this certificate (its verified integrated time is the only time a layer
+    /// proves), then the keyless steps of bundles ([`sigstore::keyless_signer`]).
+    fn keyless_layer_signer(
         &self,
         layer: &Layer,
-        payload: &[u8],
+        message: &[u8],
+        logged: Logged<'_>,
         signature: &[u8],
         pem: &str,
-    ) -> LayerOutcome {
-        let fail = |status, message: String| LayerOutcome::fail(status, None, message);
+    ) -> Result<LayerOutcome, LayerOutcome> {
+        let fail = |status, text: String| LayerOutcome::fail(status, None, text);
         let Some(der) = rekor::pem_der(pem)
             .filter(|(label, _)| label == "CERTIFICATE")
             .map(|(_, der)| der)
         else {
-            return fail(
+            return Err(fail(
                 Reason::MalformedSignature,
                 format!("the {CERTIFICATE_ANNOTATION} annotation is not a PEM certificate"),
-            );
+            ));
         };
-        let leaf = match Certificate::from_der(&der) {
-            Ok(leaf) => leaf,
-            Err(err) => {
-                return fail(
-                    Reason::MalformedSignature,
-                    format!("the certificate: {err}"),
-                );
-            }
-        };
-        let algorithm =
-            match sigstore::verify_under_leaf(&leaf, |key| key.verify(payload, signature)) {
-                Ok(algorithm) => algorithm,
-                Err((status, message)) => return fail(status, message),
-            };
-        let log_entry = match self.check_log(layer, payload, signature, Signer::Certificate(&der)) {
-            Ok(entry) => entry,
-            Err(Failure(status, message)) => return fail(status, message),
-        };
+        let leaf = Certificate::from_der(&der).map_err(|err| {
+            fail(
+                Reason::MalformedSignature,
+                format!("the certificate: {err}"),
+            )
+        })?;
+        let algorithm = sigstore::verify_under_leaf(&leaf, |key| key.verify(message, signature))
+            .map_err(|(status, text)| fail(status, text))?;
+        let log_entry = self
+            .check_log(layer, logged, signature, Signer::Certificate(&der))
+            .map_err(|Failure(status, text)| fail(status, text))?;
         let times: Vec<i64> = log_entry.iter().filter_map(|e| e.proven_time).collect();
-        let (index, described) = match sigstore::keyless_signer(self.policy, &leaf, &times) {
-            Ok(found) => found,
-            Err((status, message)) => return fail(status, message),
-        };
-        let key = self.policy.keys().len() + index;
-        match self.check_claims(payload) {
-            Ok(()) => LayerOutcome {
-                status: Reason::Verified,
-                key: Some(key),
-                message: format!(
-                    "signature verified: {described} ({algorithm}), certificate valid when \
-                     logged in Rekor at index {}",
-                    log_entry.map_or(0, |e| e.log_index)
-                ),
-                log_entry,
-            },
-            Err(Failure(status, message)) => LayerOutcome {
-                log_entry,
-                ..LayerOutcome::fail(status, Some(key), message)
-            },
-        }
+        let (index, described) = sigstore::keyless_signer(self.policy, &leaf, &times)
+            .map_err(|(status, text)| fail(status, text))?;
+        Ok(LayerOutcome {
+            status: Reason::Verified,
+            key: Some(self.policy.keys().len() + index),
+            message: format!(
+                "signature verified: {described} ({algorithm}), certificate valid when logged in \
+                 Rekor at index {}",
+                log_entry.map_or(0, |e| e.log_index)
+            ),
+            log_entry,
+        })
     }
 
-    /// Check 3: the first policy key under which the signature verifies over the raw bytes.
-    fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Result<(usize, String), Failure> {
-        sigstore::verifying_key(self.policy, |key| key.verify(payload, signature))
-            .map_err(|(status, message)| Failure(status, message))
-    }
-
-    /// Checks 4 to 6, on a payload whose signature has verified.
-    /// Check 4: the Rekor bundle, as the policy's mode asks. Runs only after the signature
-    /// verified, so the bundle is bound to the signer that verified it (a policy key, or a
-    /// keyless layer's certificate).
+    /// The Rekor bundle, as the policy's mode asks. Runs only after the signature verified,
+    /// so the bundle is bound to the signer that verified it (a policy key, or a keyless
+    /// layer's certificate).
     fn check_log(
         &self,
         layer: &Layer,
-        payload: &[u8],
+        logged: Logged<'_>,
         signature: &[u8],
         signer: Signer<'_>,
     ) -> Result<Option<LogEntry>, Failure> {
@@ -742,7 +1165,7 @@ impl LayerContext<'_> {
                 _ => Ok(None),
             };
         };
-        rekor::verify_bundle(bundle, self.policy.log_keys(), payload, signature, signer)
+        rekor::verify_bundle(bundle, self.policy.log_keys(), logged, signature, signer)
             .map(Some)
             .map_err(|err| Failure(Reason::TlogVerificationFailed, err.to_string()))
     }

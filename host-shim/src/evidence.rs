@@ -38,22 +38,28 @@ impl Source {
 pub struct Formats {
     /// The `.sig` tag and its payloads.
     pub simplesigning: bool,
-    /// The referrers and their Sigstore bundles.
+    /// The referrers and their Sigstore bundles (signatures and attestations).
     pub bundles: bool,
+    /// The `.att` tag and its envelopes (legacy attestations).
+    pub attestations: bool,
 }
 
 impl Formats {
-    /// Both formats: evidence any policy can be verified against (`ocisig fetch`).
+    /// Every format: evidence any policy can be verified against (`ocisig fetch`).
     pub const BOTH: Self = Self {
         simplesigning: true,
         bundles: true,
+        attestations: true,
     };
 
-    /// The formats `policy` accepts.
+    /// What `policy` reads: the formats it accepts, the `.sig` tag only for signature rules,
+    /// and the `.att` tag only for attestation rules.
     pub fn of(policy: &ocisig::Policy) -> Self {
+        let legacy = policy.accepts(ocisig::Format::Simplesigning);
         Self {
-            simplesigning: policy.accepts(ocisig::Format::Simplesigning),
+            simplesigning: legacy && policy.has_signature_rules(),
             bundles: policy.accepts(ocisig::Format::Bundle),
+            attestations: legacy && !policy.attestations().is_empty(),
         }
     }
 }
@@ -168,7 +174,7 @@ fn gather<S: ocisig::fetch::Source + Sync>(
     limits: &LimitsDocument,
     formats: Formats,
 ) -> Result<Evidence, FetchError> {
-    let (signatures, bundles) = std::thread::scope(|scope| {
+    let (signatures, bundles, attestations) = std::thread::scope(|scope| {
         let bundles = formats.bundles.then(|| {
             scope.spawn(|| {
                 let mut budget = ocisig::limits::MAX_REFERRERS;
@@ -181,6 +187,12 @@ fn gather<S: ocisig::fetch::Source + Sync>(
         } else {
             Ok(ocisig::fetch::Signatures::default())
         };
+        let attestations = if formats.attestations {
+            let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
+            ocisig::fetch::gather_attestations(source, &digest, limits, &mut budget).map(Some)
+        } else {
+            Ok(None)
+        };
         let bundles = match bundles {
             Some(fetching) => fetching.join().unwrap_or_else(|_| {
                 Err(FetchError::Transport {
@@ -190,12 +202,11 @@ fn gather<S: ocisig::fetch::Source + Sync>(
             }),
             None => Ok(ocisig::fetch::Bundles::default()),
         };
-        (signatures, bundles)
+        (signatures, bundles, attestations)
     });
-    Ok(ocisig::fetch::assemble(
-        image,
-        digest,
-        signatures?,
-        bundles?,
-    ))
+    let evidence = ocisig::fetch::assemble(image, digest, signatures?, bundles?);
+    Ok(match attestations? {
+        Some(attestations) => evidence.with_gathered_attestations(attestations),
+        None => evidence,
+    })
 }

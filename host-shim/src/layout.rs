@@ -21,6 +21,7 @@ use serde::Deserialize;
 const COSIGN_KIND: &str = "kind";
 const KIND_IMAGE: &str = "dev.cosignproject.cosign/image";
 const KIND_SIGNATURES: &str = "dev.cosignproject.cosign/sigs";
+const KIND_ATTESTATIONS: &str = "dev.cosignproject.cosign/atts";
 /// The annotation `skopeo copy` and `oras` use for a tag.
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// The largest index.json or manifest read, in bytes.
@@ -134,14 +135,19 @@ impl ocisig::fetch::Source for Layout {
         let (digest, size) = if reference.starts_with("sha256:") {
             (Sha256Digest::parse(reference).map_err(transport)?, None)
         } else {
-            // `cosign save` marks the image's signatures by kind, without a tag: that mark
-            // stands for the signature tag of the image the layout holds, and of no other.
-            let is_own_signature_tag = reference == ocisig::fetch::signature_tag(&self.digest);
+            // `cosign save` marks the image's signatures and attestations by kind, without a
+            // tag: each mark stands for that tag of the image the layout holds, and no other.
+            let own_kind = if reference == ocisig::fetch::signature_tag(&self.digest) {
+                Some(KIND_SIGNATURES)
+            } else if reference == ocisig::fetch::attestation_tag(&self.digest) {
+                Some(KIND_ATTESTATIONS)
+            } else {
+                None
+            };
             let found = self.index.manifests.iter().find(|d| {
                 d.annotations.get(REF_NAME).map(String::as_str) == Some(reference)
-                    || (is_own_signature_tag
-                        && d.annotations.get(COSIGN_KIND).map(String::as_str)
-                            == Some(KIND_SIGNATURES))
+                    || (own_kind.is_some()
+                        && d.annotations.get(COSIGN_KIND).map(String::as_str) == own_kind)
             });
             let Some(found) = found else {
                 return Err(FetchError::NotFound {
@@ -240,11 +246,13 @@ impl ocisig::fetch::Source for Layout {
 fn pick_image<'a>(index: &'a Index, source: &LayoutSource) -> anyhow::Result<&'a Descriptor> {
     let is_manifest = |d: &&Descriptor| {
         !d.is_bundle_referrer()
-            && d.annotations.get(COSIGN_KIND).map(String::as_str) != Some(KIND_SIGNATURES)
-            && !d
-                .annotations
-                .get(REF_NAME)
-                .is_some_and(|name| name.starts_with("sha256-") && name.ends_with(".sig"))
+            && !matches!(
+                d.annotations.get(COSIGN_KIND).map(String::as_str),
+                Some(KIND_SIGNATURES | KIND_ATTESTATIONS)
+            )
+            && !d.annotations.get(REF_NAME).is_some_and(|name| {
+                name.starts_with("sha256-") && (name.ends_with(".sig") || name.ends_with(".att"))
+            })
     };
     if let Some(tag) = &source.tag {
         return index

@@ -103,6 +103,51 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
     },
+    /// Verify images' attestations (SLSA provenance, SBOMs, scans) and print one verdict per
+    /// image, with the statements that verified.
+    #[command(after_help = concat!(
+        "An attestation is an in-toto statement about the image, signed as cosign attest signs it:\n\
+        a layer of the legacy `.att` tag, or a Sigstore bundle attached as an OCI referrer (cosign\n\
+        v3, --new-bundle-format). It counts when its signature verifies under a key or identity you\n\
+        name, a subject of the statement is the image digest, and its predicate type is --type.\n\
+        The flags name the attestation's signers (as for verify); with --policy, the policy's own\n\
+        rules (signatures and attestation rules with conditions, docs/contracts.md) apply as well.\n\n\
+        Types: slsaprovenance (v0.2), slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx,\n\
+        link, vuln, openvex, custom (cosign's names), or any predicate type URI.\n\n\
+        Examples:\n  \
+        ocisig verify-attestation ghcr.io/org/app:1.2 --key cosign.pub --type slsaprovenance1\n  \
+        ocisig verify-attestation IMAGE --key cosign.pub --type spdxjson --output json\n  \
+        ocisig verify-attestation IMAGE --policy policy.yaml   (its attestations rules)\n  \
+        ocisig verify-attestation IMAGE --type https://slsa.dev/provenance/v1 \\\n      \
+        --certificate-identity-regexp 'https://github\\.com/org/.*' \\\n      \
+        --certificate-oidc-issuer https://token.actions.githubusercontent.com   (keyless)\n\n",
+        "Exit status:\n  \
+        0  every image verified\n  \
+        1  some image did not verify (the verdict says why)\n  \
+        2  usage error, unreadable file or invalid policy\n  \
+        3  the evidence could not be fetched"))]
+    VerifyAttestation {
+        /// Images to verify.
+        #[arg(value_name = "IMAGE", required = true)]
+        images: Vec<String>,
+        /// The predicate type the attestation must have: a cosign name or a URI.
+        #[arg(long = "type", value_name = "TYPE")]
+        predicate_type: Option<String>,
+        #[command(flatten)]
+        policy: PolicyFlags,
+        /// Output format: lines for people (each verified statement's type and subject), or
+        /// one JSON verdict per line, statements and predicates included.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// How many images to fetch and verify at once.
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        #[command(flatten)]
+        registry: RegistryFlags,
+        /// Run this verifier module instead of the one built into the binary.
+        #[arg(long, value_name = "FILE")]
+        module: Option<PathBuf>,
+    },
     /// Fetch an image's signature evidence and write it as an evidence document.
     #[command(
         after_help = "The evidence document is the input of `ocisig eval`, the OPA and \
@@ -241,6 +286,31 @@ struct PolicyFlags {
     /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+}
+
+impl PolicyFlags {
+    /// What the flags say, for [`PolicyArgs::build`]; with `attestation_type`, the signers they
+    /// name make an attestation rule of that type.
+    fn args(self, attestation_type: Option<String>) -> anyhow::Result<PolicyArgs> {
+        Ok(PolicyArgs {
+            file: self.policy,
+            keys: self.keys,
+            threshold: self.threshold,
+            required: self.required,
+            annotations: self.annotations,
+            rekor_keys: self.rekor_keys,
+            trusted_root: self.trusted_root,
+            rekor_mode: self.rekor_mode,
+            verify_platforms: self.verify_platforms,
+            formats: self.formats,
+            identity: self
+                .identity
+                .document()?
+                .map(serde_json::from_value)
+                .transpose()?,
+            attestation_type,
+        })
+    }
 }
 
 /// A keyless signer, with cosign's flag names.
@@ -412,65 +482,40 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             registry,
             module,
         } => {
-            let args = PolicyArgs {
-                file: policy.policy,
-                keys: policy.keys,
-                threshold: policy.threshold,
-                required: policy.required,
-                annotations: policy.annotations,
-                rekor_keys: policy.rekor_keys,
-                trusted_root: policy.trusted_root,
-                rekor_mode: policy.rekor_mode,
-                verify_platforms: policy.verify_platforms,
-                formats: policy.formats,
-                identity: policy
-                    .identity
-                    .document()?
-                    .map(serde_json::from_value)
-                    .transpose()?,
-            };
-            let (policy, policy_json) = args.build()?;
-            let sources = images
-                .iter()
-                .map(|image| Source::parse(image))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let registry = registry.client(&sources)?;
-            let verifier = load_module(module.as_deref())?;
-            let progress = progress_bar(sources.len());
-            let mut worst = EXIT_VERIFIED;
-            let batch = Batch {
-                policy_json: &policy_json,
-                limits: policy.limits(),
-                platforms: policy.verify_platforms(),
-                formats: evidence::Formats::of(&policy),
-                registry: registry.as_ref(),
-                module: &verifier,
-                concurrency: usize::from(concurrency),
-            };
-            batch.run(&sources, |index, outcome| {
-                let image = images.get(index).map_or("", String::as_str);
-                progress.inc(1);
-                match outcome {
-                    ImageOutcome::Verdict(verdict) => {
-                        if !verdict.verified {
-                            worst = worst.max(EXIT_NOT_VERIFIED);
-                        }
-                        let line = match output {
-                            Output::Json => verdict.json.clone(),
-                            Output::Text => text_line(image, &verdict),
-                        };
-                        progress.suspend(|| print_line(&line));
-                    }
-                    ImageOutcome::FetchFailed(err) => {
-                        worst = worst.max(EXIT_FETCH);
-                        progress.suspend(|| {
-                            eprintln!("ocisig: {image}: {err:#}; nothing was verified");
-                        });
-                    }
-                }
-            });
-            progress.finish_and_clear();
-            Ok(worst)
+            let args = policy.args(None)?;
+            verify_images(
+                &images,
+                &args,
+                output,
+                concurrency,
+                &registry,
+                module.as_deref(),
+            )
+        }
+        Command::VerifyAttestation {
+            images,
+            predicate_type,
+            policy,
+            output,
+            concurrency,
+            registry,
+            module,
+        } => {
+            if predicate_type.is_none() && policy.policy.is_none() {
+                anyhow::bail!(
+                    "name the predicate type with --type TYPE (for example slsaprovenance1), or \
+                     give a --policy FILE with attestations rules"
+                );
+            }
+            let args = policy.args(predicate_type)?;
+            verify_images(
+                &images,
+                &args,
+                output,
+                concurrency,
+                &registry,
+                module.as_deref(),
+            )
         }
         Command::Fetch {
             image,
@@ -646,6 +691,60 @@ fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
 }
 
 /// `verified  IMAGE@DIGEST  message` or `denied    IMAGE@DIGEST  reason: message`.
+/// `verify` and `verify-attestation`: fetch, verify and print each image's verdict; the worst
+/// exit status.
+fn verify_images(
+    images: &[String],
+    args: &PolicyArgs,
+    output: Output,
+    concurrency: u16,
+    registry: &RegistryFlags,
+    module: Option<&Path>,
+) -> anyhow::Result<u8> {
+    let (policy, policy_json) = args.build()?;
+    let sources = images
+        .iter()
+        .map(|image| Source::parse(image))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let registry = registry.client(&sources)?;
+    let verifier = load_module(module)?;
+    let progress = progress_bar(sources.len());
+    let mut worst = EXIT_VERIFIED;
+    let batch = Batch {
+        policy_json: &policy_json,
+        limits: policy.limits(),
+        platforms: policy.verify_platforms(),
+        formats: evidence::Formats::of(&policy),
+        registry: registry.as_ref(),
+        module: &verifier,
+        concurrency: usize::from(concurrency),
+    };
+    batch.run(&sources, |index, outcome| {
+        let image = images.get(index).map_or("", String::as_str);
+        progress.inc(1);
+        match outcome {
+            ImageOutcome::Verdict(verdict) => {
+                if !verdict.verified {
+                    worst = worst.max(EXIT_NOT_VERIFIED);
+                }
+                let line = match output {
+                    Output::Json => verdict.json.clone(),
+                    Output::Text => text_line(image, &verdict),
+                };
+                progress.suspend(|| print_line(&line));
+            }
+            ImageOutcome::FetchFailed(err) => {
+                worst = worst.max(EXIT_FETCH);
+                progress.suspend(|| {
+                    eprintln!("ocisig: {image}: {err:#}; nothing was verified");
+                });
+            }
+        }
+    });
+    progress.finish_and_clear();
+    Ok(worst)
+}
+
 fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
     let field = |name: &str| {
         verdict
@@ -662,7 +761,23 @@ fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
         format!("@{digest}")
     };
     if verdict.verified {
-        format!("verified  {image}{at}  {}", field("message"))
+        let mut text = format!("verified  {image}{at}  {}", field("message"));
+        // Each statement that met an attestation rule: its type, what it is about, who signed.
+        let statements = verdict.value.get("statements").and_then(|s| s.as_array());
+        for statement in statements.into_iter().flatten() {
+            let part = |name: &str| statement.get(name).and_then(|v| v.as_str()).unwrap_or("");
+            let subject = match part("subject") {
+                "" => digest,
+                named => named,
+            };
+            text.push_str(&format!(
+                "\n          statement {}  subject {subject}  signed by {} ({})",
+                part("predicateType"),
+                part("signer"),
+                part("format")
+            ));
+        }
+        text
     } else {
         format!(
             "denied    {image}{at}  {}: {}",

@@ -31,6 +31,10 @@ pub struct PolicyArgs {
     /// `--certificate-identity[-regexp]` with `--certificate-oidc-issuer[-regexp]`: a keyless
     /// signer.
     pub identity: Option<IdentityDocument>,
+    /// `verify-attestation --type`: the signers, threshold and `required` the flags name make
+    /// an attestation rule of this predicate type (a cosign short name or a URI) instead of
+    /// signature rules.
+    pub attestation_type: Option<String>,
 }
 
 impl PolicyArgs {
@@ -64,23 +68,38 @@ impl PolicyArgs {
                 limits: Default::default(),
                 rekor: None,
                 formats: None,
+                attestations: Vec::new(),
             },
         };
+        let mut keys = Vec::with_capacity(self.keys.len());
         for spec in &self.keys {
-            document.keys.push(key_from_spec(spec)?);
+            keys.push(key_from_spec(spec)?);
         }
-        if let Some(threshold) = self.threshold {
-            document.threshold = threshold;
+        if let Some(predicate_type) = &self.attestation_type {
+            document.attestations.push(ocisig::AttestationDocument {
+                name: None,
+                predicate_type: predicate_type.clone(),
+                keys,
+                identities: self.identity.iter().cloned().collect(),
+                threshold: self.threshold.unwrap_or(1),
+                required: self.required.clone(),
+                conditions: Default::default(),
+            });
+        } else {
+            document.keys.extend(keys);
+            if let Some(threshold) = self.threshold {
+                document.threshold = threshold;
+            }
+            document.required.extend(self.required.iter().cloned());
+            if let Some(identity) = &self.identity {
+                document.identities.push(identity.clone());
+            }
         }
-        document.required.extend(self.required.iter().cloned());
         for pair in &self.annotations {
             let Some((key, value)) = pair.split_once('=') else {
                 bail!("-a {pair:?}: expected KEY=VALUE");
             };
             document.annotations.insert(key.into(), value.into());
-        }
-        if let Some(identity) = &self.identity {
-            document.identities.push(identity.clone());
         }
         if let Some(path) = &self.trusted_root {
             let bytes = std::fs::read(path)
@@ -95,7 +114,12 @@ impl PolicyArgs {
                 .rekor
                 .as_ref()
                 .is_some_and(|r| r.trusted_root.is_some());
-        if !document.identities.is_empty() && !has_root {
+        let keyless = !document.identities.is_empty()
+            || document
+                .attestations
+                .iter()
+                .any(|rule| !rule.identities.is_empty());
+        if keyless && !has_root {
             // Keyless needs certificate authorities; without a root given, the embedded one.
             eprintln!("ocisig: {}", crate::trust::embedded_root_notice());
             document.trusted_root = Some(serde_json::from_slice(
@@ -118,7 +142,10 @@ impl PolicyArgs {
         if !self.formats.is_empty() {
             document.formats = Some(self.formats.clone());
         }
-        if document.keys.is_empty() && document.identities.is_empty() {
+        if document.keys.is_empty()
+            && document.identities.is_empty()
+            && document.attestations.is_empty()
+        {
             bail!(
                 "no signers: name a key with --key FILE, an identity with \
                  --certificate-identity and --certificate-oidc-issuer, or either in --policy FILE"

@@ -11,6 +11,7 @@
 mod support;
 
 mod abi;
+mod attestations;
 mod bundles;
 mod cases;
 mod certificates;

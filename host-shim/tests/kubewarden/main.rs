@@ -604,6 +604,11 @@ fn validate_settings_names_the_field_of_every_mistake() {
             json!({"signatures": [good.clone()], "unmatchedImages": "maybe"}),
             "maybe",
         ),
+        // Attestations are blobs, which the host never hands over: refused, and said why.
+        (
+            json!({"signatures": [rule("*", &[("alice", &alice)], json!({"attestations": [{"predicateType": "slsaprovenance1"}]}))]}),
+            "hands a policy no blobs",
+        ),
     ];
     for (settings, field) in cases {
         let response = policy.call("validate_settings", &settings);

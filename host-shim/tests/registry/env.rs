@@ -242,14 +242,27 @@ pub(crate) const SIGN_V1: &str = "https://sigstore.dev/cosign/sign/v1";
 /// `predicate_type` under `key`, offline (the trusted root is only needed to start; the log is
 /// ignored).
 pub(crate) fn cosign_verifies_bundle(image: &str, key: &Path, predicate_type: &str) -> bool {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("trust/production_trusted_root.json");
-    Command::new("cosign")
-        .args([
-            "verify-attestation",
-            "--new-bundle-format",
-            "--trusted-root",
-        ])
-        .arg(root)
+    cosign_verifies_attestation(image, key, predicate_type, true)
+}
+
+/// Whether `cosign verify-attestation` accepts the image's attestations of `predicate_type`
+/// under `key`, offline: its bundle referrers with `new_bundle`, else its legacy `.att` tag.
+pub(crate) fn cosign_verifies_attestation(
+    image: &str,
+    key: &Path,
+    predicate_type: &str,
+    new_bundle: bool,
+) -> bool {
+    let mut command = Command::new("cosign");
+    command.arg("verify-attestation");
+    if new_bundle {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("trust/production_trusted_root.json");
+        command
+            .arg("--new-bundle-format")
+            .arg("--trusted-root")
+            .arg(root);
+    }
+    command
         .args(["--insecure-ignore-tlog", "--allow-http-registry", "--key"])
         .arg(key)
         .args(["--type", predicate_type])

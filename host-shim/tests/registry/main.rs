@@ -2,6 +2,7 @@
 //! the real cosign, compared with `cosign verify`; and against a proxy that misbehaves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod attestations;
 mod bundles;
 mod env;
 mod proxy;

@@ -106,6 +106,16 @@ impl Settings {
                 .map_err(|err| err.to_string())
                 .and_then(|bytes| Policy::from_json(&bytes).map_err(|err| err.to_string()))
                 .map_err(|err| format!("signatures[{index}] ({image}): {err}"))?;
+            if !policy.attestations().is_empty() {
+                return Err(format!(
+                    "signatures[{index}] ({image}).attestations: attestation rules cannot be \
+                     checked here. An attestation is a blob (an .att layer's DSSE envelope, or \
+                     a Sigstore bundle), Kubewarden's host hands a policy no blobs, and its \
+                     oci/v2/verify capability checks signatures, not attestations. Check \
+                     attestations with `ocisig verify-attestation`, the OPA module, or an \
+                     admission service that fetches them"
+                ));
+            }
             signatures.push(SignatureRule { image, policy });
         }
         Ok(Self {
