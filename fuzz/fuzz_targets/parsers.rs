@@ -1,6 +1,7 @@
 //! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
-//! indexes, Sigstore bundles, X.509 certificates, RFC 3161 timestamps, trusted roots, log
-//! checkpoints, inclusion proofs): an error or a value, no panic.
+//! indexes, Sigstore bundles, DSSE envelopes, in-toto statements, attestation conditions,
+//! X.509 certificates, RFC 3161 timestamps, trusted roots, log checkpoints, inclusion proofs):
+//! an error or a value, no panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,21 @@ fuzz_target!(|data: &[u8]| {
     let _ = ocisig::Evidence::from_json(data);
     let _ = ocisig::platforms::listed_manifests(data);
     let _ = ocisig::bundle::Bundle::parse(data);
+    let _ = ocisig::bundle::parse_dsse_envelope(data);
+    if let Ok(statement) = ocisig::statement::Statement::parse(data) {
+        let _ = statement.subject_for(&ocisig::Sha256Digest::of(data));
+    }
+    // Conditions: the document's members as pointer → test, each tried on the document itself.
+    if let Ok(serde_json::Value::Object(tests)) = serde_json::from_slice::<serde_json::Value>(data)
+    {
+        let document = serde_json::Value::Object(tests.clone());
+        for (pointer, test) in &tests {
+            if let Ok(condition) = ocisig::attestation::Condition::parse(pointer, test) {
+                let _ = condition.check(&document);
+            }
+        }
+    }
+    let _ = ocisig::attestation::predicate_type_uri(&String::from_utf8_lossy(data));
     if let Ok(certificate) = ocisig::certificate::Certificate::from_der(data) {
         let _ = certificate.check_code_signing();
         let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);

@@ -377,3 +377,55 @@ fn attestation_rules_are_checked_when_the_policy_is_read() {
         );
     }
 }
+
+/// The Rego example of docs/opa.md (`policies/opa/rego/provenance.rego`), run by a Rego
+/// interpreter over the verdicts the OPA module gives: it admits verified provenance from an
+/// allowed builder, and nothing else.
+#[test]
+fn the_rego_example_admits_only_verified_provenance_from_an_allowed_builder() {
+    let alice = Signer::new("alice", 49);
+    let signed = envelope(&alice, &statement_with(&digest(), SLSA1, &provenance()));
+    let policy = rule_policy(&[&alice], json!({}), json!({}));
+    let rego = read_text(&repo_root().join("policies/opa/rego/provenance.rego"));
+    let decide = |evidence: &[u8], allowed: Value| -> (bool, Value) {
+        // The verdict as the OPA module gives it (and, by `run`, as every engine does).
+        let verdict: Value =
+            serde_json::from_str(&opa_verdict(&policy, evidence).expect("OPA verdict")).unwrap();
+        assert_eq!(verdict, run(&policy, evidence));
+        let mut engine = regorus::Engine::new();
+        engine
+            .add_policy("provenance.rego".into(), rego.clone())
+            .unwrap();
+        let data = json!({"ocisig": {"verify": verdict}, "allowed_builders": allowed});
+        engine
+            .add_data(regorus::Value::from_json_str(&data.to_string()).unwrap())
+            .unwrap();
+        engine.set_input(
+            regorus::Value::from_json_str(std::str::from_utf8(evidence).unwrap()).unwrap(),
+        );
+        let allow = engine
+            .eval_rule("data.ocisig.provenance.allow".into())
+            .unwrap();
+        let deny = engine
+            .eval_rule("data.ocisig.provenance.deny".into())
+            .unwrap();
+        let deny: Value = serde_json::from_str(&deny.to_json_str().unwrap()).unwrap();
+        (allow == regorus::Value::from(true), deny)
+    };
+    let attested = att_evidence(&[(&signed, SLSA1)], &[]);
+    let (allow, deny) = decide(&attested, json!(["https://github.com/org/builder@v1"]));
+    assert!(allow, "{deny}");
+    assert_eq!(deny, json!([]));
+    let (allow, deny) = decide(&attested, json!(["https://github.com/other/builder@v1"]));
+    assert!(!allow);
+    assert!(deny.to_string().contains("builder@v1"), "{deny}");
+    // Forged provenance naming an allowed builder: ocisig denies it, so the Rego does too.
+    let mallory = Signer::new("mallory", 50);
+    let forged = envelope(&mallory, &statement_with(&digest(), SLSA1, &provenance()));
+    let (allow, deny) = decide(
+        &att_evidence(&[(&forged, SLSA1)], &[]),
+        json!(["https://github.com/org/builder@v1"]),
+    );
+    assert!(!allow);
+    assert!(deny.to_string().contains("no_matching_signature"), "{deny}");
+}

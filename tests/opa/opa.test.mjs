@@ -4,11 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import opa from "@open-policy-agent/opa-wasm";
+import { attestedEvidence } from "../fixtures/attested.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasm = readFileSync(join(root, "dist", "ocisig-opa.wasm"));
@@ -171,4 +173,40 @@ test("opa_value_add_path and opa_value_remove_path edit the data document", asyn
   // Addresses that are not values are refused, not dereferenced blindly.
   assert.equal(e.opa_json_dump(12345), 0);
   assert.equal(e.opa_json_parse(0x7ffffff0, 64), 0);
+});
+
+test("an attestation rule's verified statements come out through the SDK, as `ocisig eval` gives them", async () => {
+  const predicate = { runDetails: { builder: { id: "https://github.com/org/builder@v1" } } };
+  const made = attestedEvidence({ predicate });
+  const evidence = Buffer.from(JSON.stringify(made.evidence));
+  const policyDocument = Buffer.from(JSON.stringify({
+    attestations: [{
+      name: "provenance", predicateType: "slsaprovenance1",
+      keys: [{ name: "builder", publicKey: made.publicKey }],
+      conditions: { "/runDetails/builder/id": { prefix: "https://github.com/org/" } },
+    }],
+  }));
+  const policy = await opa.loadPolicy(wasm);
+  policy.setData(buffer(policyDocument));
+  const [{ result }] = policy.evaluate(buffer(evidence));
+  assert.equal(result.reason, "verified", result.message);
+  assert.equal(result.statements.length, 1);
+  assert.equal(result.statements[0].signer, "builder");
+  assert.deepEqual(result.statements[0].predicate, predicate);
+  const [{ result: allowed }] = policy.evaluate(buffer(evidence), "ocisig/allow");
+  assert.equal(allowed, true);
+  // The same bytes as the shim's verdict.
+  const dir = mkdtempSync(join(tmpdir(), "ocisig-opa-att-"));
+  writeFileSync(join(dir, "policy.json"), policyDocument);
+  writeFileSync(join(dir, "evidence.json"), evidence);
+  const shim = execFileSync(ocisig, ["eval", "--policy", join(dir, "policy.json"),
+    "--evidence", join(dir, "evidence.json")], { encoding: "utf8" }).trim();
+  assert.equal(JSON.stringify(result), shim);
+  // A condition that fails: denied, and no statement is handed over.
+  const strict = JSON.parse(policyDocument);
+  strict.attestations[0].conditions["/runDetails/builder/id"] = { equals: "https://github.com/other/b@v1" };
+  policy.setData(strict);
+  const [{ result: denied }] = policy.evaluate(buffer(evidence));
+  assert.equal(denied.reason, "condition_not_met");
+  assert.equal(denied.statements, undefined);
 });

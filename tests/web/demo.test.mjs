@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { serve } from '../../web/serve.mjs';
+import { attestedEvidence } from '../fixtures/attested.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -212,6 +213,46 @@ test('a keyless signature shows each certificate check', { skip: skip || (vector
   const other = await verifyWith('bob@gmail.com');
   assert.equal(other.reason, 'identity_mismatch');
   assert.deepEqual(other.checks, [...Array(7).fill('passed'), 'failed']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+// An attestation rule: after the provenance verifies, the page shows the decoded statement;
+// under a condition it fails, the statement is not shown as verified.
+test('an attestation shows its decoded statement once it verifies', { skip }, async () => {
+  const { evidence, publicKey } = attestedEvidence();
+  const policyWith = (builder) => Buffer.from(JSON.stringify({
+    attestations: [{
+      name: 'provenance',
+      predicateType: 'slsaprovenance1',
+      keys: [{ name: 'builder-key', publicKey }],
+      conditions: { '/runDetails/builder/id': { prefix: builder } },
+    }],
+  }));
+  const { page, problems } = await openDemo();
+  const verifyWith = async (builder) => {
+    await page.setInputFiles('#policy-file', { name: 'policy.json', mimeType: 'application/json', buffer: policyWith(builder) });
+    await page.waitForFunction((b) => document.getElementById('identities').textContent.includes(b), builder);
+    await page.fill('#evidence', JSON.stringify(evidence));
+    await page.evaluate(() => { document.getElementById('banner').dataset.state = 'idle'; });
+    await page.click('#verify');
+    await page.waitForFunction(() => ['verified', 'denied'].includes(document.getElementById('banner').dataset.state));
+    return {
+      reason: await page.locator('#banner').getAttribute('data-reason'),
+      statements: await page.locator('section.statement').count(),
+    };
+  };
+  const good = await verifyWith('https://github.com/org/');
+  assert.equal(good.reason, 'verified');
+  assert.equal(good.statements, 1);
+  const statement = page.locator('section.statement');
+  assert.match(await statement.innerText(), /https:\/\/slsa\.dev\/provenance\/v1/);
+  assert.match(await statement.locator('pre.predicate').innerText(), /"id": "https:\/\/github\.com\/org\/builder@v1"/);
+  assert.match(await page.locator('#identities').innerText(), /provenance: a slsaprovenance1 statement signed by builder-key/);
+  const other = await verifyWith('https://github.com/other/');
+  assert.equal(other.reason, 'condition_not_met');
+  assert.equal(other.statements, 0);
+  assert.match(await page.locator('section.layer[data-status=condition_not_met]').innerText(), /runDetails\/builder\/id/);
   assert.deepEqual(problems, []);
   await page.close();
 });

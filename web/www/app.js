@@ -112,6 +112,16 @@ function loadPolicy(policy) {
       text: `${i.name || i.subject || i.subjectRegExp}: ${i.subject || `/${i.subjectRegExp}/`} from ${i.issuer || `/${i.issuerRegExp}/`}`,
     }))),
   ] : []));
+  // Attestation rules, likewise, come with the policy file.
+  const rules = extras.attestations || [];
+  if (rules.length) {
+    $('identities').append(
+      el('p', { text: 'Attestations the image must have:' }),
+      el('ul', {}, ...rules.map((r) => el('li', {
+        text: `${r.name || r.predicateType}: a ${r.predicateType} statement signed by ${(r.keys || []).map((k) => k.name).join(', ') || 'the policy\'s keys'}${Object.keys(r.conditions || {}).length ? `, where ${Object.entries(r.conditions).map(([p, t]) => `${p} ${Object.keys(t)[0]} ${JSON.stringify(Object.values(t)[0])}`).join(' and ')}` : ''}`,
+      }))),
+    );
+  }
   $('keys').replaceChildren();
   for (const key of keys) addKey(key.name, key.publicKey);
   $('threshold').value = threshold;
@@ -223,6 +233,42 @@ function showLayers(summary, verdict) {
       section.append(el('h4', { text: 'Keyless: the certificate checks' }));
       section.append(checklist(result, verdict.verified, KEYLESS_CHECKS));
     }
+    container.append(section);
+  }
+  showAttestations(container, verdict);
+}
+
+// Attestation rules: each attestation examined, and the statements that met a rule, decoded.
+// Only the verdict's `statements` are shown as statements: the core lists nothing unverified.
+function showAttestations(container, verdict) {
+  for (const [index, result] of (verdict.attestations || []).entries()) {
+    const section = el('section', { class: 'layer', 'data-status': result.status, 'aria-label': `Attestation ${index}` });
+    section.append(el('h3', { text: `Attestation for rule "${result.rule}": ${result.status === 'verified' ? '✓ verified' : `✗ ${result.status}`}${result.key ? ` (signed by ${result.key})` : ''}` }));
+    const facts = el('dl', { class: 'facts' });
+    const fact = (name, value) => facts.append(el('dt', { text: name }), el('dd', { text: value }));
+    fact('Stored as', result.format === 'att' ? `layer ${result.source} of the .att manifest` : `Sigstore bundle referrer ${result.source}`);
+    if (result.predicateType) fact('Statement type', result.predicateType);
+    fact('Result', result.message);
+    section.append(facts);
+    container.append(section);
+  }
+  for (const statement of verdict.statements || []) {
+    const section = el('section', { class: 'layer statement', 'data-status': 'verified', 'aria-label': `Verified statement for rule ${statement.rule}` });
+    section.append(el('h3', { text: `✓ Verified statement: ${statement.predicateType}` }));
+    const facts = el('dl', { class: 'facts' });
+    const fact = (name, value) => facts.append(el('dt', { text: name }), el('dd', { text: value }));
+    fact('Rule', statement.rule);
+    fact('Signed by', `${statement.signer} (${statement.format === 'att' ? '.att layer' : 'Sigstore bundle'})`);
+    fact('About', statement.subject ? `${statement.subject} @ ${verdict.digest}` : verdict.digest);
+    section.append(facts);
+    section.append(el('h4', { text: 'Predicate (verified: signature, subject, type and the rule\'s conditions)' }));
+    section.append(el('pre', {
+      class: 'predicate',
+      tabindex: '0',
+      text: statement.predicateOmitted
+        ? 'The predicate is over 64 KiB, so the verdict leaves it out (its conditions were checked).'
+        : JSON.stringify(statement.predicate, null, 2),
+    }));
     container.append(section);
   }
 }
