@@ -75,7 +75,9 @@ enum Command {
         --certificate-oidc-issuer https://token.actions.githubusercontent.com   (keyless)\n\n\
         Both signature formats are read: cosign's `.sig` tag (simple signing) and Sigstore bundles\n\
         attached as OCI referrers (cosign v3, `cosign sign --new-bundle-format`), found through the\n\
-        referrers API or the `sha256-<hex>` tag. A key counts once, whichever format it signed in.\n\n\
+        referrers API or the `sha256-<hex>` tag. A key counts once, whichever format it signed in.\n\
+        Attestations (SLSA provenance, SBOMs) never count as signatures: check them with\n\
+        `ocisig verify-attestation`, or with attestation rules in a --policy file.\n\n\
         Keyless signatures count for an identity: the Fulcio certificate must chain to the trusted\n\
         root (the embedded public-good snapshot unless --trusted-root), carry a valid SCT, and be\n\
         valid when the Rekor entry or a signed timestamp proves it signed. Patterns must match the\n\
@@ -151,9 +153,9 @@ enum Command {
     /// Fetch an image's signature evidence and write it as an evidence document.
     #[command(
         after_help = "The evidence document is the input of `ocisig eval`, the OPA and \
-        browser builds, and Kubewarden's raw mode (docs/contracts.md). It holds both signature \
-        formats: the cosign .sig manifest and its payloads, and the Sigstore bundle referrers \
-        (cosign v3) with their bundles.\n\n\
+        browser builds, and Kubewarden's raw mode (docs/contracts.md). It holds both of cosign's \
+        formats: the .sig manifest and its payloads, the .att manifest (legacy attestations) and \
+        its envelopes, and the Sigstore bundle referrers (cosign v3) with their bundles.\n\n\
         Examples:\n  \
         ocisig fetch oci:examples/signed/layout -o evidence.json\n  \
         ocisig fetch ghcr.io/org/app:1.2 > evidence.json\n  \
