@@ -484,10 +484,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             registry,
             module,
         } => {
-            let args = policy.args(None)?;
+            let (policy, policy_json) = policy.args(None)?.build()?;
             verify_images(
                 &images,
-                &args,
+                (&policy, &policy_json),
                 output,
                 concurrency,
                 &registry,
@@ -509,10 +509,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                      give a --policy FILE with attestations rules"
                 );
             }
-            let args = policy.args(predicate_type)?;
+            let (policy, policy_json) = policy.args(predicate_type)?.build()?;
+            if policy.attestations().is_empty() {
+                anyhow::bail!(
+                    "the policy has no attestations rules: name the predicate type with --type \
+                     TYPE (for example slsaprovenance1)"
+                );
+            }
             verify_images(
                 &images,
-                &args,
+                (&policy, &policy_json),
                 output,
                 concurrency,
                 &registry,
@@ -697,13 +703,12 @@ fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
 /// exit status.
 fn verify_images(
     images: &[String],
-    args: &PolicyArgs,
+    (policy, policy_json): (&ocisig::Policy, &[u8]),
     output: Output,
     concurrency: u16,
     registry: &RegistryFlags,
     module: Option<&Path>,
 ) -> anyhow::Result<u8> {
-    let (policy, policy_json) = args.build()?;
     let sources = images
         .iter()
         .map(|image| Source::parse(image))
@@ -713,10 +718,10 @@ fn verify_images(
     let progress = progress_bar(sources.len());
     let mut worst = EXIT_VERIFIED;
     let batch = Batch {
-        policy_json: &policy_json,
+        policy_json,
         limits: policy.limits(),
         platforms: policy.verify_platforms(),
-        formats: evidence::Formats::of(&policy),
+        formats: evidence::Formats::of(policy),
         registry: registry.as_ref(),
         module: &verifier,
         concurrency: usize::from(concurrency),

@@ -122,6 +122,7 @@ fn help_teaches_with_examples_and_exit_codes() {
         &["eval", "--help"][..],
         &["verify", "--help"][..],
         &["verify-bundle", "--help"][..],
+        &["verify-attestation", "--help"][..],
     ] {
         let output = ocisig(args);
         assert_eq!(output.status.code(), Some(0));
@@ -426,4 +427,35 @@ fn verify_bundle_passes_the_managed_key_conformance_cases() {
         }
     }
     assert_eq!(cases, 4);
+}
+
+#[test]
+fn verify_attestation_asks_for_a_type_and_finds_none_on_a_signed_only_image() {
+    // No type and no policy: a usage error that says what to give.
+    let output = ocisig(&["verify-attestation", &layout(), "--key", &key("alice")]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--type TYPE"), "{stderr}");
+    // A policy file without attestation rules is no better.
+    let policy = examples().join("signed/policy.json");
+    let output = ocisig(&[
+        "verify-attestation",
+        &layout(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    // The signed example has a signature and no attestation: denied, for that reason, and its
+    // signature does not stand in for one.
+    let output = ocisig(&[
+        "verify-attestation",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--type",
+        "slsaprovenance1",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert!(line.contains("no_attestations"), "{line}");
 }
