@@ -429,3 +429,63 @@ fn the_rego_example_admits_only_verified_provenance_from_an_allowed_builder() {
     assert!(!allow);
     assert!(deny.to_string().contains("no_matching_signature"), "{deny}");
 }
+
+/// Real keyless SLSA v1 provenance (the sigstore-conformance suite's
+/// `happy-path-intoto-in-dsse-v3`: a GitHub Actions workflow's Fulcio certificate, Rekor v1),
+/// attached to its subject as a bundle referrer: verified under its true identity, with its
+/// predicate handed over; refused under another identity, and under a condition it fails.
+#[test]
+fn real_keyless_provenance_meets_a_rule_of_its_identity_only() {
+    let Some(vectors) = vectors_dir() else {
+        return;
+    };
+    let case =
+        vectors.join("sigstore-conformance/test/assets/bundle-verify/happy-path-intoto-in-dsse-v3");
+    let bundle = read(&case.join("bundle.sigstore.json"));
+    let root = conformance_trusted_root(&vectors, &case);
+    let digest = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf";
+    let evidence = evidence_with_referrers(
+        "registry.example/a.txt:1",
+        digest,
+        &[(referrer(digest, &bundle), Some(bundle))],
+        None,
+    );
+    let beacon = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let policy = |subject: &str, builder: &str| {
+        serde_json::to_vec(&json!({
+            "trustedRoot": root,
+            "attestations": [{
+                "name": "provenance",
+                "predicateType": "slsaprovenance1",
+                "identities": [{"name": "beacon", "issuer": "https://token.actions.githubusercontent.com", "subject": subject}],
+                "conditions": {"/runDetails/builder/id": {"prefix": builder}},
+            }],
+        }))
+        .unwrap()
+    };
+    let verdict = expect(
+        &policy(beacon, "https://github.com/loosebazooka/"),
+        &evidence,
+        "verified",
+    );
+    assert_valid(&schema("verdict"), &verdict, "verdict");
+    assert_eq!(verdict["statements"][0]["signer"], "beacon");
+    assert_eq!(verdict["statements"][0]["format"], "bundle");
+    assert_eq!(
+        verdict["statements"][0]["predicate"]["runDetails"]["builder"]["id"],
+        "https://github.com/loosebazooka/aa-test/.github/workflows/provenance.yaml@refs/heads/main"
+    );
+    expect(
+        &policy(
+            "https://github.com/evil/repo/.github/workflows/x.yml@refs/heads/main",
+            "",
+        ),
+        &evidence,
+        "identity_mismatch",
+    );
+    expect(
+        &policy(beacon, "https://github.com/someone-else/"),
+        &evidence,
+        "condition_not_met",
+    );
+}
