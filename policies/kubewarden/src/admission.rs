@@ -110,16 +110,25 @@ struct ValidationRequest<'a> {
 }
 
 /// The subset of a Kubernetes `AdmissionRequest` the policy reads.
-#[derive(Deserialize)]
 struct AdmissionRequest {
-    kind: GroupVersionKind,
-    #[serde(default)]
+    kind: String,
     object: Value,
 }
 
-#[derive(Deserialize)]
-struct GroupVersionKind {
-    kind: String,
+impl AdmissionRequest {
+    /// Reads `kind.kind` and `object` with the core's strict JSON reader (duplicate keys are
+    /// refused here as everywhere), walking the value rather than deriving a reader for it.
+    fn parse(body: &[u8]) -> Result<Self, String> {
+        let Value::Object(mut request) = ocisig::strict_json::parse_value(body)? else {
+            return Err("not a JSON object".into());
+        };
+        let kind = match request.get("kind").and_then(|kind| kind.get("kind")) {
+            Some(Value::String(kind)) => kind.clone(),
+            _ => return Err("kind.kind is missing or not a string".into()),
+        };
+        let object = request.remove("object").unwrap_or(Value::Null);
+        Ok(Self { kind, object })
+    }
 }
 
 /// Kubewarden's `ValidationResponse`.
@@ -181,7 +190,7 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
     if is_evidence(body) {
         return validate_evidence(body, &settings);
     }
-    match serde_json::from_slice::<AdmissionRequest>(body) {
+    match AdmissionRequest::parse(body) {
         Ok(admission) => validate_workload(admission, &settings, host),
         Err(err) => ValidationResponse::reject(format!(
             "the request is neither a Kubernetes AdmissionRequest nor an ocisig evidence \
@@ -226,7 +235,7 @@ fn validate_workload(
     settings: &Settings,
     host: &dyn Host,
 ) -> ValidationResponse {
-    let kind = admission.kind.kind;
+    let kind = admission.kind;
     let Some(spec_pointer) = workload::pod_spec_pointer(&kind) else {
         // The metadata's rules never route other kinds here; admitting them is what a policy
         // that has nothing to say about a kind does.

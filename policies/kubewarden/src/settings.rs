@@ -13,14 +13,12 @@ use std::rc::Rc;
 
 use ocisig::memo::LastParsed;
 use ocisig::{Policy, Reference};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::glob;
 
 /// What happens to an image no `signatures` entry matches.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum UnmatchedImages {
     /// Admit it unchecked.
     Allow,
@@ -29,19 +27,64 @@ pub enum UnmatchedImages {
     Deny,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// The settings document, as written.
 struct SettingsDocument {
-    #[serde(default)]
     signatures: Vec<Map<String, Value>>,
-    #[serde(default = "default_modify")]
     modify_images_with_digest: bool,
-    #[serde(default)]
     unmatched_images: UnmatchedImages,
 }
 
-fn default_modify() -> bool {
-    true
+impl SettingsDocument {
+    /// Reads the document with the core's strict JSON reader and walks the value: a reader
+    /// derived for it would cost the module tens of kilobytes for three fields.
+    fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let Value::Object(fields) = ocisig::strict_json::parse_value(bytes)? else {
+            return Err("the settings are not a JSON object".into());
+        };
+        let mut document = Self {
+            signatures: Vec::new(),
+            modify_images_with_digest: true,
+            unmatched_images: UnmatchedImages::Deny,
+        };
+        for (name, value) in fields {
+            match (name.as_str(), value) {
+                ("signatures", Value::Array(entries)) => {
+                    for (index, entry) in entries.into_iter().enumerate() {
+                        let Value::Object(entry) = entry else {
+                            return Err(format!("signatures[{index}]: not an object"));
+                        };
+                        document.signatures.push(entry);
+                    }
+                }
+                ("signatures", _) => return Err("signatures: not a list".into()),
+                ("modifyImagesWithDigest", Value::Bool(modify)) => {
+                    document.modify_images_with_digest = modify;
+                }
+                ("modifyImagesWithDigest", _) => {
+                    return Err("modifyImagesWithDigest: not true or false".into());
+                }
+                ("unmatchedImages", Value::String(text)) => {
+                    document.unmatched_images = match text.as_str() {
+                        "allow" => UnmatchedImages::Allow,
+                        "deny" => UnmatchedImages::Deny,
+                        other => {
+                            return Err(format!(
+                                "unmatchedImages: {other:?} is not allow or deny"
+                            ));
+                        }
+                    };
+                }
+                ("unmatchedImages", _) => return Err("unmatchedImages: not a string".into()),
+                (other, _) => {
+                    return Err(format!(
+                        "unknown field {other:?}; the settings are signatures, \
+                         modifyImagesWithDigest and unmatchedImages"
+                    ));
+                }
+            }
+        }
+        Ok(document)
+    }
 }
 
 /// One `signatures` entry: an image glob and the core policy its images must satisfy.
@@ -73,8 +116,7 @@ impl Settings {
     /// A message naming the offending field.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         // The strict reader: a duplicate key anywhere is refused, not silently collapsed.
-        let document: SettingsDocument =
-            ocisig::strict_json::from_slice(bytes).map_err(|err| format!("settings: {err}"))?;
+        let document = SettingsDocument::parse(bytes).map_err(|err| format!("settings: {err}"))?;
         if document.signatures.is_empty() {
             return Err(
                 "signatures: at least one entry is needed (an image glob and its keys)".into(),
