@@ -21,10 +21,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 use crate::tlog::{Hash, InclusionProof};
 
 use crate::limits::{
@@ -176,140 +175,236 @@ pub struct Bundle {
     pub content: Content,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct BundleDocument {
     media_type: String,
     verification_material: MaterialDocument,
-    #[serde(default)]
     message_signature: Option<MessageSignatureDocument>,
-    #[serde(default)]
     dsse_envelope: Option<EnvelopeDocument>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct MaterialDocument {
-    #[serde(default)]
     public_key: Option<HintDocument>,
-    #[serde(default)]
     x509_certificate_chain: Option<ChainDocument>,
-    #[serde(default)]
     certificate: Option<RawBytes>,
-    #[serde(default)]
     tlog_entries: Vec<EntryDocument>,
-    #[serde(default)]
     timestamp_verification_data: Option<TimestampsDocument>,
 }
 
-#[derive(Deserialize)]
 struct HintDocument {
-    #[serde(default)]
     hint: Option<String>,
 }
 
-#[derive(Deserialize)]
 struct ChainDocument {
-    #[serde(default)]
     certificates: Vec<RawBytes>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct RawBytes {
     raw_bytes: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct TimestampsDocument {
-    #[serde(default)]
     rfc3161_timestamps: Vec<SignedTimestamp>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct SignedTimestamp {
     signed_timestamp: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct EntryDocument {
     log_index: Value,
     log_id: LogIdDocument,
     kind_version: KindVersion,
-    #[serde(default)]
     integrated_time: Option<Value>,
-    #[serde(default)]
     inclusion_promise: Option<PromiseDocument>,
-    #[serde(default)]
     inclusion_proof: Option<ProofDocument>,
     canonicalized_body: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct LogIdDocument {
     key_id: String,
 }
 
-#[derive(Deserialize)]
 struct KindVersion {
     kind: String,
     version: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct PromiseDocument {
     signed_entry_timestamp: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct ProofDocument {
     log_index: Value,
     root_hash: String,
     tree_size: Value,
-    #[serde(default)]
     hashes: Vec<String>,
-    #[serde(default)]
     checkpoint: Option<CheckpointDocument>,
 }
 
-#[derive(Deserialize)]
 struct CheckpointDocument {
     envelope: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct MessageSignatureDocument {
-    #[serde(default)]
     message_digest: Option<DigestDocument>,
     signature: String,
 }
 
-#[derive(Deserialize)]
 struct DigestDocument {
     algorithm: String,
     digest: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct EnvelopeDocument {
     payload: String,
     payload_type: String,
     signatures: Vec<EnvelopeSignature>,
 }
 
-#[derive(Deserialize)]
 struct EnvelopeSignature {
     sig: String,
-    #[serde(default)]
     keyid: Option<String>,
+}
+
+// The documents, read from the strict JSON value by hand (see `strict_json::Fields`). Unknown
+// fields are passed over, as protobuf-JSON readers do.
+
+/// A required field's value as it is.
+fn any(fields: &Fields<'_>, key: &str) -> Result<Value, String> {
+    fields.req(key, |v| Ok(v.clone()))
+}
+
+impl BundleDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            media_type: f.string("mediaType")?,
+            verification_material: f.req("verificationMaterial", MaterialDocument::read)?,
+            message_signature: f.opt("messageSignature", MessageSignatureDocument::read)?,
+            dsse_envelope: f.opt("dsseEnvelope", EnvelopeDocument::read)?,
+        })
+    }
+}
+
+impl MaterialDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            public_key: f.opt("publicKey", |v| {
+                Ok(HintDocument {
+                    hint: Fields::of(v)?.opt_string("hint")?,
+                })
+            })?,
+            x509_certificate_chain: f.opt("x509CertificateChain", |v| {
+                Ok(ChainDocument {
+                    certificates: Fields::of(v)?.list("certificates", RawBytes::read)?,
+                })
+            })?,
+            certificate: f.opt("certificate", RawBytes::read)?,
+            tlog_entries: f.list("tlogEntries", EntryDocument::read)?,
+            timestamp_verification_data: f.opt("timestampVerificationData", |v| {
+                Ok(TimestampsDocument {
+                    rfc3161_timestamps: Fields::of(v)?.list("rfc3161Timestamps", |t| {
+                        Ok(SignedTimestamp {
+                            signed_timestamp: Fields::of(t)?.string("signedTimestamp")?,
+                        })
+                    })?,
+                })
+            })?,
+        })
+    }
+}
+
+impl RawBytes {
+    fn read(value: &Value) -> Result<Self, String> {
+        Ok(Self {
+            raw_bytes: Fields::of(value)?.string("rawBytes")?,
+        })
+    }
+}
+
+impl EntryDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            log_index: any(&f, "logIndex")?,
+            log_id: f.req("logId", |v| {
+                Ok(LogIdDocument {
+                    key_id: Fields::of(v)?.string("keyId")?,
+                })
+            })?,
+            kind_version: f.req("kindVersion", |v| {
+                let kv = Fields::of(v)?;
+                Ok(KindVersion {
+                    kind: kv.string("kind")?,
+                    version: kv.string("version")?,
+                })
+            })?,
+            integrated_time: f.opt("integratedTime", |v| Ok(v.clone()))?,
+            inclusion_promise: f.opt("inclusionPromise", |v| {
+                Ok(PromiseDocument {
+                    signed_entry_timestamp: Fields::of(v)?.string("signedEntryTimestamp")?,
+                })
+            })?,
+            inclusion_proof: f.opt("inclusionProof", |v| {
+                let p = Fields::of(v)?;
+                Ok(ProofDocument {
+                    log_index: any(&p, "logIndex")?,
+                    root_hash: p.string("rootHash")?,
+                    tree_size: any(&p, "treeSize")?,
+                    hashes: p.list("hashes", strict_json::string)?,
+                    checkpoint: p.opt("checkpoint", |c| {
+                        Ok(CheckpointDocument {
+                            envelope: Fields::of(c)?.string("envelope")?,
+                        })
+                    })?,
+                })
+            })?,
+            canonicalized_body: f.string("canonicalizedBody")?,
+        })
+    }
+}
+
+impl MessageSignatureDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            message_digest: f.opt("messageDigest", |v| {
+                let d = Fields::of(v)?;
+                Ok(DigestDocument {
+                    algorithm: d.string("algorithm")?,
+                    digest: d.string("digest")?,
+                })
+            })?,
+            signature: f.string("signature")?,
+        })
+    }
+}
+
+impl EnvelopeDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            payload: f.string("payload")?,
+            payload_type: f.string("payloadType")?,
+            signatures: f.req("signatures", |v| {
+                let Value::Array(items) = v else {
+                    return Err("expected a list".into());
+                };
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let s = Fields::of(item).map_err(|e| format!("[{i}]: {e}"))?;
+                        Ok(EnvelopeSignature {
+                            sig: s.string("sig").map_err(|e| format!("[{i}]: {e}"))?,
+                            keyid: s.opt_string("keyid").map_err(|e| format!("[{i}]: {e}"))?,
+                        })
+                    })
+                    .collect()
+            })?,
+        })
+    }
 }
 
 fn base64(field: &str, text: &str) -> Result<Vec<u8>, BundleError> {
@@ -355,8 +450,9 @@ impl Bundle {
         if bytes.len() > MAX_BUNDLE_BYTES {
             return Err(BundleError::TooLarge);
         }
-        let document: BundleDocument =
-            strict_json::from_slice(bytes).map_err(BundleError::Syntax)?;
+        let document = strict_json::parse_value(bytes)
+            .and_then(|value| BundleDocument::read(&value))
+            .map_err(BundleError::Syntax)?;
         let version = Version::from_media_type(&document.media_type)
             .ok_or_else(|| BundleError::UnknownVersion(document.media_type.clone()))?;
         let material = parse_material(version, &document.verification_material)?;
@@ -557,7 +653,9 @@ pub fn parse_dsse_envelope(bytes: &[u8]) -> Result<Content, BundleError> {
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(BundleError::TooLarge);
     }
-    let envelope: EnvelopeDocument = strict_json::from_slice(bytes).map_err(BundleError::Syntax)?;
+    let envelope = strict_json::parse_value(bytes)
+        .and_then(|value| EnvelopeDocument::read(&value))
+        .map_err(BundleError::Syntax)?;
     parse_envelope(&envelope)
 }
 

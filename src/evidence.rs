@@ -5,11 +5,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::digest::Sha256Digest;
 use crate::limits;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// Why an evidence document was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,28 +64,71 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> EvidenceErro
 
 impl core::error::Error for EvidenceError {}
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct EvidenceDocument {
     image: String,
     digest: String,
-    #[serde(default)]
     signature_manifest: Option<String>,
-    #[serde(default)]
     blobs: BTreeMap<String, String>,
-    #[serde(default)]
     image_manifest: Option<String>,
-    #[serde(default)]
     platforms: BTreeMap<String, PlatformDocument>,
-    #[serde(default)]
     referrers: Vec<String>,
-    #[serde(default)]
     attestation_manifest: Option<String>,
 }
 
+impl EvidenceDocument {
+    /// Reads the document from a strictly parsed value, field by field (unknown fields
+    /// refused at every level).
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "image",
+            "digest",
+            "signatureManifest",
+            "blobs",
+            "imageManifest",
+            "platforms",
+            "referrers",
+            "attestationManifest",
+        ])?;
+        Ok(Self {
+            image: f.string("image")?,
+            digest: f.string("digest")?,
+            signature_manifest: f.opt_string("signatureManifest")?,
+            blobs: f.opt("blobs", strict_json::string_map)?.unwrap_or_default(),
+            image_manifest: f.opt_string("imageManifest")?,
+            platforms: f
+                .opt("platforms", |v| {
+                    let serde_json::Value::Object(map) = v else {
+                        return Err(format!("expected an object, found {v}"));
+                    };
+                    map.iter()
+                        .map(|(name, platform)| {
+                            PlatformDocument::read(platform)
+                                .map(|p| (name.clone(), p))
+                                .map_err(|e| format!("{name}: {e}"))
+                        })
+                        .collect()
+                })?
+                .unwrap_or_default(),
+            referrers: f.list("referrers", strict_json::string)?,
+            attestation_manifest: f.opt_string("attestationManifest")?,
+        })
+    }
+}
+
+impl PlatformDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["blobs", "signatureManifest", "referrers"])?;
+        Ok(Self {
+            blobs: f.opt("blobs", strict_json::string_map)?.unwrap_or_default(),
+            signature_manifest: f.opt_string("signatureManifest")?,
+            referrers: f.list("referrers", strict_json::string)?,
+        })
+    }
+}
+
 /// One manifest an index lists: its signatures, as for the image itself.
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PlatformDocument {
     #[serde(default)]
     blobs: BTreeMap<String, String>,
@@ -174,8 +217,9 @@ impl Evidence {
         if bytes.len() > limits::MAX_EVIDENCE_BYTES {
             return Err(EvidenceError::TooLarge { bytes: bytes.len() });
         }
-        let document: EvidenceDocument =
-            strict_json::from_slice(bytes).map_err(EvidenceError::Syntax)?;
+        let document = strict_json::parse_value(bytes)
+            .and_then(|value| EvidenceDocument::read(&value))
+            .map_err(EvidenceError::Syntax)?;
         if document.image.is_empty() {
             return Err(invalid("image", "must not be empty"));
         }

@@ -3,31 +3,47 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 
 use crate::digest::Sha256Digest;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// The media type of a cosign simple-signing layer.
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The layer annotation holding the base64 signature.
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct ManifestDocument {
     schema_version: u32,
     layers: Vec<DescriptorDocument>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct DescriptorDocument {
     media_type: String,
     size: u64,
     digest: String,
-    #[serde(default)]
     annotations: BTreeMap<String, String>,
+}
+
+impl ManifestDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            schema_version: f.req("schemaVersion", strict_json::unsigned)?,
+            layers: f.req("layers", |_| Ok(())).and_then(|()| {
+                f.list("layers", |layer| {
+                    let d = Fields::of(layer)?;
+                    Ok(DescriptorDocument {
+                        media_type: d.string("mediaType")?,
+                        size: d.req("size", strict_json::unsigned)?,
+                        digest: d.string("digest")?,
+                        annotations: d
+                            .opt("annotations", strict_json::string_map)?
+                            .unwrap_or_default(),
+                    })
+                })
+            })?,
+        })
+    }
 }
 
 /// One layer descriptor of the `.sig` manifest.
@@ -83,8 +99,9 @@ impl core::error::Error for ManifestError {}
 /// # Errors
 /// A [`ManifestError`] saying what is malformed.
 pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, ManifestError> {
-    let document: ManifestDocument =
-        strict_json::from_slice(bytes).map_err(ManifestError::Syntax)?;
+    let document = strict_json::parse_value(bytes)
+        .and_then(|value| ManifestDocument::read(&value))
+        .map_err(ManifestError::Syntax)?;
     if document.schema_version != 2 {
         return Err(ManifestError::SchemaVersion(document.schema_version));
     }

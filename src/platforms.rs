@@ -7,10 +7,9 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 
 use crate::digest::Sha256Digest;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// The OCI image index media type.
 pub const OCI_INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
@@ -18,32 +17,50 @@ pub const OCI_INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json"
 pub const DOCKER_LIST_MEDIA_TYPE: &str =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct ManifestShape {
-    #[serde(default)]
     media_type: Option<String>,
-    #[serde(default)]
     manifests: Option<Vec<ListedDocument>>,
-    #[serde(default)]
     layers: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
 struct ListedDocument {
     digest: String,
-    #[serde(default)]
     platform: Option<PlatformDocument>,
 }
 
-#[derive(Deserialize)]
 struct PlatformDocument {
-    #[serde(default)]
     os: String,
-    #[serde(default)]
     architecture: String,
-    #[serde(default)]
     variant: Option<String>,
+}
+
+impl ManifestShape {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            media_type: f.opt_string("mediaType")?,
+            manifests: f
+                .opt("manifests", |_| Ok(()))?
+                .map(|()| {
+                    f.list("manifests", |entry| {
+                        let e = Fields::of(entry)?;
+                        Ok(ListedDocument {
+                            digest: e.string("digest")?,
+                            platform: e.opt("platform", |p| {
+                                let p = Fields::of(p)?;
+                                Ok(PlatformDocument {
+                                    os: p.opt_string("os")?.unwrap_or_default(),
+                                    architecture: p.opt_string("architecture")?.unwrap_or_default(),
+                                    variant: p.opt_string("variant")?,
+                                })
+                            })?,
+                        })
+                    })
+                })
+                .transpose()?,
+            layers: f.opt("layers", |v| Ok(v.clone()))?,
+        })
+    }
 }
 
 /// One manifest an index lists.
@@ -61,7 +78,7 @@ pub struct Listed {
 /// # Errors
 /// A message when the bytes are not strict JSON, or a listed digest is not `sha256:`.
 pub fn listed_manifests(manifest: &[u8]) -> Result<Option<Vec<Listed>>, String> {
-    let shape: ManifestShape = strict_json::from_slice(manifest)?;
+    let shape = ManifestShape::read(&strict_json::parse_value(manifest)?)?;
     let is_index = match shape.media_type.as_deref() {
         Some(OCI_INDEX_MEDIA_TYPE | DOCKER_LIST_MEDIA_TYPE) => true,
         Some(_) => false,

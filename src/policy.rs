@@ -14,7 +14,7 @@ use crate::identity::{Identity, Matcher};
 use crate::keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme};
 use crate::limits;
 use crate::rekor::LogKey;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 use crate::trusted_root::TrustedRoot;
 
 /// Why a policy document was refused.
@@ -292,7 +292,177 @@ impl PolicyDocument {
         if bytes.len() > limits::MAX_POLICY_BYTES {
             return Err(PolicyError::TooLarge(bytes.len()));
         }
-        strict_json::from_slice(bytes).map_err(PolicyError::Syntax)
+        strict_json::parse_value(bytes)
+            .and_then(|value| Self::read(&value))
+            .map_err(PolicyError::Syntax)
+    }
+
+    /// Reads the document from a strictly parsed value, field by field (every object's
+    /// unknown fields refused), without serde's derived readers: the WebAssembly modules carry
+    /// one small reader instead of serde's machinery per document type.
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "keys",
+            "identities",
+            "trustedRoot",
+            "threshold",
+            "required",
+            "annotations",
+            "matchReference",
+            "verifyPlatforms",
+            "limits",
+            "rekor",
+            "formats",
+            "attestations",
+        ])?;
+        Ok(Self {
+            keys: f.list("keys", KeyDocument::read)?,
+            identities: f.list("identities", IdentityDocument::read)?,
+            trusted_root: f.opt("trustedRoot", |v| Ok(v.clone()))?,
+            threshold: f.opt("threshold", strict_json::unsigned)?.unwrap_or(1),
+            required: f.list("required", strict_json::string)?,
+            annotations: f
+                .opt("annotations", strict_json::string_map)?
+                .unwrap_or_default(),
+            match_reference: f.opt("matchReference", boolean)?.unwrap_or(false),
+            verify_platforms: f.opt("verifyPlatforms", boolean)?.unwrap_or(false),
+            limits: f.opt("limits", LimitsDocument::read)?.unwrap_or_default(),
+            rekor: f.opt("rekor", RekorDocument::read)?,
+            formats: f
+                .opt("formats", |_| Ok(()))?
+                .map(|()| {
+                    f.list("formats", |v| match v.as_str() {
+                        Some("simplesigning") => Ok(Format::Simplesigning),
+                        Some("bundle") => Ok(Format::Bundle),
+                        _ => Err(format!("{v} is not simplesigning or bundle")),
+                    })
+                })
+                .transpose()?,
+            attestations: f.list("attestations", AttestationDocument::read)?,
+        })
+    }
+}
+
+fn boolean(value: &serde_json::Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("expected true or false, found {value}"))
+}
+
+impl KeyDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["name", "publicKey", "hashAlgorithm", "scheme"])?;
+        Ok(Self {
+            name: f.string("name")?,
+            public_key: f.string("publicKey")?,
+            hash_algorithm: f
+                .opt("hashAlgorithm", |v| match v.as_str() {
+                    Some("auto") => Ok(HashAlgorithm::Auto),
+                    Some("sha256") => Ok(HashAlgorithm::Sha256),
+                    Some("sha384") => Ok(HashAlgorithm::Sha384),
+                    Some("sha512") => Ok(HashAlgorithm::Sha512),
+                    _ => Err(format!("{v} is not auto, sha256, sha384 or sha512")),
+                })?
+                .unwrap_or_default(),
+            scheme: f.opt("scheme", |v| match v.as_str() {
+                Some("pkcs1v15") => Ok(RsaScheme::Pkcs1v15),
+                Some("pss") => Ok(RsaScheme::Pss),
+                _ => Err(format!("{v} is not pkcs1v15 or pss")),
+            })?,
+        })
+    }
+}
+
+impl IdentityDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "name",
+            "issuer",
+            "issuerRegExp",
+            "subject",
+            "subjectRegExp",
+            "githubWorkflowTrigger",
+            "githubWorkflowSha",
+            "githubWorkflowName",
+            "githubWorkflowRepository",
+            "githubWorkflowRef",
+        ])?;
+        Ok(Self {
+            name: f.opt_string("name")?,
+            issuer: f.opt_string("issuer")?,
+            issuer_reg_exp: f.opt_string("issuerRegExp")?,
+            subject: f.opt_string("subject")?,
+            subject_reg_exp: f.opt_string("subjectRegExp")?,
+            github_workflow_trigger: f.opt_string("githubWorkflowTrigger")?,
+            github_workflow_sha: f.opt_string("githubWorkflowSha")?,
+            github_workflow_name: f.opt_string("githubWorkflowName")?,
+            github_workflow_repository: f.opt_string("githubWorkflowRepository")?,
+            github_workflow_ref: f.opt_string("githubWorkflowRef")?,
+        })
+    }
+}
+
+impl LimitsDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["maxLayers", "maxPayloadBytes", "maxManifestBytes"])?;
+        let defaults = Self::default();
+        Ok(Self {
+            max_layers: f
+                .opt("maxLayers", strict_json::unsigned)?
+                .unwrap_or(defaults.max_layers),
+            max_payload_bytes: f
+                .opt("maxPayloadBytes", strict_json::unsigned)?
+                .unwrap_or(defaults.max_payload_bytes),
+            max_manifest_bytes: f
+                .opt("maxManifestBytes", strict_json::unsigned)?
+                .unwrap_or(defaults.max_manifest_bytes),
+        })
+    }
+}
+
+impl RekorDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["publicKeys", "trustedRoot", "mode"])?;
+        Ok(Self {
+            public_keys: f.list("publicKeys", strict_json::string)?,
+            trusted_root: f.opt("trustedRoot", |v| Ok(v.clone()))?,
+            mode: f.opt("mode", |v| match v.as_str() {
+                Some("require") => Ok(RekorMode::Require),
+                Some("verify-if-present") => Ok(RekorMode::VerifyIfPresent),
+                Some("ignore") => Ok(RekorMode::Ignore),
+                _ => Err(format!("{v} is not require, verify-if-present or ignore")),
+            })?,
+        })
+    }
+}
+
+impl AttestationDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "name",
+            "predicateType",
+            "keys",
+            "identities",
+            "threshold",
+            "required",
+            "conditions",
+        ])?;
+        Ok(Self {
+            name: f.opt_string("name")?,
+            predicate_type: f.string("predicateType")?,
+            keys: f.list("keys", KeyDocument::read)?,
+            identities: f.list("identities", IdentityDocument::read)?,
+            threshold: f.opt("threshold", strict_json::unsigned)?.unwrap_or(1),
+            required: f.list("required", strict_json::string)?,
+            conditions: f
+                .opt("conditions", |v| match v {
+                    serde_json::Value::Object(map) => {
+                        Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    }
+                    other => Err(format!("expected an object, found {other}")),
+                })?
+                .unwrap_or_default(),
+        })
     }
 }
 

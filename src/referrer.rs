@@ -13,11 +13,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 
 use crate::bundle;
 use crate::digest::Sha256Digest;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// The tag of the referrers tag schema: `sha256-<hex>`, no suffix.
 pub fn fallback_tag(digest: &Sha256Digest) -> String {
@@ -43,21 +42,32 @@ pub fn may_be_bundle(artifact_type: Option<&str>) -> bool {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct IndexDocument {
     schema_version: u32,
-    #[serde(default)]
     manifests: Vec<IndexEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct IndexEntry {
     digest: String,
     size: u64,
-    #[serde(default)]
     artifact_type: Option<String>,
+}
+
+impl IndexDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            schema_version: f.req("schemaVersion", strict_json::unsigned)?,
+            manifests: f.list("manifests", |entry| {
+                let e = Fields::of(entry)?;
+                Ok(IndexEntry {
+                    digest: e.string("digest")?,
+                    size: e.req("size", strict_json::unsigned)?,
+                    artifact_type: e.opt_string("artifactType")?,
+                })
+            })?,
+        })
+    }
 }
 
 /// One entry of a referrers list worth fetching.
@@ -84,7 +94,7 @@ pub struct Listing {
 /// # Errors
 /// A sentence when it is not an image index of well-formed sha256 descriptors.
 pub fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
-    let index: IndexDocument = strict_json::from_slice(bytes)?;
+    let index = IndexDocument::read(&strict_json::parse_value(bytes)?)?;
     if index.schema_version != 2 {
         return Err(format!(
             "schemaVersion is {}; a referrers list is an image index (2)",
@@ -108,25 +118,42 @@ pub fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
     Ok(Listing { total, candidates })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct ManifestDocument {
     schema_version: u32,
-    #[serde(default)]
     artifact_type: Option<String>,
     config: DescriptorDocument,
-    #[serde(default)]
     layers: Vec<DescriptorDocument>,
-    #[serde(default)]
     subject: Option<DescriptorDocument>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct DescriptorDocument {
     media_type: String,
     digest: String,
     size: u64,
+}
+
+impl ManifestDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            schema_version: f.req("schemaVersion", strict_json::unsigned)?,
+            artifact_type: f.opt_string("artifactType")?,
+            config: f.req("config", DescriptorDocument::read)?,
+            layers: f.list("layers", DescriptorDocument::read)?,
+            subject: f.opt("subject", DescriptorDocument::read)?,
+        })
+    }
+}
+
+impl DescriptorDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            media_type: f.string("mediaType")?,
+            digest: f.string("digest")?,
+            size: f.req("size", strict_json::unsigned)?,
+        })
+    }
 }
 
 /// A referrer manifest that carries a Sigstore bundle.
@@ -169,8 +196,9 @@ impl core::error::Error for ReferrerError {}
 /// # Errors
 /// [`ReferrerError`] saying which rule it breaks.
 pub fn parse_bundle_referrer(bytes: &[u8]) -> Result<BundleReferrer, ReferrerError> {
-    let manifest: ManifestDocument =
-        strict_json::from_slice(bytes).map_err(ReferrerError::Malformed)?;
+    let manifest = strict_json::parse_value(bytes)
+        .and_then(|value| ManifestDocument::read(&value))
+        .map_err(ReferrerError::Malformed)?;
     if manifest.schema_version != 2 {
         return Err(ReferrerError::Malformed(format!(
             "schemaVersion is {}; only 2 is an image manifest",

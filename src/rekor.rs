@@ -12,11 +12,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
 
 use crate::digest::Sha256Digest;
 use crate::keys::PublicKey;
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// The layer annotation holding the bundle.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
@@ -89,24 +88,36 @@ pub struct LogEntry {
     pub proven_time: Option<i64>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BundleDocument {
-    #[serde(rename = "SignedEntryTimestamp")]
     signed_entry_timestamp: String,
-    #[serde(rename = "Payload")]
     payload: BundlePayload,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct BundlePayload {
     body: String,
     integrated_time: i64,
-    #[serde(rename = "logIndex")]
     log_index: i64,
-    #[serde(rename = "logID")]
     log_id: String,
+}
+
+impl BundleDocument {
+    /// cosign's bundle annotation, every field known (an unknown one is refused).
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["SignedEntryTimestamp", "Payload"])?;
+        Ok(Self {
+            signed_entry_timestamp: f.string("SignedEntryTimestamp")?,
+            payload: f.req("Payload", |payload| {
+                let p =
+                    Fields::of(payload)?.only(&["body", "integratedTime", "logIndex", "logID"])?;
+                Ok(BundlePayload {
+                    body: p.string("body")?,
+                    integrated_time: p.req("integratedTime", strict_json::signed)?,
+                    log_index: p.req("logIndex", strict_json::signed)?,
+                    log_id: p.string("logID")?,
+                })
+            })?,
+        })
+    }
 }
 
 /// Why a layer's Rekor bundle does not vouch for it.
@@ -221,8 +232,9 @@ pub fn verify_bundle(
             bytes: bundle.len(),
         });
     }
-    let document: BundleDocument =
-        strict_json::from_slice(bundle.as_bytes()).map_err(|msg| RekorError::Malformed {
+    let document = strict_json::parse_value(bundle.as_bytes())
+        .and_then(|value| BundleDocument::read(&value))
+        .map_err(|msg| RekorError::Malformed {
             what: "the Rekor bundle is malformed",
             detail: Some(msg),
         })?;

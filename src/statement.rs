@@ -5,12 +5,11 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::digest::Sha256Digest;
 use crate::limits::{MAX_SUBJECT_DIGESTS, MAX_SUBJECTS};
-use crate::strict_json;
+use crate::strict_json::{self, Fields};
 
 /// The DSSE payload type of an in-toto statement.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -22,25 +21,47 @@ pub const STATEMENT_TYPES: [&str; 2] = [
     "https://in-toto.io/Statement/v1",
 ];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct StatementDocument {
-    #[serde(rename = "_type")]
     statement_type: String,
     subject: Vec<SubjectDocument>,
     predicate_type: String,
-    #[serde(default)]
     predicate: Value,
 }
 
-#[derive(Deserialize)]
 struct SubjectDocument {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     digest: BTreeMap<String, String>,
-    #[serde(default)]
     annotations: BTreeMap<String, Value>,
+}
+
+impl StatementDocument {
+    fn read(value: &Value) -> Result<Self, String> {
+        let f = Fields::of(value)?;
+        Ok(Self {
+            statement_type: f.string("_type")?,
+            subject: f.req("subject", |_| Ok(())).and_then(|()| {
+                f.list("subject", |subject| {
+                    let s = Fields::of(subject)?;
+                    Ok(SubjectDocument {
+                        name: s.opt_string("name")?,
+                        digest: s
+                            .opt("digest", strict_json::string_map)?
+                            .unwrap_or_default(),
+                        annotations: s
+                            .opt("annotations", |v| match v {
+                                Value::Object(map) => {
+                                    Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                                }
+                                _ => Err("expected an object".into()),
+                            })?
+                            .unwrap_or_default(),
+                    })
+                })
+            })?,
+            predicate_type: f.string("predicateType")?,
+            predicate: f.value("predicate").cloned().unwrap_or(Value::Null),
+        })
+    }
 }
 
 /// One subject of a statement.
@@ -72,7 +93,7 @@ impl Statement {
     /// # Errors
     /// A sentence naming what is wrong.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let document: StatementDocument = strict_json::from_slice(bytes)?;
+        let document = StatementDocument::read(&strict_json::parse_value(bytes)?)?;
         if !STATEMENT_TYPES.contains(&document.statement_type.as_str()) {
             return Err(format!(
                 "_type is {:?}, not an in-toto statement type this verifier reads",

@@ -7,11 +7,15 @@
 //! after case folding, at every depth. serde_json supplies the rest: UTF-8 validation, lone
 //! surrogate rejection, no trailing data, and a nesting limit of 128 that turns a 100 000-deep
 //! document into an error instead of a stack overflow.
+//!
+//! Documents are then read from the value by hand, with [`Fields`], never with derived serde
+//! readers (see there why).
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parses `bytes` as one strict JSON value.
@@ -23,15 +27,6 @@ pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_slice::<StrictValue>(bytes)
         .map(|strict| strict.0)
         .map_err(|err| err.to_string())
-}
-
-/// Parses `bytes` strictly, then reads it as a `T`.
-///
-/// # Errors
-/// As [`parse_value`], plus serde's message when the value does not have `T`'s shape.
-pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let value = parse_value(bytes)?;
-    T::deserialize(value).map_err(|err| err.to_string())
 }
 
 /// Folds a key the way Go's case-insensitive field match would (upper then lower, so that
@@ -115,6 +110,184 @@ impl<'de> Visitor<'de> for StrictVisitor {
             map.insert(key, value);
         }
         Ok(StrictValue(Value::Object(map)))
+    }
+}
+
+/// Reading a strictly parsed value into a document by hand, field by field.
+///
+/// Deriving `Deserialize` for each document read from a [`Value`] costs the WebAssembly modules
+/// a copy of serde's machinery per document type (over 100 KB in all); these few functions
+/// read every document instead. Missing and `null` fields are alike for optional ones; every
+/// error names the field, nested errors name the path (`tlogEntries[0]: logId: keyId: …`).
+pub(crate) struct Fields<'v> {
+    map: &'v Map<String, Value>,
+}
+
+/// What a JSON value is, for error messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expected(what: &str, value: &Value) -> String {
+    format!("expected {what}, found {}", kind(value))
+}
+
+/// The value as a string.
+///
+/// # Errors
+/// When it is not one.
+pub(crate) fn string(value: &Value) -> Result<String, String> {
+    value
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| expected("a string", value))
+}
+
+/// The value as an object of strings.
+///
+/// # Errors
+/// When it is not one.
+pub(crate) fn string_map(value: &Value) -> Result<BTreeMap<String, String>, String> {
+    let Value::Object(map) = value else {
+        return Err(expected("an object", value));
+    };
+    map.iter()
+        .map(|(key, value)| {
+            Ok((
+                key.clone(),
+                string(value).map_err(|e| format!("{key}: {e}"))?,
+            ))
+        })
+        .collect()
+}
+
+/// The value as an unsigned integer that fits `T`.
+///
+/// # Errors
+/// When it is not one.
+pub(crate) fn unsigned<T: TryFrom<u64>>(value: &Value) -> Result<T, String> {
+    value
+        .as_u64()
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| match value {
+            Value::Number(n) => format!("{n} is out of range"),
+            other => expected("a non-negative integer", other),
+        })
+}
+
+/// The value as a signed 64-bit integer.
+///
+/// # Errors
+/// When it is not one.
+pub(crate) fn signed(value: &Value) -> Result<i64, String> {
+    value.as_i64().ok_or_else(|| match value {
+        Value::Number(n) => format!("{n} is not a 64-bit integer"),
+        other => expected("an integer", other),
+    })
+}
+
+impl<'v> Fields<'v> {
+    /// The fields of `value`, which must be an object.
+    ///
+    /// # Errors
+    /// When it is not one.
+    pub(crate) fn of(value: &'v Value) -> Result<Self, String> {
+        match value {
+            Value::Object(map) => Ok(Self { map }),
+            other => Err(expected("an object", other)),
+        }
+    }
+
+    /// Refuses any field not in `known`.
+    ///
+    /// # Errors
+    /// Naming the first unknown field and the known ones.
+    pub(crate) fn only(self, known: &[&str]) -> Result<Self, String> {
+        match self.map.keys().find(|key| !known.contains(&key.as_str())) {
+            Some(unknown) => Err(format!(
+                "unknown field `{unknown}`, expected one of {}",
+                known.join(", ")
+            )),
+            None => Ok(self),
+        }
+    }
+
+    /// A field that may be missing or `null`, read by `read`.
+    ///
+    /// # Errors
+    /// `read`'s, after the field's name.
+    pub(crate) fn opt<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'v Value) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => read(value).map(Some).map_err(|e| format!("{key}: {e}")),
+        }
+    }
+
+    /// A field that must be there, read by `read`.
+    ///
+    /// # Errors
+    /// When it is missing, or `read`'s, after the field's name.
+    pub(crate) fn req<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'v Value) -> Result<T, String>,
+    ) -> Result<T, String> {
+        match self.map.get(key) {
+            None => Err(format!("missing field `{key}`")),
+            Some(value) => read(value).map_err(|e| format!("{key}: {e}")),
+        }
+    }
+
+    /// A required string field.
+    ///
+    /// # Errors
+    /// When it is missing or not a string.
+    pub(crate) fn string(&self, key: &str) -> Result<String, String> {
+        self.req(key, string)
+    }
+
+    /// An optional string field.
+    ///
+    /// # Errors
+    /// When it is there and not a string.
+    pub(crate) fn opt_string(&self, key: &str) -> Result<Option<String>, String> {
+        self.opt(key, string)
+    }
+
+    /// A list field, each item read by `read`; a missing one is empty.
+    ///
+    /// # Errors
+    /// When it is not a list, or `read`'s, after the item's place.
+    pub(crate) fn list<T>(
+        &self,
+        key: &str,
+        mut read: impl FnMut(&'v Value) -> Result<T, String>,
+    ) -> Result<Vec<T>, String> {
+        match self.map.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| read(item).map_err(|e| format!("{key}[{i}]: {e}")))
+                .collect(),
+            Some(other) => Err(format!("{key}: {}", expected("a list", other))),
+        }
+    }
+
+    /// A field's value as it is (`None` when missing; `null` is a value here).
+    pub(crate) fn value(&self, key: &str) -> Option<&'v Value> {
+        self.map.get(key)
     }
 }
 

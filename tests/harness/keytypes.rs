@@ -383,7 +383,7 @@ fn weak_or_unsupported_keys_are_invalid_policies_that_say_why() {
         verdict["message"]
             .as_str()
             .unwrap()
-            .contains("unknown variant `md5`"),
+            .contains("\"md5\" is not auto, sha256, sha384 or sha512"),
         "{verdict:#}"
     );
 }

@@ -228,7 +228,10 @@ fn rekor_policies_are_checked() {
         ),
         (json!({"publicKeys": ["nope"]}), "rekor.publicKeys[0]"),
         (json!({"trustedRoot": {"tlogs": "x"}}), "rekor.trustedRoot"),
-        (json!({"mode": "sometimes"}), "unknown variant"),
+        (
+            json!({"mode": "sometimes"}),
+            "\"sometimes\" is not require, verify-if-present or ignore",
+        ),
     ] {
         doc["rekor"] = rekor;
         let verdict = expect(&serde_json::to_vec(&doc).unwrap(), &e, "invalid_policy");

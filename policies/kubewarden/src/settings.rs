@@ -68,9 +68,7 @@ impl SettingsDocument {
                         "allow" => UnmatchedImages::Allow,
                         "deny" => UnmatchedImages::Deny,
                         other => {
-                            return Err(format!(
-                                "unmatchedImages: {other:?} is not allow or deny"
-                            ));
+                            return Err(format!("unmatchedImages: {other:?} is not allow or deny"));
                         }
                     };
                 }
