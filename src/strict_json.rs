@@ -158,14 +158,14 @@ pub(crate) fn string_map(value: &Value) -> Result<BTreeMap<String, String>, Stri
     let Value::Object(map) = value else {
         return Err(expected("an object", value));
     };
-    map.iter()
-        .map(|(key, value)| {
-            Ok((
-                key.clone(),
-                string(value).map_err(|e| format!("{key}: {e}"))?,
-            ))
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        out.insert(
+            key.clone(),
+            string(value).map_err(|e| format!("{key}: {e}"))?,
+        );
+    }
+    Ok(out)
 }
 
 /// The value as an unsigned integer that fits `T`.
@@ -274,13 +274,17 @@ impl<'v> Fields<'v> {
         key: &str,
         mut read: impl FnMut(&'v Value) -> Result<T, String>,
     ) -> Result<Vec<T>, String> {
+        // A loop, not `collect::<Result<Vec<_>, _>>()`: this is instantiated once per document
+        // type, and the iterator adapters cost the modules about a kilobyte each time.
         match self.map.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| read(item).map_err(|e| format!("{key}[{i}]: {e}")))
-                .collect(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    out.push(read(item).map_err(|e| format!("{key}[{i}]: {e}"))?);
+                }
+                Ok(out)
+            }
             Some(other) => Err(format!("{key}: {}", expected("a list", other))),
         }
     }
