@@ -234,7 +234,7 @@ fn gather_within<S: Source + ?Sized>(
     limits: &LimitsDocument,
     budget: &mut usize,
 ) -> Result<Evidence, FetchError> {
-    let signatures = gather_signatures(source, &digest, limits, budget)?;
+    let signatures = gather_signatures(source, &image, &digest, limits, budget)?;
     let bundles = gather_bundles(source, &digest, limits, budget)?;
     Ok(assemble(image, digest, signatures, bundles))
 }
@@ -276,11 +276,14 @@ pub fn assemble(
 }
 
 /// The legacy half of the plan: the `.sig` manifest of `digest` and the payloads it names.
+/// `image` is the reference as the user wrote it: a payload that cosign wrote without
+/// annotations is rebuilt from it and `digest` ([`rebuilt_payload`]) rather than fetched.
 ///
 /// # Errors
 /// As [`gather`].
 pub fn gather_signatures<S: Source + ?Sized>(
     source: &S,
+    image: &str,
     digest: &Sha256Digest,
     limits: &LimitsDocument,
     budget: &mut usize,
@@ -291,7 +294,28 @@ pub fn gather_signatures<S: Source + ?Sized>(
         SIMPLE_SIGNING_MEDIA_TYPE,
         limits,
         budget,
+        |blob_digest, size| rebuilt_payload(image, digest, blob_digest, size),
     )
+}
+
+/// The payload cosign wrote for `image` at `digest` without annotations, when one of the
+/// `docker-reference` spellings cosign uses gives exactly `size` bytes that hash to
+/// `blob_digest`: then it *is* the blob, and the registry need not be asked for it (one request
+/// fewer per image). Anything else (annotations, another spelling) is fetched as before.
+pub fn rebuilt_payload(
+    image: &str,
+    digest: &Sha256Digest,
+    blob_digest: &Sha256Digest,
+    size: u64,
+) -> Option<Vec<u8>> {
+    let none = BTreeMap::new();
+    crate::rebuild::docker_reference_forms(image)
+        .into_iter()
+        .map(|form| crate::rebuild::cosign_payload(&form, digest, &none))
+        .find(|payload| {
+            u64::try_from(payload.len()).is_ok_and(|len| len == size)
+                && Sha256Digest::of(payload) == *blob_digest
+        })
 }
 
 /// Legacy attestations, for a policy with attestation rules: the `.att` manifest of `digest`
@@ -313,16 +337,19 @@ pub fn gather_attestations<S: Source + ?Sized>(
         crate::attestation::DSSE_ENVELOPE_MEDIA_TYPE,
         limits,
         budget,
+        |_, _| None,
     )
 }
 
-/// The manifest under `tag` and its layers of `media_type`.
+/// The manifest under `tag` and its layers of `media_type`, each from `rebuild` when it can
+/// give the blob, else fetched.
 fn gather_tagged<S: Source + ?Sized>(
     source: &S,
     tag: &str,
     media_type: &str,
     limits: &LimitsDocument,
     budget: &mut usize,
+    rebuild: impl Fn(&Sha256Digest, u64) -> Option<Vec<u8>>,
 ) -> Result<Signatures, FetchError> {
     let manifest = match source.manifest(tag, limits.max_manifest_bytes) {
         Ok(bytes) => bytes,
@@ -338,6 +365,10 @@ fn gather_tagged<S: Source + ?Sized>(
     let mut blobs = BTreeMap::new();
     let mut blobs_unsupported = false;
     for (blob_digest, size) in descriptors {
+        if let Some(bytes) = rebuild(&blob_digest, size) {
+            blobs.insert(blob_digest, bytes);
+            continue;
+        }
         match source.blob(&blob_digest, size) {
             Ok(bytes) => {
                 blobs.insert(blob_digest, bytes);
@@ -632,6 +663,52 @@ mod tests {
         assert!(!evidence.payloads_rebuilt());
         // One manifest request, one per distinct blob, and the referrers fallback tag.
         assert_eq!(fixed.asked.borrow().len(), 5);
+    }
+
+    #[test]
+    fn a_payload_cosign_wrote_without_annotations_is_rebuilt_not_fetched() {
+        let image = "registry.example/app:1.0";
+        let plain = crate::rebuild::cosign_payload(
+            "registry.example/app",
+            &image_digest(),
+            &BTreeMap::new(),
+        );
+        let annotated = crate::rebuild::cosign_payload(
+            "registry.example/app",
+            &image_digest(),
+            &[("env".to_string(), "prod".to_string())].into(),
+        );
+        let mut fixed = source(Some(Ok(manifest_naming(&[&plain, &annotated]))));
+        fixed
+            .blobs
+            .insert(Sha256Digest::of(&annotated), Ok(annotated.clone()));
+        let evidence = gather(
+            &fixed,
+            image.into(),
+            image_digest(),
+            &LimitsDocument::default(),
+        )
+        .unwrap_or_else(|err| unreachable!("{err}"));
+        // Both are in the evidence, byte for byte what was signed; only the annotated one was
+        // asked of the source.
+        assert_eq!(evidence.blob(&Sha256Digest::of(&plain)), Some(&plain[..]));
+        assert_eq!(
+            evidence.blob(&Sha256Digest::of(&annotated)),
+            Some(&annotated[..])
+        );
+        let asked = fixed.asked.borrow();
+        assert!(!asked.contains(&Sha256Digest::of(&plain).to_string()));
+        assert!(asked.contains(&Sha256Digest::of(&annotated).to_string()));
+        // A payload for another image's reference is never taken for this one's.
+        assert_eq!(
+            rebuilt_payload(
+                "registry.example/other:1.0",
+                &image_digest(),
+                &Sha256Digest::of(&plain),
+                plain.len() as u64
+            ),
+            None
+        );
     }
 
     #[test]

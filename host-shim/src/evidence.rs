@@ -183,7 +183,7 @@ fn gather<S: ocisig::fetch::Source + Sync>(
         });
         let signatures = if formats.simplesigning {
             let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
-            ocisig::fetch::gather_signatures(source, &digest, limits, &mut budget)
+            ocisig::fetch::gather_signatures(source, &image, &digest, limits, &mut budget)
         } else {
             Ok(ocisig::fetch::Signatures::default())
         };

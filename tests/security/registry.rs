@@ -19,12 +19,16 @@ use proxy::Fault;
 /// The most resident memory any hostile case may cost the shim.
 const MAX_PEAK_KIB: u64 = 256 * 1024;
 
-/// A signed image in the real registry.
+/// A signed image in the real registry. The signature carries an annotation, so that its
+/// payload cannot be rebuilt from the reference and is fetched: the blob faults reach it.
 fn signed(repo: &str) -> Option<(&'static env::Registry, Key, String)> {
     let registry = env::registry()?;
     let key = Key::new("alice");
     let digest = registry.push(repo, &format!("{repo}:v1"));
-    key.sign(&format!("{}@{digest}", registry.image(repo)), &[]);
+    key.sign(
+        &format!("{}@{digest}", registry.image(repo)),
+        &["-a", "payload=fetched"],
+    );
     Some((registry, key, digest))
 }
 

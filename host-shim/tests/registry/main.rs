@@ -452,7 +452,9 @@ fn a_registry_that_is_down_exits_3() {
 
 fn through_proxy(repo: &str, fault: Fault, extra: &[&str]) -> Option<std::process::Output> {
     let alice = Key::new("alice");
-    let signed = signed_image(repo, &alice, &[])?;
+    // An annotation, so that the payload cannot be rebuilt from the reference and is fetched:
+    // the blob faults reach it.
+    let signed = signed_image(repo, &alice, &["-a", "payload=fetched"])?;
     let proxy = proxy::start(&signed.registry.host, fault);
     let image = signed.image.replace(&signed.registry.host, &proxy);
     let mut args = vec![
@@ -704,4 +706,43 @@ fn a_recursively_signed_index_verifies_every_platform() {
         evidence.to_str().unwrap(),
     ]);
     assert_eq!(evaluated.status.code(), Some(0), "{evaluated:?}");
+}
+
+/// A payload cosign wrote without annotations is rebuilt from the reference and digest, and
+/// only then checked like a fetched one: no blob request. One with annotations is fetched.
+/// (Signed for the proxy's reference, `--sign-container-identity`, which is the reference
+/// verified here.)
+#[test]
+fn a_plain_payload_is_rebuilt_and_an_annotated_one_fetched() {
+    let alice = Key::new("alice");
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    for (repo, annotations, blobs) in [
+        ("rebuilt", &[][..], 0),
+        ("fetched", &["-a", "env=prod"][..], 1),
+    ] {
+        let digest = registry.push(repo, &format!("{repo}:v1"));
+        let (proxy, blob_requests) = proxy::start_counting(&registry.host, Fault::CountOnly);
+        let identity = format!("{proxy}/{repo}");
+        let mut flags = vec!["--sign-container-identity", identity.as_str()];
+        flags.extend_from_slice(annotations);
+        alice.sign(&format!("{}@{digest}", registry.image(repo)), &flags);
+        let output = ocisig(&[
+            "verify",
+            &format!("{proxy}/{repo}:v1"),
+            "--key",
+            path(&alice),
+            "--insecure-registry",
+            &proxy,
+            "--format",
+            "simplesigning",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{repo}: {output:?}");
+        assert_eq!(
+            blob_requests.load(std::sync::atomic::Ordering::SeqCst),
+            blobs,
+            "{repo}"
+        );
+    }
 }

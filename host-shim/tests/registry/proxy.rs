@@ -56,6 +56,8 @@ pub(crate) enum Fault {
     ManyReferrers(usize),
     /// The referrers tag's body never ends.
     EndlessReferrers,
+    /// Forward everything as it is (with [`start_counting`], to count the blob requests).
+    CountOnly,
 }
 
 /// Whether a request path asks for a referrers tag (`…/manifests/sha256-<64 hex>`).
