@@ -93,17 +93,8 @@ enum Command {
         images: Vec<String>,
         #[command(flatten)]
         policy: PolicyFlags,
-        /// Output format: one line per image, or one JSON verdict per line.
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-        /// How many images to fetch and verify at once.
-        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-        concurrency: u16,
         #[command(flatten)]
-        registry: RegistryFlags,
-        /// Run this verifier module instead of the one built into the binary.
-        #[arg(long, value_name = "FILE")]
-        module: Option<PathBuf>,
+        batch: BatchFlags,
     },
     /// Verify images' attestations (SLSA provenance, SBOMs, scans) and print one verdict per
     /// image, with the statements that verified.
@@ -137,18 +128,8 @@ enum Command {
         predicate_type: Option<String>,
         #[command(flatten)]
         policy: PolicyFlags,
-        /// Output format: lines for people (each verified statement's type and subject), or
-        /// one JSON verdict per line, statements and predicates included.
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
-        /// How many images to fetch and verify at once.
-        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-        concurrency: u16,
         #[command(flatten)]
-        registry: RegistryFlags,
-        /// Run this verifier module instead of the one built into the binary.
-        #[arg(long, value_name = "FILE")]
-        module: Option<PathBuf>,
+        batch: BatchFlags,
     },
     /// Fetch an image's signature evidence and write it as an evidence document.
     #[command(
@@ -248,6 +229,23 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
     },
+}
+
+/// How `verify` and `verify-attestation` go through their images and print the verdicts.
+#[derive(Args)]
+struct BatchFlags {
+    /// Output format: one line per image (and one per verified attestation statement, with its
+    /// type and subject), or one JSON verdict per line, statements and predicates included.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    output: Output,
+    /// How many images to fetch and verify at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    #[command(flatten)]
+    registry: RegistryFlags,
+    /// Run this verifier module instead of the one built into the binary.
+    #[arg(long, value_name = "FILE")]
+    module: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -479,29 +477,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify {
             images,
             policy,
-            output,
-            concurrency,
-            registry,
-            module,
+            batch,
         } => {
             let (policy, policy_json) = policy.args(None)?.build()?;
-            verify_images(
-                &images,
-                (&policy, &policy_json),
-                output,
-                concurrency,
-                &registry,
-                module.as_deref(),
-            )
+            verify_images(&images, (&policy, &policy_json), &batch)
         }
         Command::VerifyAttestation {
             images,
             predicate_type,
             policy,
-            output,
-            concurrency,
-            registry,
-            module,
+            batch,
         } => {
             if predicate_type.is_none() && policy.policy.is_none() {
                 anyhow::bail!(
@@ -516,14 +501,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                      TYPE (for example slsaprovenance1)"
                 );
             }
-            verify_images(
-                &images,
-                (&policy, &policy_json),
-                output,
-                concurrency,
-                &registry,
-                module.as_deref(),
-            )
+            verify_images(&images, (&policy, &policy_json), &batch)
         }
         Command::Fetch {
             image,
@@ -704,17 +682,15 @@ fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
 fn verify_images(
     images: &[String],
     (policy, policy_json): (&ocisig::Policy, &[u8]),
-    output: Output,
-    concurrency: u16,
-    registry: &RegistryFlags,
-    module: Option<&Path>,
+    batch: &BatchFlags,
 ) -> anyhow::Result<u8> {
+    let output = batch.output;
     let sources = images
         .iter()
         .map(|image| Source::parse(image))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let registry = registry.client(&sources)?;
-    let verifier = load_module(module)?;
+    let registry = batch.registry.client(&sources)?;
+    let verifier = load_module(batch.module.as_deref())?;
     let progress = progress_bar(sources.len());
     let mut worst = EXIT_VERIFIED;
     let batch = Batch {
@@ -724,7 +700,7 @@ fn verify_images(
         formats: evidence::Formats::of(policy),
         registry: registry.as_ref(),
         module: &verifier,
-        concurrency: usize::from(concurrency),
+        concurrency: usize::from(batch.concurrency),
     };
     batch.run(&sources, |index, outcome| {
         let image = images.get(index).map_or("", String::as_str);
