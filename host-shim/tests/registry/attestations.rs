@@ -3,7 +3,7 @@
 //! (`--new-bundle-format`), checked by `ocisig verify-attestation` and compared, case by case,
 //! with `cosign verify-attestation`.
 
-use super::{path, verdicts};
+use super::{path, run_json, verdicts};
 use crate::env::{
     self, Key, Registry, SIGN_V1, cosign_verifies_attestation, ocisig, shell, stdout,
 };
@@ -33,16 +33,35 @@ fn attested(
 }
 
 fn verify_attestation(registry: &Registry, image: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "verify-attestation",
+    run_json(registry, "verify-attestation", image, extra)
+}
+
+/// `ocisig verify-attestation --key KEY --type TYPE` denies `image` for `reason` (exit 1, no
+/// statement handed over), and `cosign verify-attestation` refuses it too; the verdict.
+fn refused_by_both(
+    registry: &Registry,
+    image: &str,
+    key: &Key,
+    predicate_type: &str,
+    new_bundle: bool,
+    reason: &str,
+) -> serde_json::Value {
+    let output = verify_attestation(
+        registry,
         image,
-        "--insecure-registry",
-        registry.host.as_str(),
-        "--output",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    ocisig(&args)
+        &["--key", path(key), "--type", predicate_type],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let (found, verdict) = outcome(&output);
+    assert_eq!(found, reason, "{verdict}");
+    assert!(verdict.get("statements").is_none(), "{verdict}");
+    assert!(!cosign_verifies_attestation(
+        image,
+        &key.public,
+        predicate_type,
+        new_bundle
+    ));
+    verdict
 }
 
 /// The one verdict's reason, and the verdict.
@@ -106,37 +125,17 @@ fn provenance_in_both_formats_verifies_with_its_key_and_type_only() {
             "{text}"
         );
 
-        // The wrong type: refused, as cosign refuses it.
-        let output = verify_attestation(
+        // The wrong type, and the wrong key: refused, as cosign refuses them.
+        let (wrong_type, wrong_key) = ("predicate_type_mismatch", "no_matching_signature");
+        refused_by_both(registry, &image, &alice, "spdxjson", new_bundle, wrong_type);
+        refused_by_both(
             registry,
             &image,
-            &["--key", path(&alice), "--type", "spdxjson"],
-        );
-        assert_eq!(output.status.code(), Some(1), "{format}: {output:?}");
-        let (reason, verdict) = outcome(&output);
-        assert_eq!(reason, "predicate_type_mismatch", "{format}: {verdict}");
-        assert!(verdict.get("statements").is_none(), "{verdict}");
-        assert!(!cosign_verifies_attestation(
-            &image,
-            &alice.public,
-            "spdxjson",
-            new_bundle
-        ));
-
-        // The wrong key: refused, as cosign refuses it.
-        let output = verify_attestation(
-            registry,
-            &image,
-            &["--key", path(&mallory), "--type", "slsaprovenance1"],
-        );
-        assert_eq!(output.status.code(), Some(1), "{format}: {output:?}");
-        assert_eq!(outcome(&output).0, "no_matching_signature", "{format}");
-        assert!(!cosign_verifies_attestation(
-            &image,
-            &mallory.public,
+            &mallory,
             "slsaprovenance1",
-            new_bundle
-        ));
+            new_bundle,
+            wrong_key,
+        );
     }
 }
 
@@ -159,14 +158,14 @@ fn an_att_layer_whose_annotation_and_statement_disagree_is_denied() {
         "att_op annotate {} att-disagree {digest} {SLSA1}",
         registry.host
     ));
-    let output = verify_attestation(
+    let verdict = refused_by_both(
         registry,
         &image,
-        &["--key", path(&alice), "--type", "slsaprovenance1"],
+        &alice,
+        "slsaprovenance1",
+        false,
+        "predicate_type_mismatch",
     );
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let (reason, verdict) = outcome(&output);
-    assert_eq!(reason, "predicate_type_mismatch", "{verdict}");
     assert!(
         verdict["message"]
             .as_str()
@@ -174,12 +173,6 @@ fn an_att_layer_whose_annotation_and_statement_disagree_is_denied() {
             .contains("annotation says it is"),
         "{verdict}"
     );
-    assert!(!cosign_verifies_attestation(
-        &image,
-        &alice.public,
-        "slsaprovenance1",
-        false
-    ));
 }
 
 #[test]
@@ -202,18 +195,8 @@ fn an_attestation_of_another_image_or_altered_is_refused() {
         "att_op copy {} att-copy {digest} {donor}",
         registry.host
     ));
-    let output = verify_attestation(
-        registry,
-        &image,
-        &["--key", path(&alice), "--type", "slsaprovenance1"],
-    );
-    assert_eq!(outcome(&output).0, "claim_digest_mismatch", "{output:?}");
-    assert!(!cosign_verifies_attestation(
-        &image,
-        &alice.public,
-        "slsaprovenance1",
-        false
-    ));
+    let copied = "claim_digest_mismatch";
+    refused_by_both(registry, &image, &alice, "slsaprovenance1", false, copied);
 
     // Bundles: another image's referrers, and a bundle whose statement was changed.
     let Some((registry, image, digest)) = attested("att-bundle-copy", &alice, true) else {
@@ -225,34 +208,21 @@ fn an_attestation_of_another_image_or_altered_is_refused() {
         registry.host
     ));
     let other_image = format!("{}@{other}", registry.image("att-bundle-copy"));
-    let output = verify_attestation(
+    let elsewhere = "subject_mismatch";
+    refused_by_both(
         registry,
         &other_image,
-        &["--key", path(&alice), "--type", "slsaprovenance1"],
-    );
-    assert_eq!(outcome(&output).0, "subject_mismatch", "{output:?}");
-    assert!(!cosign_verifies_attestation(
-        &other_image,
-        &alice.public,
+        &alice,
         "slsaprovenance1",
-        true
-    ));
+        true,
+        elsewhere,
+    );
     shell(&format!(
         "referrers_op tamper {} att-bundle-copy {digest}",
         registry.host
     ));
-    let output = verify_attestation(
-        registry,
-        &image,
-        &["--key", path(&alice), "--type", "slsaprovenance1"],
-    );
-    assert_eq!(outcome(&output).0, "no_matching_signature", "{output:?}");
-    assert!(!cosign_verifies_attestation(
-        &image,
-        &alice.public,
-        "slsaprovenance1",
-        true
-    ));
+    let tampered = "no_matching_signature";
+    refused_by_both(registry, &image, &alice, "slsaprovenance1", true, tampered);
 }
 
 #[test]
@@ -336,14 +306,14 @@ fn a_signature_is_never_provenance() {
         SIGN_V1,
         true,
     );
-    let output = verify_attestation(
+    let verdict = refused_by_both(
         registry,
         &image,
-        &["--key", path(&alice), "--type", "slsaprovenance1"],
+        &alice,
+        "slsaprovenance1",
+        true,
+        "predicate_type_mismatch",
     );
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let (reason, verdict) = outcome(&output);
-    assert_eq!(reason, "predicate_type_mismatch", "{verdict}");
     assert!(
         verdict["message"]
             .as_str()
@@ -351,12 +321,6 @@ fn a_signature_is_never_provenance() {
             .contains("a cosign image signature"),
         "{verdict}"
     );
-    assert!(!cosign_verifies_attestation(
-        &image,
-        &alice.public,
-        "slsaprovenance1",
-        true
-    ));
     // And asking for cosign's signature type as an attestation is a usage error.
     let output = verify_attestation(
         registry,

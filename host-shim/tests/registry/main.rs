@@ -30,8 +30,18 @@ fn signed_image(repo: &str, key: &Key, sign_flags: &[&str]) -> Option<Signed> {
 }
 
 fn verify(registry: &Registry, image: &str, extra: &[&str]) -> std::process::Output {
+    run_json(registry, "verify", image, extra)
+}
+
+/// `ocisig SUBCOMMAND IMAGE --output json` against the test registry, with `extra` flags.
+fn run_json(
+    registry: &Registry,
+    subcommand: &str,
+    image: &str,
+    extra: &[&str],
+) -> std::process::Output {
     let mut args = vec![
-        "verify",
+        subcommand,
         image,
         "--insecure-registry",
         registry.host.as_str(),
