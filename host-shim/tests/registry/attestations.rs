@@ -254,30 +254,22 @@ fn conditions_on_the_predicate_hold_or_deny() {
             file
         };
         let holds = policy(serde_json::json!({"prefix": "https://github.com/org/"}));
-        let output = ocisig(&[
+        let output = run_json(
+            registry,
             "verify",
             &image,
-            "--insecure-registry",
-            &registry.host,
-            "--policy",
-            holds.to_str().unwrap(),
-            "--output",
-            "json",
-        ]);
+            &["--policy", holds.to_str().unwrap()],
+        );
         assert_eq!(output.status.code(), Some(0), "{format}: {output:?}");
         let (_, verdict) = outcome(&output);
         assert_eq!(verdict["statements"][0]["rule"], "provenance", "{verdict}");
         let fails = policy(serde_json::json!({"oneOf": ["https://github.com/other/builder@v1"]}));
-        let output = ocisig(&[
+        let output = run_json(
+            registry,
             "verify",
             &image,
-            "--insecure-registry",
-            &registry.host,
-            "--policy",
-            fails.to_str().unwrap(),
-            "--output",
-            "json",
-        ]);
+            &["--policy", fails.to_str().unwrap()],
+        );
         assert_eq!(output.status.code(), Some(1), "{format}: {output:?}");
         let (reason, verdict) = outcome(&output);
         assert_eq!(reason, "condition_not_met", "{format}: {verdict}");
