@@ -62,6 +62,7 @@ pub mod tlog;
 pub mod trusted_root;
 mod verdict;
 mod verify;
+pub mod workload;
 
 pub use digest::Sha256Digest;
 pub use evidence::{Evidence, EvidenceError};

@@ -2,13 +2,13 @@
 //! admit (pinning tags to the verified digests), or reject naming every failing image.
 
 use ocisig::fetch::{FetchError, Source};
+use ocisig::workload;
 use ocisig::{Evidence, LimitsDocument, Policy, Reason, Reference, Sha256Digest, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::settings::{Settings, SignatureRule, UnmatchedImages};
-use crate::workload;
 
 /// The registry lookups the guest asks its host for (Kubewarden's `kubewarden/oci/v1/*`).
 pub trait Host {
@@ -291,7 +291,7 @@ fn respond(
         let mut changed = false;
         for site in sites {
             let pinned = outcomes.iter().find_map(|(image, outcome)| match outcome {
-                Outcome::Passed { digest } if *image == site.image => pin(image, digest),
+                Outcome::Passed { digest } if *image == site.image => workload::pin(image, digest),
                 _ => None,
             });
             if let Some(pinned) = pinned {
@@ -309,15 +309,6 @@ fn respond(
         }
     }
     response
-}
-
-/// `repo:tag@sha256:...` for an image written without a digest; `None` when it has one.
-fn pin(image: &str, digest: &Sha256Digest) -> Option<String> {
-    if image.contains('@') {
-        None
-    } else {
-        Some(format!("{image}@{digest}"))
-    }
 }
 
 fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {

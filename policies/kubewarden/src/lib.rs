@@ -12,7 +12,6 @@
 pub mod admission;
 pub mod glob;
 pub mod settings;
-pub mod workload;
 
 #[cfg(target_family = "wasm")]
 mod guest;

@@ -1,6 +1,13 @@
-//! Where the images are in each kind of workload, and how to pin them.
+//! Where the images are in each kind of Kubernetes workload, and how to pin them: shared by
+//! the Kubewarden policy and `ocisig serve`'s admission webhooks.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use serde_json::Value;
+
+use crate::Sha256Digest;
 
 /// The JSON pointer of the pod spec inside an object of `kind`, or `None` for kinds this
 /// policy does not look at.
@@ -14,6 +21,9 @@ pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
         | "ReplicationController"
         | "Job" => Some("/spec/template/spec"),
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        // The `ephemeralcontainers` subresource of a Pod before Kubernetes 1.22 (later ones
+        // send the whole Pod): the object holds the list itself.
+        "EphemeralContainers" => Some(""),
         _ => None,
     }
 }
@@ -69,6 +79,16 @@ pub fn set_image(object: &mut Value, pointer: &str, image: &str) -> bool {
     }
 }
 
+/// `repo:tag@sha256:…` for an image written without a digest (the tag is kept, as Lakom
+/// does, so that people still see which tag they asked for); `None` when it has a digest.
+pub fn pin(image: &str, digest: &Sha256Digest) -> Option<String> {
+    if image.contains('@') {
+        None
+    } else {
+        Some(format!("{image}@{digest}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +108,23 @@ mod tests {
             found[0].pointer,
             "/spec/jobTemplate/spec/template/spec/containers/0/image"
         );
+    }
+
+    #[test]
+    fn reads_the_pre_1_22_ephemeral_containers_object() {
+        let object = serde_json::json!({"kind": "EphemeralContainers",
+            "ephemeralContainers": [{"name": "debugger", "image": "busybox"}]});
+        let pointer = pod_spec_pointer("EphemeralContainers").unwrap_or("none");
+        let found = images(&object, pointer).unwrap_or_default();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pointer, "/ephemeralContainers/0/image");
+    }
+
+    #[test]
+    fn pins_only_references_without_a_digest() {
+        let digest = Sha256Digest::of(b"x");
+        assert_eq!(pin("app:1", &digest), Some(format!("app:1@{digest}")));
+        assert_eq!(pin(&format!("app@{digest}"), &digest), None);
     }
 
     #[test]
