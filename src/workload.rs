@@ -89,6 +89,20 @@ pub fn pin(image: &str, digest: &Sha256Digest) -> Option<String> {
     }
 }
 
+/// The one message that rejects a workload: each failing image with its reason code and why.
+pub fn rejection(failures: &[(&str, &str, &str)]) -> String {
+    let plural = if failures.len() == 1 { "" } else { "s" };
+    let listed: Vec<String> = failures
+        .iter()
+        .map(|(image, code, message)| format!("{image}: {code}: {message}"))
+        .collect();
+    format!(
+        "ocisig rejected {} image{plural}: {}",
+        failures.len(),
+        listed.join("; ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

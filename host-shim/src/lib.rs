@@ -10,6 +10,7 @@ pub mod module;
 pub mod module_cache;
 pub mod policy_args;
 pub mod registry;
+pub mod serve;
 pub mod trust;
 
 pub use module::{ModuleLimits, VerifierModule};

@@ -210,6 +210,31 @@ enum Command {
         #[arg(value_name = "FILE_OR_DIGEST")]
         artifact: String,
     },
+    /// Serve Lakom's admission webhooks and a Gatekeeper external-data provider over HTTPS.
+    #[command(after_help = concat!(
+        "Endpoints:\n  \
+        POST /lakom/resolve-tag-to-digest   mutating webhook: pins each image tag to its digest\n  \
+        POST /lakom/verify-cosign-signature validating webhook: admits only verified images\n  \
+        POST /gatekeeper/verify             Gatekeeper external data (ProviderRequest)\n  \
+        GET  /metrics /healthz /readyz      Prometheus metrics (Lakom's names) and probes\n\n\
+        The validating webhook judges digest-pinned references: Kubernetes calls the mutating\n\
+        webhook first, which pins them. A reference with only a tag is denied (unpinned_image)\n\
+        unless --allow-tags, which resolves it again here: the node may then pull a tag that\n\
+        has moved since (a time-of-check to time-of-use gap). Verdicts are cached by repository,\n\
+        image digest and policy digest, verified ones only unless --cache-denials; registry\n\
+        errors and timeouts are never cached. A timeout is a denial that says so, never \"no\n\
+        signatures\". The policy and certificate files are read again when they change; a bad\n\
+        new file is logged and the old one kept. SIGTERM lets requests in flight finish.\n\n\
+        Durations: 500ms, 30s, 10m, 1h; a bare number is seconds.\n\n\
+        Examples:\n  \
+        ocisig serve --tls-cert tls.crt --tls-key tls.key --lakom-config lakom.yaml\n  \
+        ocisig serve --tls-cert tls.crt --tls-key tls.key --policy policy.yaml \\\n      \
+        --client-ca gatekeeper-ca.crt --health-listen :8081 --warn-only\n\n\
+        Manifests: deploy/ (Deployment, Service, webhooks, Gatekeeper Provider).\n\n",
+        "Exit status:\n  \
+        0  stopped by SIGTERM or SIGINT\n  \
+        2  usage error, unreadable file, invalid policy or certificate"))]
+    Serve(ServeFlags),
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
@@ -311,6 +336,164 @@ impl PolicyFlags {
             attestation_type,
         })
     }
+}
+
+/// `ocisig serve`'s flags.
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("trust").required(true).args(["policy", "lakom_config"]))]
+struct ServeFlags {
+    /// The HTTPS address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9443")]
+    listen: std::net::SocketAddr,
+    /// Also serve /healthz, /readyz and /metrics (and nothing else) over plain HTTP here.
+    #[arg(long = "health-listen", value_name = "ADDR")]
+    health_listen: Option<std::net::SocketAddr>,
+    /// The server certificate chain (PEM), read again when it changes.
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    tls_cert: PathBuf,
+    /// The server's private key (PEM), read again when it changes.
+    #[arg(long = "tls-key", value_name = "FILE")]
+    tls_key: PathBuf,
+    /// Require a client certificate issued by this CA (PEM): mTLS, as Gatekeeper offers.
+    #[arg(long = "client-ca", value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// The ocisig policy (JSON, or YAML if named .yaml/.yml; docs/contracts.md).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Lakom's configuration file, unchanged (publicKeys: name, key, algorithm): any one of
+    /// its keys must have signed.
+    #[arg(
+        long = "lakom-config",
+        alias = "lakom-config-path",
+        value_name = "FILE"
+    )]
+    lakom_config: Option<PathBuf>,
+    /// Reach this registry (HOST or HOST:PORT) over plain HTTP; repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    insecure_registries: Vec<String>,
+    /// Also trust the CA certificates in this PEM file for registries; repeatable.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    ca_files: Vec<PathBuf>,
+    /// How long a verdict is cached (0: not at all).
+    #[arg(long = "cache-ttl", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    cache_ttl: Duration,
+    /// How long a tag's digest is cached (0: not at all).
+    #[arg(long = "tag-cache-ttl", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    tag_cache_ttl: Duration,
+    /// The most verdicts (and tags) cached; the oldest go first.
+    #[arg(long = "cache-entries", value_name = "N", default_value_t = 10_000)]
+    cache_entries: usize,
+    /// Cache denials too, not only verified images (a newly signed image is then denied until
+    /// its denial expires).
+    #[arg(long = "cache-denials")]
+    cache_denials: bool,
+    /// The admission webhooks' deadline: keep it under the webhook configuration's
+    /// timeoutSeconds (Lakom uses 25s).
+    #[arg(long, value_name = "DURATION", default_value = "25s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The Gatekeeper provider's deadline: under Gatekeeper's 3 s webhook timeout.
+    #[arg(long = "gatekeeper-timeout", value_name = "DURATION", default_value = "2500ms", value_parser = parse_duration)]
+    gatekeeper_timeout: Duration,
+    /// How many images are fetched and verified at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Admit what would be denied, and say why in the AdmissionReview's warnings (Lakom's
+    /// --insecure-allow-untrusted-images).
+    #[arg(long = "warn-only", alias = "insecure-allow-untrusted-images")]
+    warn_only: bool,
+    /// Let the validating webhook resolve tags itself instead of denying them (see above).
+    #[arg(long = "allow-tags")]
+    allow_tags: bool,
+    /// Pin repo:tag as repo@sha256:… rather than repo:tag@sha256:….
+    #[arg(long = "pin-digest-only")]
+    pin_digest_only: bool,
+    /// How often the policy and certificate files are checked for changes.
+    #[arg(long = "reload-interval", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    reload_interval: Duration,
+    /// The largest request body read, in bytes.
+    #[arg(long = "max-body-bytes", value_name = "N", default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Run this verifier module instead of the one built into the binary.
+    #[arg(long, value_name = "FILE")]
+    module: Option<PathBuf>,
+}
+
+impl ServeFlags {
+    fn run(self) -> anyhow::Result<u8> {
+        use ocisig_host::serve;
+        if self.reload_interval.is_zero() {
+            anyhow::bail!("--reload-interval must be more than 0");
+        }
+        if self.timeout.is_zero() || self.gatekeeper_timeout.is_zero() {
+            anyhow::bail!("--timeout and --gatekeeper-timeout must be more than 0");
+        }
+        let policy = match (self.policy, self.lakom_config) {
+            (Some(path), None) => serve::config::PolicySource::Policy(path),
+            (None, Some(path)) => serve::config::PolicySource::Lakom(path),
+            _ => anyhow::bail!("give one of --policy FILE and --lakom-config FILE"),
+        };
+        // A registry request may take the whole webhook deadline, no more.
+        let registry = Registry::new(
+            &RegistryOptions {
+                insecure_registries: self.insecure_registries,
+                ca_files: self.ca_files,
+                timeout: self.timeout,
+                connect_timeout: self.timeout.min(Duration::from_secs(10)),
+            },
+            Credentials::from_environment()?,
+        )?;
+        let module = load_module(self.module.as_deref())?;
+        serve::run(
+            serve::ServeOptions {
+                listen: self.listen,
+                health_listen: self.health_listen,
+                certificate: serve::tls::CertificateFiles {
+                    certificate: self.tls_cert,
+                    key: self.tls_key,
+                },
+                client_ca: self.client_ca,
+                policy,
+                reload_interval: self.reload_interval,
+                checker: serve::checker::CheckerOptions {
+                    verdict_ttl: self.cache_ttl,
+                    tag_ttl: self.tag_cache_ttl,
+                    cache_entries: self.cache_entries,
+                    cache_denials: self.cache_denials,
+                    concurrency: usize::from(self.concurrency),
+                },
+                handlers: serve::HandlerOptions {
+                    warn_only: self.warn_only,
+                    allow_tags: self.allow_tags,
+                    keep_tag: !self.pin_digest_only,
+                    timeout: self.timeout,
+                    gatekeeper_timeout: self.gatekeeper_timeout,
+                    max_body_bytes: self.max_body_bytes,
+                },
+            },
+            std::sync::Arc::new(registry),
+            std::sync::Arc::new(module),
+        )?;
+        Ok(EXIT_VERIFIED)
+    }
+}
+
+/// `500ms`, `30s`, `10m`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (500ms, 30s, 10m, 1h)"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        _ => return Err(format!("{text:?} is not a duration (500ms, 30s, 10m, 1h)")),
+    };
+    Ok(duration)
 }
 
 /// A keyless signer, with cosign's flag names.
@@ -603,6 +786,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_NOT_VERIFIED
             })
         }
+        Command::Serve(flags) => flags.run(),
         Command::Eval {
             policy,
             evidence,

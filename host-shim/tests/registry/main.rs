@@ -6,6 +6,7 @@ mod attestations;
 mod bundles;
 mod env;
 mod proxy;
+mod serve;
 
 use env::{Key, Registry, cosign_verifies, ocisig, ocisig_with_env, stderr, stdout};
 use proxy::Fault;

@@ -73,8 +73,23 @@ pub(crate) fn start(upstream: &str, fault: Fault) -> String {
 
 /// [`start`], also returning a count of blob requests served.
 pub(crate) fn start_counting(upstream: &str, fault: Fault) -> (String, Arc<AtomicUsize>) {
-    let blob_requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&blob_requests);
+    let (address, counts) = start_with_counts(upstream, fault);
+    (address, counts.blobs)
+}
+
+/// What the proxy has served.
+#[derive(Clone, Default)]
+pub(crate) struct Counts {
+    /// Blob requests.
+    pub(crate) blobs: Arc<AtomicUsize>,
+    /// Every request.
+    pub(crate) all: Arc<AtomicUsize>,
+}
+
+/// [`start`], also returning counts of the requests served.
+pub(crate) fn start_with_counts(upstream: &str, fault: Fault) -> (String, Counts) {
+    let counts = Counts::default();
+    let shared = counts.clone();
     let turn = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -85,14 +100,14 @@ pub(crate) fn start_counting(upstream: &str, fault: Fault) -> (String, Arc<Atomi
             let upstream = upstream.clone();
             let fault = fault.clone();
             let proxy_address = proxy_address.clone();
-            let counter = Arc::clone(&counter);
+            let counts = shared.clone();
             let turn = Arc::clone(&turn);
             std::thread::spawn(move || {
-                let _ = serve(stream, &upstream, &fault, &proxy_address, &counter, &turn);
+                let _ = serve(stream, &upstream, &fault, &proxy_address, &counts, &turn);
             });
         }
     });
-    (address, blob_requests)
+    (address, counts)
 }
 
 struct Request {
@@ -210,15 +225,16 @@ fn serve(
     upstream: &str,
     fault: &Fault,
     me: &str,
-    blob_requests: &AtomicUsize,
+    counts: &Counts,
     turn: &AtomicUsize,
 ) -> std::io::Result<()> {
     let request = read_request(&mut stream)?;
+    counts.all.fetch_add(1, Ordering::SeqCst);
     let is_blob = request.path.contains("/blobs/");
     let is_manifest = request.path.contains("/manifests/");
     let is_signature_manifest = is_manifest && request.path.ends_with(".sig");
     if is_blob {
-        blob_requests.fetch_add(1, Ordering::SeqCst);
+        counts.blobs.fetch_add(1, Ordering::SeqCst);
     }
     let accept = request.header("accept").map(str::to_string);
     let is_referrers_tag = is_referrers_tag(&request.path);

@@ -266,20 +266,15 @@ fn respond(
     object: Option<&mut Value>,
     sites: &[workload::ImageSite],
 ) -> ValidationResponse {
-    let failures: Vec<String> = outcomes
+    let failures: Vec<(&str, &str, &str)> = outcomes
         .iter()
         .filter_map(|(image, outcome)| match outcome {
-            Outcome::Failed { code, message } => Some(format!("{image}: {code}: {message}")),
+            Outcome::Failed { code, message } => Some((image.as_str(), *code, message.as_str())),
             _ => None,
         })
         .collect();
     if !failures.is_empty() {
-        let plural = if failures.len() == 1 { "" } else { "s" };
-        return ValidationResponse::reject(format!(
-            "ocisig rejected {} image{plural}: {}",
-            failures.len(),
-            failures.join("; ")
-        ));
+        return ValidationResponse::reject(workload::rejection(&failures));
     }
     let mut response = ValidationResponse {
         accepted: true,

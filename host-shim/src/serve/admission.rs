@@ -1,0 +1,295 @@
+//! Lakom's two admission webhooks, AdmissionReview v1 in and out:
+//! - `resolve-tag-to-digest` (mutating) pins every image written with a tag to the digest the
+//!   tag names now, as a JSONPatch;
+//! - `verify-cosign-signature` (validating) admits only when every image verifies.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use ocisig::{Reference, Sha256Digest, workload};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::State;
+use super::checker::Checked;
+
+/// The AdmissionReview version served (Lakom's, and the only one Kubernetes still sends).
+const API_VERSION: &str = "admission.k8s.io/v1";
+
+/// Which webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// `POST /lakom/resolve-tag-to-digest`.
+    Resolve,
+    /// `POST /lakom/verify-cosign-signature`.
+    Verify,
+}
+
+/// A request that is not an AdmissionReview: answered with 400 and this text.
+#[derive(Debug)]
+pub struct BadReview(pub String);
+
+/// What the handler reads of a review.
+struct Review {
+    uid: String,
+    kind: String,
+    object: Value,
+}
+
+fn parse(body: &[u8]) -> Result<Review, BadReview> {
+    let bad = |what: &str| BadReview(format!("not an AdmissionReview {API_VERSION}: {what}"));
+    let review = ocisig::strict_json::parse_value(body).map_err(|err| bad(&err))?;
+    if review.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION)
+        || review.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
+    {
+        return Err(bad(
+            "apiVersion and kind must be admission.k8s.io/v1 AdmissionReview",
+        ));
+    }
+    let request = review
+        .get("request")
+        .filter(|request| request.is_object())
+        .ok_or_else(|| bad("it has no request"))?;
+    let uid = request
+        .get("uid")
+        .and_then(Value::as_str)
+        .filter(|uid| !uid.is_empty())
+        .ok_or_else(|| bad("request.uid is missing"))?;
+    let kind = request
+        .pointer("/kind/kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("request.kind.kind is missing"))?;
+    Ok(Review {
+        uid: uid.to_string(),
+        kind: kind.to_string(),
+        object: request.get("object").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// The AdmissionReview answering `uid`.
+fn review(uid: &str, response: Value) -> Value {
+    let mut response = response;
+    response["uid"] = json!(uid);
+    json!({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": response})
+}
+
+fn denied(code: u16, message: &str) -> Value {
+    json!({"allowed": false, "status": {"code": code, "message": message}})
+}
+
+/// Handles one review.
+///
+/// # Errors
+/// [`BadReview`] when the body is not an AdmissionReview v1 with a request.
+pub async fn handle(state: &Arc<State>, hook: Hook, body: &[u8]) -> Result<Value, BadReview> {
+    let request = parse(body)?;
+    let Some(spec) = workload::pod_spec_pointer(&request.kind) else {
+        // A kind that holds no images (or one the webhook configuration should not send).
+        return Ok(review(&request.uid, json!({"allowed": true})));
+    };
+    let sites = match workload::images(&request.object, spec) {
+        Ok(sites) => sites,
+        Err(err) => {
+            let message = format!("{}: {err}", request.kind);
+            return Ok(review(&request.uid, denied(400, &message)));
+        }
+    };
+    let response = match hook {
+        Hook::Resolve => resolve(state, &sites).await,
+        Hook::Verify => verify(state, &sites).await,
+    };
+    Ok(review(&request.uid, response))
+}
+
+/// Each image once, in the order first written.
+fn distinct<'a>(sites: impl Iterator<Item = &'a workload::ImageSite>) -> Vec<String> {
+    let mut images: Vec<String> = Vec::new();
+    for site in sites {
+        if !images.contains(&site.image) {
+            images.push(site.image.clone());
+        }
+    }
+    images
+}
+
+/// The answer for failures: a denial naming each image and its reason, or in warn mode an
+/// admission carrying each as a warning.
+fn refuse(state: &State, failures: &[(String, Checked)], patch: Option<Value>) -> Value {
+    let listed: Vec<(&str, &str, String)> = failures
+        .iter()
+        .map(|(image, checked)| (image.as_str(), checked.code(), checked.message()))
+        .collect();
+    if state.options.warn_only {
+        let warnings: Vec<String> = listed
+            .iter()
+            .map(|(image, code, message)| {
+                format!("ocisig: {image} not verified: {code}: {}", clip(message))
+            })
+            .collect();
+        let mut response = json!({"allowed": true, "warnings": warnings});
+        if let Some(patch) = patch {
+            with_patch(&mut response, &patch);
+        }
+        return response;
+    }
+    let borrowed: Vec<(&str, &str, &str)> = listed
+        .iter()
+        .map(|(image, code, message)| (*image, *code, message.as_str()))
+        .collect();
+    denied(403, &workload::rejection(&borrowed))
+}
+
+/// A warning short enough for `kubectl` to show whole.
+fn clip(message: &str) -> String {
+    const MAX: usize = 200;
+    if message.len() <= MAX {
+        return message.to_string();
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+fn with_patch(response: &mut Value, patch: &Value) {
+    response["patchType"] = json!("JSONPatch");
+    response["patch"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string().as_bytes()));
+}
+
+async fn verify(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
+    let images = distinct(sites.iter());
+    let deadline = Instant::now() + state.options.timeout;
+    let policy = state.policy();
+    let checks: Vec<_> = images
+        .iter()
+        .map(|image| {
+            let state = Arc::clone(state);
+            let policy = Arc::clone(&policy);
+            let image = image.clone();
+            tokio::spawn(async move {
+                state
+                    .checker
+                    .check(&image, &policy, state.options.allow_tags, deadline)
+                    .await
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for (image, check) in images.into_iter().zip(checks) {
+        let checked = check.await.unwrap_or_else(|err| Checked::Failed {
+            failure: super::checker::Failure::Internal,
+            message: format!("the check was lost: {err}"),
+        });
+        if !matches!(checked, Checked::Verified { .. }) {
+            failures.push((image, checked));
+        }
+    }
+    if failures.is_empty() {
+        json!({"allowed": true})
+    } else {
+        refuse(state, &failures, None)
+    }
+}
+
+async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
+    let deadline = Instant::now() + state.options.timeout;
+    let policy = state.policy();
+    let tagged = distinct(sites.iter().filter(|site| !site.image.contains('@')));
+    let lookups: Vec<_> = tagged
+        .iter()
+        .map(|image| {
+            let state = Arc::clone(state);
+            let policy = Arc::clone(&policy);
+            let image = image.clone();
+            tokio::spawn(async move {
+                let reference = Reference::parse(&image).map_err(|err| Checked::Failed {
+                    failure: super::checker::Failure::InvalidReference,
+                    message: err.to_string(),
+                })?;
+                state
+                    .checker
+                    .resolve(&reference, &policy, deadline)
+                    .await
+                    .map_err(|(failure, message)| Checked::Failed { failure, message })
+            })
+        })
+        .collect();
+    let mut pinned: Vec<(String, Sha256Digest)> = Vec::new();
+    let mut failures = Vec::new();
+    for (image, lookup) in tagged.into_iter().zip(lookups) {
+        match lookup.await {
+            Ok(Ok(digest)) => pinned.push((image, digest)),
+            Ok(Err(checked)) => failures.push((image, checked)),
+            Err(err) => failures.push((
+                image,
+                Checked::Failed {
+                    failure: super::checker::Failure::Internal,
+                    message: format!("the lookup was lost: {err}"),
+                },
+            )),
+        }
+    }
+    let operations: Vec<Value> = sites
+        .iter()
+        .filter_map(|site| {
+            let (_, digest) = pinned.iter().find(|(image, _)| *image == site.image)?;
+            let written = if state.options.keep_tag {
+                site.image.clone()
+            } else {
+                without_tag(&site.image).to_string()
+            };
+            let value = workload::pin(&written, digest)?;
+            Some(json!({"op": "replace", "path": site.pointer, "value": value}))
+        })
+        .collect();
+    let patch = (!operations.is_empty()).then_some(Value::Array(operations));
+    if !failures.is_empty() {
+        return refuse(state, &failures, patch);
+    }
+    let mut response = json!({"allowed": true});
+    if let Some(patch) = patch {
+        with_patch(&mut response, &patch);
+    }
+    response
+}
+
+/// `repo` of `repo:tag` (a colon after the last slash is a tag; one before it, a port).
+fn without_tag(image: &str) -> &str {
+    let name_start = image.rfind('/').map_or(0, |slash| slash + 1);
+    match image[name_start..].find(':') {
+        Some(colon) => &image[..name_start + colon],
+        None => image,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_a_tag_but_never_a_port() {
+        assert_eq!(without_tag("nginx:1.27"), "nginx");
+        assert_eq!(without_tag("localhost:5000/app:v1"), "localhost:5000/app");
+        assert_eq!(without_tag("localhost:5000/app"), "localhost:5000/app");
+        assert_eq!(without_tag("busybox"), "busybox");
+    }
+
+    #[test]
+    fn reads_only_admission_reviews_v1() {
+        let ok = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"object":{}}}"#;
+        let review = parse(ok).unwrap();
+        assert_eq!((review.uid.as_str(), review.kind.as_str()), ("u1", "Pod"));
+        for bad in [
+            &br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"u","kind":{"kind":"Pod"}}}"#[..],
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#,
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"kind":{"kind":"Pod"}}}"#,
+            br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","uid":"v","kind":{"kind":"Pod"}}}"#,
+            b"[]",
+            b"not json",
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! What the server verifies against: an ocisig policy file, or Lakom's own configuration file
+//! read unchanged; and reading it again when it changes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use ocisig::{HashAlgorithm, KeyDocument, LimitsDocument, PolicyDocument, RsaScheme};
+use serde::Deserialize;
+
+use crate::evidence::Formats;
+use crate::policy_args::PolicyArgs;
+
+/// Where the policy comes from.
+#[derive(Clone, Debug)]
+pub enum PolicySource {
+    /// An ocisig policy (JSON, or YAML when named `.yaml`/`.yml`).
+    Policy(PathBuf),
+    /// Lakom's configuration (`publicKeys: [{name, key, algorithm}]`, YAML or JSON).
+    Lakom(PathBuf),
+}
+
+impl PolicySource {
+    /// The file to watch.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Policy(path) | Self::Lakom(path) => path,
+        }
+    }
+}
+
+/// A loaded policy, with what the fetching needs to know of it.
+#[derive(Debug)]
+pub struct ActivePolicy {
+    /// The policy document handed to the module.
+    pub json: Vec<u8>,
+    /// The policy's canonical digest: half of every verdict cache key.
+    pub digest: String,
+    /// Its limits, which bound what is fetched.
+    pub limits: LimitsDocument,
+    /// Whether every platform of an index must verify.
+    pub platforms: bool,
+    /// The formats to fetch.
+    pub formats: Formats,
+}
+
+/// Reads and checks the policy.
+///
+/// # Errors
+/// When the file cannot be read, is not valid, or names no signer.
+pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
+    let (policy, json) = match source {
+        PolicySource::Policy(path) => PolicyArgs {
+            file: Some(path.clone()),
+            ..PolicyArgs::default()
+        }
+        .build()?,
+        PolicySource::Lakom(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read Lakom config {}", path.display()))?;
+            let document = from_lakom(&bytes)
+                .with_context(|| format!("{} is not a usable Lakom config", path.display()))?;
+            let json = serde_json::to_vec(&document)?;
+            (ocisig::Policy::from_document(document)?, json)
+        }
+    };
+    Ok(ActivePolicy {
+        digest: policy.digest().to_string(),
+        limits: *policy.limits(),
+        platforms: policy.verify_platforms(),
+        formats: Formats::of(&policy),
+        json,
+    })
+}
+
+/// Lakom's configuration file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LakomConfig {
+    public_keys: Vec<LakomKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LakomKey {
+    name: String,
+    key: String,
+    #[serde(default)]
+    algorithm: Option<String>,
+}
+
+/// Lakom's RSA algorithm names, as ocisig's scheme and hash.
+fn lakom_algorithm(name: &str) -> anyhow::Result<(RsaScheme, HashAlgorithm)> {
+    Ok(match name {
+        "RSASSA-PKCS1-v1_5-SHA256" => (RsaScheme::Pkcs1v15, HashAlgorithm::Sha256),
+        "RSASSA-PKCS1-v1_5-SHA384" => (RsaScheme::Pkcs1v15, HashAlgorithm::Sha384),
+        "RSASSA-PKCS1-v1_5-SHA512" => (RsaScheme::Pkcs1v15, HashAlgorithm::Sha512),
+        "RSASSA-PSS-SHA256" => (RsaScheme::Pss, HashAlgorithm::Sha256),
+        "RSASSA-PSS-SHA384" => (RsaScheme::Pss, HashAlgorithm::Sha384),
+        "RSASSA-PSS-SHA512" => (RsaScheme::Pss, HashAlgorithm::Sha512),
+        other => bail!(
+            "algorithm {other:?} is not one of Lakom's: RSASSA-PKCS1-v1_5-SHA256, -SHA384, \
+             -SHA512, RSASSA-PSS-SHA256, -SHA384, -SHA512"
+        ),
+    })
+}
+
+/// Lakom's configuration as an ocisig policy: any one of its keys (threshold 1), in either
+/// signature format. Lakom's `algorithm` applies to RSA keys only, as in Lakom.
+///
+/// # Errors
+/// When the file is neither YAML nor JSON of Lakom's shape, has no key, or names an algorithm
+/// Lakom does not have.
+pub fn from_lakom(bytes: &[u8]) -> anyhow::Result<PolicyDocument> {
+    if bytes.len() > ocisig::limits::MAX_POLICY_BYTES {
+        bail!(
+            "the file is larger than {} bytes",
+            ocisig::limits::MAX_POLICY_BYTES
+        );
+    }
+    // YAML is a superset of JSON, so one parser reads both.
+    let config: LakomConfig = serde_yaml_ng::from_slice(bytes)?;
+    if config.public_keys.is_empty() {
+        bail!("publicKeys is empty: Lakom would trust no image, and neither would ocisig");
+    }
+    let mut keys = Vec::with_capacity(config.public_keys.len());
+    for entry in config.public_keys {
+        let mut key = KeyDocument::new(entry.name.clone(), entry.key);
+        if let Some(algorithm) = entry.algorithm.as_deref() {
+            let (scheme, hash) =
+                lakom_algorithm(algorithm).with_context(|| format!("key {:?}", entry.name))?;
+            key.scheme = Some(scheme);
+            key.hash_algorithm = hash;
+        }
+        keys.push(key);
+    }
+    let mut document: PolicyDocument =
+        serde_json::from_value(serde_json::json!({})).context("an empty policy document")?;
+    document.keys = keys;
+    document.threshold = 1;
+    Ok(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEusIAt6EJ3YrTHdg2qkWVS0KuotWQ\nwHDtyaXlq7Nhj8279+1u/l5pZhXJPW8PnGRRLdO5NbsuM6aT7pOcP100uw==\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn maps_every_lakom_algorithm() {
+        for (name, scheme, hash) in [
+            (
+                "RSASSA-PKCS1-v1_5-SHA256",
+                RsaScheme::Pkcs1v15,
+                HashAlgorithm::Sha256,
+            ),
+            (
+                "RSASSA-PKCS1-v1_5-SHA384",
+                RsaScheme::Pkcs1v15,
+                HashAlgorithm::Sha384,
+            ),
+            (
+                "RSASSA-PKCS1-v1_5-SHA512",
+                RsaScheme::Pkcs1v15,
+                HashAlgorithm::Sha512,
+            ),
+            ("RSASSA-PSS-SHA256", RsaScheme::Pss, HashAlgorithm::Sha256),
+            ("RSASSA-PSS-SHA384", RsaScheme::Pss, HashAlgorithm::Sha384),
+            ("RSASSA-PSS-SHA512", RsaScheme::Pss, HashAlgorithm::Sha512),
+        ] {
+            assert_eq!(lakom_algorithm(name).unwrap(), (scheme, hash));
+        }
+        assert!(lakom_algorithm("RSASSA-PSS-SHA1").is_err());
+    }
+
+    #[test]
+    fn reads_lakoms_yaml_as_a_threshold_one_policy() {
+        let yaml = format!(
+            "publicKeys:\n- name: team\n  key: |\n{}",
+            KEY.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
+        let document = from_lakom(yaml.as_bytes()).unwrap();
+        assert_eq!(document.threshold, 1);
+        assert_eq!(document.keys.len(), 1);
+        assert_eq!(document.keys[0].name, "team");
+        assert!(ocisig::Policy::from_document(document).is_ok());
+    }
+
+    #[test]
+    fn refuses_what_lakom_would_not_mean() {
+        assert!(from_lakom(b"publicKeys: []").is_err(), "no keys");
+        assert!(from_lakom(b"publicKey: []").is_err(), "a misspelt field");
+        let unknown = format!(
+            "{{\"publicKeys\":[{{\"name\":\"a\",\"key\":{},\"algorithm\":\"RSA\"}}]}}",
+            serde_json::to_string(KEY).unwrap()
+        );
+        assert!(
+            from_lakom(unknown.as_bytes()).is_err(),
+            "an unknown algorithm"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! Gatekeeper's external data protocol: a ProviderRequest lists image keys, the
+//! ProviderResponse answers each with the verified digest or an error naming the reason code.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::State;
+use super::checker::{Checked, Failure};
+
+/// The protocol versions read; the answer uses the request's.
+const API_VERSIONS: [&str; 2] = [
+    "externaldata.gatekeeper.sh/v1beta1",
+    "externaldata.gatekeeper.sh/v1alpha1",
+];
+
+/// The most keys one request may list.
+pub const MAX_KEYS: usize = 1000;
+
+fn response(api_version: &str, items: Vec<Value>, system_error: Option<String>) -> Value {
+    let mut body = json!({"idempotent": true, "items": items});
+    if let Some(error) = system_error {
+        body["systemError"] = json!(error);
+    }
+    json!({"apiVersion": api_version, "kind": "ProviderResponse", "response": body})
+}
+
+/// Answers one ProviderRequest: `Ok` with the response, or `Err` with a response that has
+/// only a `systemError` (for a request that is not a ProviderRequest; sent with 400).
+///
+/// # Errors
+/// The `systemError` response for a malformed request.
+pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
+    let bad = |what: String| response(API_VERSIONS[0], Vec::new(), Some(what));
+    let request = ocisig::strict_json::parse_value(body)
+        .map_err(|err| bad(format!("not a ProviderRequest: {err}")))?;
+    let api_version = request
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .filter(|version| API_VERSIONS.contains(version))
+        .ok_or_else(|| bad(format!("apiVersion must be {}", API_VERSIONS[0])))?
+        .to_string();
+    if request.get("kind").and_then(Value::as_str) != Some("ProviderRequest") {
+        return Err(bad("kind must be ProviderRequest".into()));
+    }
+    let keys = request
+        .pointer("/request/keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("request.keys must be a list of image references".into()))?;
+    if keys.len() > MAX_KEYS {
+        return Err(bad(format!(
+            "{} keys; at most {MAX_KEYS} are read in one request",
+            keys.len()
+        )));
+    }
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|key| key.as_str().map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("every key must be a string".into()))?;
+    let deadline = Instant::now() + state.options.gatekeeper_timeout;
+    let policy = state.policy();
+    let checks: Vec<_> = keys
+        .iter()
+        .map(|key| {
+            let state = Arc::clone(state);
+            let policy = Arc::clone(&policy);
+            let key = key.clone();
+            // Gatekeeper's keys are what the pod spec says, tags included.
+            tokio::spawn(async move { state.checker.check(&key, &policy, true, deadline).await })
+        })
+        .collect();
+    let mut items = Vec::with_capacity(keys.len());
+    for (key, check) in keys.into_iter().zip(checks) {
+        let checked = check.await.unwrap_or_else(|err| Checked::Failed {
+            failure: Failure::Internal,
+            message: format!("the check was lost: {err}"),
+        });
+        items.push(match checked {
+            Checked::Verified { digest } => json!({"key": key, "value": digest.to_string()}),
+            other => json!({"key": key, "error": format!("{}: {}", other.code(), other.message())}),
+        });
+    }
+    Ok(response(&api_version, items, None))
+}
