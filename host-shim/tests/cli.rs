@@ -459,3 +459,196 @@ fn verify_attestation_asks_for_a_type_and_finds_none_on_a_signed_only_image() {
     let line = String::from_utf8(output.stdout).unwrap();
     assert!(line.contains("no_attestations"), "{line}");
 }
+
+/// Every YAML document of `deploy/`, by kind.
+fn deploy_documents() -> Vec<serde_json::Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let mut documents = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "yaml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for document in serde_yaml_ng::Deserializer::from_str(&text) {
+                let value: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
+                documents.push(value);
+            }
+        }
+    }
+    documents
+}
+
+fn of_kind<'a>(documents: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    documents.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn the_deploy_manifests_name_what_the_server_serves() {
+    use ocisig_host::serve;
+    let documents = deploy_documents();
+    let [deployment] = of_kind(&documents, "Deployment")[..] else {
+        panic!("one Deployment");
+    };
+    let [service] = of_kind(&documents, "Service")[..] else {
+        panic!("one Service");
+    };
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "serve");
+    // Every flag is one `ocisig serve` has.
+    let help = String::from_utf8(ocisig(&["serve", "--help"]).stdout).unwrap();
+    for arg in &args[1..] {
+        let flag = arg.split('=').next().unwrap();
+        assert!(
+            help.contains(&format!("{flag} ")),
+            "{flag} is not an ocisig serve flag"
+        );
+    }
+    let flag = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(&format!("--{name}=")))
+            .unwrap_or_else(|| panic!("--{name}"))
+    };
+    let port_of = |address: &str| address.rsplit_once(':').unwrap().1.parse::<u64>().unwrap();
+    let ports = container["ports"].as_array().unwrap();
+    let port_named = |name: &str| {
+        ports
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["containerPort"].as_u64())
+            .unwrap()
+    };
+    assert_eq!(port_named("https"), port_of(flag("listen")));
+    assert_eq!(port_named("health"), port_of(flag("health-listen")));
+    assert_eq!(
+        container["readinessProbe"]["httpGet"]["path"],
+        serve::READYZ_PATH
+    );
+    assert_eq!(
+        container["livenessProbe"]["httpGet"]["path"],
+        serve::HEALTHZ_PATH
+    );
+    assert_eq!(container["readinessProbe"]["httpGet"]["port"], "health");
+    // The mounted files are the ones the flags name.
+    let mounts = container["volumeMounts"].as_array().unwrap();
+    for file in [flag("tls-cert"), flag("tls-key"), flag("policy")] {
+        assert!(
+            mounts
+                .iter()
+                .any(|m| file.starts_with(m["mountPath"].as_str().unwrap())),
+            "{file} is mounted"
+        );
+    }
+    let service_name = service["metadata"]["name"].as_str().unwrap();
+    let namespace = service["metadata"]["namespace"].as_str().unwrap();
+    let https = service["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["targetPort"] == "https")
+        .unwrap();
+    let service_port = https["port"].as_u64().unwrap();
+
+    for (kind, path) in [
+        ("MutatingWebhookConfiguration", serve::RESOLVE_PATH),
+        ("ValidatingWebhookConfiguration", serve::VERIFY_PATH),
+    ] {
+        let [configuration] = of_kind(&documents, kind)[..] else {
+            panic!("one {kind}");
+        };
+        for webhook in configuration["webhooks"].as_array().unwrap() {
+            let target = &webhook["clientConfig"]["service"];
+            assert_eq!(target["path"], path, "{kind}");
+            assert_eq!(target["name"], service_name);
+            assert_eq!(target["namespace"], namespace);
+            assert_eq!(target["port"].as_u64(), Some(service_port));
+            assert_eq!(webhook["failurePolicy"], "Fail");
+            // The webhook must not give up before ocisig answers with its own deadline.
+            let timeout = webhook["timeoutSeconds"].as_u64().unwrap();
+            assert!(
+                timeout
+                    > flag("timeout")
+                        .trim_end_matches('s')
+                        .parse::<u64>()
+                        .unwrap()
+            );
+        }
+    }
+    let [provider] = of_kind(&documents, "Provider")[..] else {
+        panic!("one Gatekeeper Provider");
+    };
+    assert_eq!(
+        provider["spec"]["url"],
+        format!(
+            "https://{service_name}.{namespace}:{service_port}{}",
+            serve::GATEKEEPER_PATH
+        )
+    );
+    assert_eq!(provider["spec"]["timeout"], 3);
+    let [kubewarden] = of_kind(&documents, "ClusterAdmissionPolicy")[..] else {
+        panic!("one Kubewarden ClusterAdmissionPolicy");
+    };
+    assert!(kubewarden["spec"]["settings"]["signatures"].is_array());
+}
+
+#[test]
+fn serve_help_teaches_and_bad_flags_are_usage_errors() {
+    let help = ocisig(&["serve", "--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for needle in [
+        "/lakom/resolve-tag-to-digest",
+        "/lakom/verify-cosign-signature",
+        "/gatekeeper/verify",
+        "--lakom-config",
+        "--warn-only",
+        "unpinned_image",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+    let neither = ocisig(&["serve", "--tls-cert", "c", "--tls-key", "k"]);
+    assert_eq!(neither.status.code(), Some(2));
+    let both = ocisig(&[
+        "serve",
+        "--tls-cert",
+        "c",
+        "--tls-key",
+        "k",
+        "--policy",
+        "p",
+        "--lakom-config",
+        "l",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    let duration = ocisig(&[
+        "serve",
+        "--tls-cert",
+        "c",
+        "--tls-key",
+        "k",
+        "--policy",
+        "p",
+        "--timeout",
+        "soon",
+    ]);
+    assert_eq!(duration.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&duration.stderr).contains("is not a duration"));
+    let missing = ocisig(&[
+        "serve",
+        "--tls-cert",
+        "/nonexistent.crt",
+        "--tls-key",
+        "k",
+        "--policy",
+        examples().join("signed/policy.json").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read TLS certificate"));
+}

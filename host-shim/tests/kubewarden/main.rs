@@ -567,6 +567,21 @@ fn unmatched_images_follow_the_setting() {
 }
 
 #[test]
+fn the_deploy_manifests_settings_are_valid_settings() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/kubewarden-policy.yaml"
+    ))
+    .unwrap();
+    let manifest: Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(manifest["kind"], "ClusterAdmissionPolicy");
+    assert_eq!(manifest["spec"]["mutating"], true, "the policy pins tags");
+    let policy = Policy::new("127.0.0.1:1");
+    let answer = policy.call("validate_settings", &manifest["spec"]["settings"]);
+    assert_eq!(answer, json!({"valid": true}));
+}
+
+#[test]
 fn validate_settings_names_the_field_of_every_mistake() {
     let alice = Key::new("kw-settings");
     let policy = Policy::new("127.0.0.1:1");
