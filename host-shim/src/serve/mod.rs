@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -461,8 +461,10 @@ async fn route(state: &Arc<State>, request: Request<Incoming>, webhooks: bool) -
     }
 }
 
-/// The request body, up to `max` bytes: refused from its Content-Length when that is over,
-/// and never read past `max` otherwise.
+/// The request body, up to `max` bytes. A larger body is 413: refused from its
+/// Content-Length when that is far over, and otherwise read to its end without being kept (so
+/// that the client, which is still sending, gets the answer rather than a reset connection),
+/// as far as a bound; memory never holds more than `max`.
 async fn read_body(request: Request<Incoming>, max: usize) -> Result<Bytes, Answer> {
     let too_large = || {
         text_answer(
@@ -470,28 +472,35 @@ async fn read_body(request: Request<Incoming>, max: usize) -> Result<Bytes, Answ
             format!("the request body is over {max} bytes"),
         )
     };
+    let drain_limit = max.saturating_mul(4).saturating_add(1 << 20);
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > u64::try_from(max).unwrap_or(u64::MAX)) {
+    if declared.is_some_and(|length| length > u64::try_from(drain_limit).unwrap_or(u64::MAX)) {
         return Err(too_large());
     }
-    let collected = tokio::time::timeout(
-        HEADER_TIMEOUT,
-        Limited::new(request.into_body(), max).collect(),
-    )
-    .await;
-    match collected {
-        Ok(Ok(body)) => Ok(body.to_bytes()),
-        Ok(Err(err))
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large())
+    let mut body = request.into_body();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > drain_limit {
+                    break;
+                }
+                if seen <= max {
+                    kept.extend_from_slice(&data);
+                }
+            }
         }
+        Ok::<(), hyper::Error>(())
+    };
+    match tokio::time::timeout(HEADER_TIMEOUT, reading).await {
+        Ok(Ok(())) if seen > max => Err(too_large()),
+        Ok(Ok(())) => Ok(Bytes::from(kept)),
         Ok(Err(err)) => Err(text_answer(
             StatusCode::BAD_REQUEST,
             format!("cannot read the request body: {err}"),

@@ -250,7 +250,44 @@ fn post_with(
     let status = response.status().as_u16();
     let text = response.text().unwrap();
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    // Every answer of the contract matches its schema in docs/schema/.
+    let schema = match path {
+        "/gatekeeper/verify" if value.is_object() => Some(schema("serve-gatekeeper-response")),
+        "/lakom/resolve-tag-to-digest" | "/lakom/verify-cosign-signature" if status == 200 => {
+            Some(schema("serve-admission-review"))
+        }
+        _ => None,
+    };
+    if let Some(validator) = schema {
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{value} does not match its schema: {errors:#?}"
+        );
+    }
     (status, value)
+}
+
+/// A schema of docs/schema/, compiled once.
+fn schema(name: &'static str) -> &'static jsonschema::Validator {
+    static SCHEMAS: std::sync::OnceLock<
+        std::sync::Mutex<Vec<(&str, &'static jsonschema::Validator)>>,
+    > = std::sync::OnceLock::new();
+    let mut schemas = SCHEMAS.get_or_init(Default::default).lock().unwrap();
+    if let Some((_, validator)) = schemas.iter().find(|(n, _)| *n == name) {
+        return validator;
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/schema")
+        .join(format!("{name}.schema.json"));
+    let document: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let validator: &'static jsonschema::Validator =
+        Box::leak(Box::new(jsonschema::validator_for(&document).unwrap()));
+    schemas.push((name, validator));
+    validator
 }
 
 fn review(kind: &str, object: Value) -> Value {
