@@ -124,6 +124,8 @@ bench: build ## Benchmarks: medians and ratios measured in one run; writes targe
 	$(CARGO) bench --locked -p ocisig-tests --bench verify
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
 	bash benches/bundles.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/bundles.json 20
+	$(CARGO) build --locked --release -p ocisig-host --example serve-load
+	bash benches/serve.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/release/examples/serve-load $(TARGET_DIR)/bench/serve.json 5000 50 64
 
 # Fuzzing (cargo-fuzz, nightly). New inputs go to $(FUZZ_CORPUS), the committed seeds in
 # fuzz/corpus are read only. `make test` runs each target for FUZZ_SECONDS (30).

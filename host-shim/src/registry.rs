@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -80,6 +81,8 @@ pub struct Registry {
     /// distribution spec forbids a registry with the API to do so, so they have none, and are
     /// not asked again.
     without_referrers_api: Mutex<BTreeSet<String>>,
+    /// Requests sent, for `ocisig serve`'s metrics and benchmark.
+    requests: AtomicU64,
 }
 
 /// The OCI image index media type: what the referrers API answers with.
@@ -114,8 +117,14 @@ impl Registry {
             insecure: options.insecure_registries.iter().cloned().collect(),
             credentials,
             without_referrers_api: Mutex::new(BTreeSet::new()),
+            requests: AtomicU64::new(0),
             authorizations: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// How many HTTP requests this client has sent (token requests and retries included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Fetches a manifest by tag or digest; `Ok(None)` only when the registry says it does not
@@ -256,7 +265,7 @@ impl Registry {
             }
             builder
         };
-        let response = send(request(cached.as_ref()), url)?;
+        let response = send(&self.requests, request(cached.as_ref()), url)?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -270,7 +279,7 @@ impl Registry {
                 anyhow!("{url}: 401 Unauthorized without a WWW-Authenticate challenge")
             })?;
         let authorization = self.authorize(image, &challenge)?;
-        let retried = send(request(Some(&authorization)), url)?;
+        let retried = send(&self.requests, request(Some(&authorization)), url)?;
         if retried.status() == StatusCode::UNAUTHORIZED {
             bail!(
                 "{url}: access denied (401) even with {}; check the credentials for {}",
@@ -362,7 +371,7 @@ impl Registry {
             Some(Credential::RegistryToken(_)) | None => {}
         }
         let url = realm.to_string();
-        let response = expect_success(send(request, &url)?, &url)?;
+        let response = expect_success(send(&self.requests, request, &url)?, &url)?;
         let body = read_capped(response, MAX_TOKEN_RESPONSE_BYTES, &url, "token response")?;
         let answer: TokenAnswer = serde_json::from_slice(&body)
             .with_context(|| format!("{url}: the token response is not JSON"))?;
@@ -477,7 +486,8 @@ fn sensitive_header(value: &str) -> anyhow::Result<HeaderValue> {
     Ok(header)
 }
 
-fn send(request: RequestBuilder, url: &str) -> anyhow::Result<Response> {
+fn send(counter: &AtomicU64, request: RequestBuilder, url: &str) -> anyhow::Result<Response> {
+    counter.fetch_add(1, Ordering::Relaxed);
     request
         .send()
         .map_err(|err| describe_transport_error(&err, url))

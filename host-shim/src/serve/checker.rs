@@ -323,6 +323,11 @@ impl Checker {
         (checked, CacheStatus::Miss)
     }
 
+    /// How many requests the registry client has sent.
+    pub fn registry_requests(&self) -> u64 {
+        self.registry.requests()
+    }
+
     /// How many verdicts are cached.
     pub fn cached_verdicts(&self) -> usize {
         self.verdicts.len()

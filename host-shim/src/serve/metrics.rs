@@ -251,6 +251,14 @@ impl Metrics {
     }
 }
 
+/// The registry client's request counter, in the exposition format.
+pub fn registry_requests(count: u64) -> String {
+    let name = "ocisig_serve_registry_requests_total";
+    format!(
+        "# HELP {name} HTTP requests sent to registries (tokens and retries included).\n# TYPE {name} counter\n{name} {count}\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -418,7 +418,7 @@ async fn route(state: &Arc<State>, request: Request<Incoming>, webhooks: bool) -
         (Method::GET, METRICS_PATH) => answer(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            state.metrics.render(),
+            state.metrics.render() + &metrics::registry_requests(state.checker.registry_requests()),
         ),
         (Method::POST, RESOLVE_PATH | VERIFY_PATH | GATEKEEPER_PATH) if webhooks => {
             let body = match read_body(request, state.options.max_body_bytes).await {
