@@ -21,7 +21,7 @@ done
 
 work=$(mktemp -d)
 server_pid=
-trap 'kill ${server_pid:-} ${REGISTRY_PID:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+trap '[ -n "${server_pid:-}" ] && pkill -TERM -P "$server_pid"; kill ${server_pid:-} ${REGISTRY_PID:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 start_registry "$work/registry"
 new_cosign_key "$work/bench"
 

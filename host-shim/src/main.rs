@@ -368,12 +368,8 @@ struct ServeFlags {
         value_name = "FILE"
     )]
     lakom_config: Option<PathBuf>,
-    /// Reach this registry (HOST or HOST:PORT) over plain HTTP; repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    insecure_registries: Vec<String>,
-    /// Also trust the CA certificates in this PEM file for registries; repeatable.
-    #[arg(long = "ca-file", value_name = "FILE")]
-    ca_files: Vec<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryAccessFlags,
     /// How long a verdict is cached (0: not at all).
     #[arg(long = "cache-ttl", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     cache_ttl: Duration,
@@ -432,16 +428,12 @@ impl ServeFlags {
             (None, Some(path)) => serve::config::PolicySource::Lakom(path),
             _ => anyhow::bail!("give one of --policy FILE and --lakom-config FILE"),
         };
-        // A registry request may take the whole webhook deadline, no more.
-        let registry = Registry::new(
-            &RegistryOptions {
-                insecure_registries: self.insecure_registries,
-                ca_files: self.ca_files,
-                timeout: self.timeout,
-                connect_timeout: self.timeout.min(Duration::from_secs(10)),
-            },
-            Credentials::from_environment()?,
-        )?;
+        // A registry request may outlast the deadline by a little, so that a stalled registry
+        // is answered by the deadline (timed_out) rather than by a transport error at the same
+        // moment; the request then finishes in the background.
+        let registry = self
+            .registry
+            .client(self.timeout.saturating_add(REGISTRY_GRACE))?;
         let module = load_module(self.module.as_deref())?;
         serve::run(
             serve::ServeOptions {
@@ -476,6 +468,9 @@ impl ServeFlags {
         Ok(EXIT_VERIFIED)
     }
 }
+
+/// How long `ocisig serve`'s registry requests may run past the request deadline.
+const REGISTRY_GRACE: Duration = Duration::from_secs(5);
 
 /// `500ms`, `30s`, `10m`, `1h`, or a bare number of seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -595,14 +590,34 @@ impl IdentityFlags {
     }
 }
 
+/// How registries are reached: shared by every command that fetches.
 #[derive(Args)]
-struct RegistryFlags {
+struct RegistryAccessFlags {
     /// Reach this registry (HOST or HOST:PORT) over plain HTTP; repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     insecure_registries: Vec<String>,
-    /// Also trust the CA certificates in this PEM file; repeatable.
+    /// Also trust the CA certificates in this PEM file for registries; repeatable.
     #[arg(long = "ca-file", value_name = "FILE")]
     ca_files: Vec<PathBuf>,
+}
+
+impl RegistryAccessFlags {
+    /// The registry client, with this request timeout.
+    fn client(&self, timeout: Duration) -> anyhow::Result<Registry> {
+        let options = RegistryOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ca_files: self.ca_files.clone(),
+            timeout,
+            connect_timeout: timeout.min(RegistryOptions::default().connect_timeout),
+        };
+        Registry::new(&options, Credentials::from_environment()?)
+    }
+}
+
+#[derive(Args)]
+struct RegistryFlags {
+    #[command(flatten)]
+    access: RegistryAccessFlags,
     /// Give up on a registry request after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
@@ -614,16 +629,9 @@ impl RegistryFlags {
         if !sources.iter().any(|s| matches!(s, Source::Registry(_))) {
             return Ok(None);
         }
-        let options = RegistryOptions {
-            insecure_registries: self.insecure_registries.clone(),
-            ca_files: self.ca_files.clone(),
-            timeout: Duration::from_secs(self.timeout),
-            ..RegistryOptions::default()
-        };
-        Ok(Some(Registry::new(
-            &options,
-            Credentials::from_environment()?,
-        )?))
+        self.access
+            .client(Duration::from_secs(self.timeout))
+            .map(Some)
     }
 }
 
@@ -913,13 +921,7 @@ fn verify_images(
 }
 
 fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
-    let field = |name: &str| {
-        verdict
-            .value
-            .get(name)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-    };
+    let field = |name: &str| verdict.field(name);
     let digest = field("digest");
     // A digest reference already names what was verified (the bytes hashed to it).
     let at = if digest.is_empty() || image.ends_with(&format!("@{digest}")) {

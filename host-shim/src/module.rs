@@ -80,6 +80,19 @@ pub struct ModuleVerdict {
     pub value: serde_json::Value,
     /// Its `verified` field.
     pub verified: bool,
+    /// The fuel the call consumed: about one unit per wasm instruction executed (a count that
+    /// does not depend on the machine, for `make bench`); 0 when the call trapped.
+    pub fuel_used: u64,
+}
+
+impl ModuleVerdict {
+    /// A string field of the verdict (`digest`, `reason`, `message`); empty when absent.
+    pub fn field(&self, name: &str) -> &str {
+        self.value
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    }
 }
 
 impl VerifierModule {
@@ -186,6 +199,7 @@ impl VerifierModule {
                     json: verdict.to_json(),
                     value: serde_json::to_value(&verdict).unwrap_or_default(),
                     verified: false,
+                    fuel_used: 0,
                 }
             }
         }
@@ -234,6 +248,7 @@ fn call(
     evidence: &[u8],
 ) -> anyhow::Result<ModuleVerdict> {
     let WarmInstance { store, exports } = instance;
+    let fuel_before = store.get_fuel().unwrap_or(0);
     let (policy_ptr, policy_len) = write_input(store, exports, policy)?;
     let (evidence_ptr, evidence_len) = write_input(store, exports, evidence)?;
     let packed = exports
@@ -276,10 +291,14 @@ fn call(
         .free
         .call(&mut *store, (verdict_ptr, verdict_len))
         .map_err(|e| anyhow!("{e}"))?;
+    let fuel_used = store
+        .get_fuel()
+        .map_or(0, |left| fuel_before.saturating_sub(left));
     Ok(ModuleVerdict {
         json,
         value: verdict,
         verified,
+        fuel_used,
     })
 }
 

@@ -11,7 +11,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use ocisig::fetch::FetchError;
@@ -79,11 +79,15 @@ pub struct Registry {
     authorizations: Mutex<HashMap<String, HeaderValue>>,
     /// Registries (`host[:port]`) that answered 404 to the referrers API in this run: the
     /// distribution spec forbids a registry with the API to do so, so they have none, and are
-    /// not asked again.
-    without_referrers_api: Mutex<BTreeSet<String>>,
+    /// not asked again for [`REFERRERS_API_RECHECK`] (a long-running `ocisig serve` asks again
+    /// after that, in case the registry was upgraded), with when they answered.
+    without_referrers_api: Mutex<HashMap<String, Instant>>,
     /// Requests sent, for `ocisig serve`'s metrics and benchmark.
     requests: AtomicU64,
 }
+
+/// How long a registry that answered 404 to the referrers API is taken not to have it.
+const REFERRERS_API_RECHECK: Duration = Duration::from_secs(600);
 
 /// The OCI image index media type: what the referrers API answers with.
 const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
@@ -116,7 +120,7 @@ impl Registry {
             http: builder.build().context("cannot set up the HTTP client")?,
             insecure: options.insecure_registries.iter().cloned().collect(),
             credentials,
-            without_referrers_api: Mutex::new(BTreeSet::new()),
+            without_referrers_api: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             authorizations: Mutex::new(HashMap::new()),
         })
@@ -210,11 +214,11 @@ impl Registry {
         max_bytes: u64,
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let host = image.registry().to_string();
-        if self
-            .without_referrers_api
-            .lock()
-            .is_ok_and(|absent| absent.contains(&host))
-        {
+        if self.without_referrers_api.lock().is_ok_and(|absent| {
+            absent
+                .get(&host)
+                .is_some_and(|since| since.elapsed() < REFERRERS_API_RECHECK)
+        }) {
             return Ok(None);
         }
         let url = format!(
@@ -225,7 +229,7 @@ impl Registry {
         let response = self.get(image, &url, Some(INDEX_MEDIA_TYPE))?;
         if response.status() == StatusCode::NOT_FOUND {
             if let Ok(mut absent) = self.without_referrers_api.lock() {
-                absent.insert(host);
+                absent.insert(host, Instant::now());
             }
             return Ok(None);
         }

@@ -611,33 +611,18 @@ fn serve_help_teaches_and_bad_flags_are_usage_errors() {
     ] {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
-    let neither = ocisig(&["serve", "--tls-cert", "c", "--tls-key", "k"]);
-    assert_eq!(neither.status.code(), Some(2));
-    let both = ocisig(&[
-        "serve",
-        "--tls-cert",
-        "c",
-        "--tls-key",
-        "k",
-        "--policy",
-        "p",
-        "--lakom-config",
-        "l",
-    ]);
-    assert_eq!(both.status.code(), Some(2));
-    let duration = ocisig(&[
-        "serve",
-        "--tls-cert",
-        "c",
-        "--tls-key",
-        "k",
-        "--policy",
-        "p",
-        "--timeout",
-        "soon",
-    ]);
-    assert_eq!(duration.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&duration.stderr).contains("is not a duration"));
+    // Neither policy source, both, and a duration that is not one.
+    let usage = |extra: &str| {
+        let mut args = vec!["serve", "--tls-cert", "c", "--tls-key", "k"];
+        args.extend(extra.split_whitespace());
+        let output = ocisig(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    usage("");
+    usage("--policy p --lakom-config l");
+    let duration = usage("--policy p --timeout soon");
+    assert!(duration.contains("is not a duration"), "{duration}");
     let missing = ocisig(&[
         "serve",
         "--tls-cert",

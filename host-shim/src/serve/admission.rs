@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::State;
-use super::checker::Checked;
+use super::checker::{Checked, Failure};
 
 /// The AdmissionReview version served (Lakom's, and the only one Kubernetes still sends).
 const API_VERSION: &str = "admission.k8s.io/v1";
@@ -119,6 +119,14 @@ fn refuse(state: &State, failures: &[(String, Checked)], patch: Option<Value>) -
         .iter()
         .map(|(image, checked)| (image.as_str(), checked.code(), checked.message()))
         .collect();
+    let outcome = if state.options.warn_only {
+        "admitted with a warning (--warn-only)"
+    } else {
+        "denied"
+    };
+    for (image, code, message) in &listed {
+        super::log(&format!("{outcome}: {image}: {code}: {message}"));
+    }
     if state.options.warn_only {
         let warnings: Vec<String> = listed
             .iter()
@@ -161,31 +169,23 @@ fn with_patch(response: &mut Value, patch: &Value) {
 async fn verify(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
     let images = distinct(sites.iter());
     let deadline = Instant::now() + state.options.timeout;
-    let policy = state.policy();
-    let checks: Vec<_> = images
-        .iter()
-        .map(|image| {
-            let state = Arc::clone(state);
-            let policy = Arc::clone(&policy);
-            let image = image.clone();
-            tokio::spawn(async move {
-                state
-                    .checker
-                    .check(&image, &policy, state.options.allow_tags, deadline)
-                    .await
-            })
+    let checks = state
+        .each_image(&images, move |state, policy, image| async move {
+            let allow_tags = state.options.allow_tags;
+            state
+                .checker
+                .check(&image, &policy, allow_tags, deadline)
+                .await
+        })
+        .await;
+    let failures: Vec<(String, Checked)> = images
+        .into_iter()
+        .zip(checks)
+        .filter_map(|(image, checked)| match checked {
+            Ok(Checked::Verified { .. }) => None,
+            Ok(other) | Err(other) => Some((image, other)),
         })
         .collect();
-    let mut failures = Vec::new();
-    for (image, check) in images.into_iter().zip(checks) {
-        let checked = check.await.unwrap_or_else(|err| Checked::Failed {
-            failure: super::checker::Failure::Internal,
-            message: format!("the check was lost: {err}"),
-        });
-        if !matches!(checked, Checked::Verified { .. }) {
-            failures.push((image, checked));
-        }
-    }
     if failures.is_empty() {
         json!({"allowed": true})
     } else {
@@ -195,40 +195,26 @@ async fn verify(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
 
 async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
     let deadline = Instant::now() + state.options.timeout;
-    let policy = state.policy();
     let tagged = distinct(sites.iter().filter(|site| !site.image.contains('@')));
-    let lookups: Vec<_> = tagged
-        .iter()
-        .map(|image| {
-            let state = Arc::clone(state);
-            let policy = Arc::clone(&policy);
-            let image = image.clone();
-            tokio::spawn(async move {
-                let reference = Reference::parse(&image).map_err(|err| Checked::Failed {
-                    failure: super::checker::Failure::InvalidReference,
-                    message: err.to_string(),
-                })?;
-                state
-                    .checker
-                    .resolve(&reference, &policy, deadline)
-                    .await
-                    .map_err(|(failure, message)| Checked::Failed { failure, message })
-            })
+    let lookups = state
+        .each_image(&tagged, move |state, policy, image| async move {
+            let reference = Reference::parse(&image).map_err(|err| Checked::Failed {
+                failure: Failure::InvalidReference,
+                message: err.to_string(),
+            })?;
+            state
+                .checker
+                .resolve(&reference, &policy, deadline)
+                .await
+                .map_err(|(failure, message)| Checked::Failed { failure, message })
         })
-        .collect();
+        .await;
     let mut pinned: Vec<(String, Sha256Digest)> = Vec::new();
     let mut failures = Vec::new();
     for (image, lookup) in tagged.into_iter().zip(lookups) {
-        match lookup.await {
-            Ok(Ok(digest)) => pinned.push((image, digest)),
-            Ok(Err(checked)) => failures.push((image, checked)),
-            Err(err) => failures.push((
-                image,
-                Checked::Failed {
-                    failure: super::checker::Failure::Internal,
-                    message: format!("the lookup was lost: {err}"),
-                },
-            )),
+        match lookup.and_then(|resolved| resolved) {
+            Ok(digest) => pinned.push((image, digest)),
+            Err(checked) => failures.push((image, checked)),
         }
     }
     let operations: Vec<Value> = sites

@@ -370,16 +370,8 @@ fn fetch_and_verify(
     if verdict.verified {
         return Checked::Verified { digest };
     }
-    let field = |name: &str| {
-        verdict
-            .value
-            .get(name)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
     Checked::Denied {
-        code: field("reason"),
-        message: field("message"),
+        code: verdict.field("reason").to_string(),
+        message: verdict.field("message").to_string(),
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::State;
-use super::checker::{Checked, Failure};
+use super::checker::Checked;
 
 /// The protocol versions read; the answer uses the request's.
 const API_VERSIONS: [&str; 2] = [
@@ -60,27 +60,21 @@ pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
         .collect::<Option<_>>()
         .ok_or_else(|| bad("every key must be a string".into()))?;
     let deadline = Instant::now() + state.options.gatekeeper_timeout;
-    let policy = state.policy();
-    let checks: Vec<_> = keys
-        .iter()
-        .map(|key| {
-            let state = Arc::clone(state);
-            let policy = Arc::clone(&policy);
-            let key = key.clone();
-            // Gatekeeper's keys are what the pod spec says, tags included.
-            tokio::spawn(async move { state.checker.check(&key, &policy, true, deadline).await })
+    // Gatekeeper's keys are what the pod spec says, tags included.
+    let checks = state
+        .each_image(&keys, move |state, policy, key| async move {
+            state.checker.check(&key, &policy, true, deadline).await
+        })
+        .await;
+    let items = keys
+        .into_iter()
+        .zip(checks)
+        .map(|(key, checked)| match checked {
+            Ok(Checked::Verified { digest }) => json!({"key": key, "value": digest.to_string()}),
+            Ok(other) | Err(other) => {
+                json!({"key": key, "error": format!("{}: {}", other.code(), other.message())})
+            }
         })
         .collect();
-    let mut items = Vec::with_capacity(keys.len());
-    for (key, check) in keys.into_iter().zip(checks) {
-        let checked = check.await.unwrap_or_else(|err| Checked::Failed {
-            failure: Failure::Internal,
-            message: format!("the check was lost: {err}"),
-        });
-        items.push(match checked {
-            Checked::Verified { digest } => json!({"key": key, "value": digest.to_string()}),
-            other => json!({"key": key, "error": format!("{}: {}", other.code(), other.message())}),
-        });
-    }
     Ok(response(&api_version, items, None))
 }

@@ -117,6 +117,33 @@ impl State {
         }
     }
 
+    /// Runs `work` for every image at once, under the policy in force now; the results in the
+    /// images' order. A task that panicked is [`Failure::Internal`] for its image.
+    async fn each_image<T, F, Fut>(
+        self: &Arc<Self>,
+        images: &[String],
+        work: F,
+    ) -> Vec<Result<T, checker::Checked>>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Self>, Arc<ActivePolicy>, String) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
+        let policy = self.policy();
+        let tasks: Vec<_> = images
+            .iter()
+            .map(|image| tokio::spawn(work(Arc::clone(self), Arc::clone(&policy), image.clone())))
+            .collect();
+        let mut results = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            results.push(task.await.map_err(|err| checker::Checked::Failed {
+                failure: Failure::Internal,
+                message: format!("the check was lost: {err}"),
+            }));
+        }
+        results
+    }
+
     fn set_policy(&self, policy: ActivePolicy) {
         let policy = Arc::new(policy);
         match self.policy.write() {

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const TOOLS: [&str; 3] = ["docker-registry", "skopeo", "cosign"];
+const TOOLS: [&str; 4] = ["docker-registry", "skopeo", "cosign", "curl"];
 
 /// The shared registry, or `None` (after saying why) when the tools are missing outside CI.
 pub(crate) fn registry() -> Option<&'static Registry> {

@@ -28,28 +28,40 @@ fn openssl(args: &[&str]) {
     assert!(output.status.success(), "openssl {args:?}: {output:?}");
 }
 
+/// `openssl req -newkey ec` (P-256, no passphrase) writing `key`, with `extra` arguments.
+fn new_key_and(key: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    openssl(&args);
+}
+
 impl Tls {
     fn new(name: &str) -> Self {
         let dir = env::tempdir(&format!("tls-{name}"));
         let ca = dir.join("ca.crt");
         let ca_key = dir.join("ca.key");
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            ca_key.to_str().unwrap(),
-            "-out",
-            ca.to_str().unwrap(),
-            "-subj",
-            "/CN=ocisig test CA",
-            "-days",
-            "2",
-        ]);
+        let subject = "/CN=ocisig test CA";
+        new_key_and(
+            &ca_key,
+            &[
+                "-x509",
+                "-days",
+                "2",
+                "-subj",
+                subject,
+                "-out",
+                ca.to_str().unwrap(),
+            ],
+        );
         let tls = Self {
             cert: dir.join("tls.crt"),
             key: dir.join("tls.key"),
@@ -64,10 +76,8 @@ impl Tls {
 
     /// A certificate for `name` (server and client use) issued by the CA: (cert, key).
     fn issue(&self, file: &str, name: &str) -> (PathBuf, PathBuf) {
-        let key = self.dir.join(format!("{file}.key"));
-        let csr = self.dir.join(format!("{file}.csr"));
-        let cert = self.dir.join(format!("{file}.crt"));
-        let ext = self.dir.join(format!("{file}.ext"));
+        let path = |extension: &str| self.dir.join(format!("{file}.{extension}"));
+        let (key, csr, cert, ext) = (path("key"), path("csr"), path("crt"), path("ext"));
         std::fs::write(
             &ext,
             format!(
@@ -75,37 +85,27 @@ impl Tls {
             ),
         )
         .unwrap();
-        openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            key.to_str().unwrap(),
-            "-out",
-            csr.to_str().unwrap(),
-            "-subj",
-            &format!("/CN={name}"),
-        ]);
-        openssl(&[
+        let subject = format!("/CN={name}");
+        new_key_and(&key, &["-subj", &subject, "-out", csr.to_str().unwrap()]);
+        let ca_key = self.dir.join("ca.key");
+        let words = [
             "x509",
             "-req",
+            "-days",
+            "2",
+            "-CAcreateserial",
             "-in",
             csr.to_str().unwrap(),
             "-CA",
             self.ca.to_str().unwrap(),
             "-CAkey",
-            self.dir.join("ca.key").to_str().unwrap(),
-            "-CAcreateserial",
+            ca_key.to_str().unwrap(),
             "-out",
             cert.to_str().unwrap(),
-            "-days",
-            "2",
             "-extfile",
             ext.to_str().unwrap(),
-        ]);
+        ];
+        openssl(&words);
         (cert, key)
     }
 
@@ -318,6 +318,27 @@ fn policy_file(dir: &Path, keys: &[(&str, &Key)]) -> PathBuf {
     path
 }
 
+/// A server whose policy file trusts `keys`, reaching `registry` over plain HTTP, with
+/// `extra` flags: its TLS folder, policy file and the server.
+fn serving(
+    name: &str,
+    keys: &[(&str, &Key)],
+    registry: &str,
+    extra: &[&str],
+) -> (Tls, PathBuf, Server) {
+    let tls = Tls::new(name);
+    let policy = policy_file(&tls.dir, keys);
+    let mut args = vec![
+        "--policy",
+        policy.to_str().unwrap(),
+        "--insecure-registry",
+        registry,
+    ];
+    args.extend_from_slice(extra);
+    let server = Server::start(&tls, &args);
+    (tls, policy, server)
+}
+
 /// Replaces a file whole, as Kubernetes swaps a mounted secret or config map.
 fn write_atomically(path: &Path, bytes: &[u8]) {
     let temporary = path.with_extension("new");
@@ -391,17 +412,7 @@ fn lakom_webhooks_pin_admit_and_deny_like_cosign() {
     let other = Key::new("serve-other");
     let (proxy, counts) = proxy::start_with_counts(&registry.host, Fault::CountOnly);
     let found = images(registry, &proxy, "serve", &key, &other);
-    let tls = Tls::new("webhooks");
-    let policy = policy_file(&tls.dir, &[("team", &key)]);
-    let server = Server::start(
-        &tls,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--insecure-registry",
-            &proxy,
-        ],
-    );
+    let (tls, policy, server) = serving("webhooks", &[("team", &key)], &proxy, &[]);
 
     // The mutating webhook pins the tag, keeping it; a digest reference is left alone.
     let (status, answer) = server.post(
@@ -445,6 +456,18 @@ fn lakom_webhooks_pin_admit_and_deny_like_cosign() {
             &[]
         ));
     }
+    // An image signed as cosign v3 signs (a Sigstore bundle attached as a referrer).
+    let bundle_digest = registry.push("serve bundle", "serve-bundle:v1");
+    let bundle_image = format!("{}/serve-bundle@{bundle_digest}", registry.host);
+    key.attest(&bundle_image, env::SIGN_V1, true);
+    assert!(env::cosign_verifies_bundle(
+        &bundle_image,
+        &key.public,
+        env::SIGN_V1
+    ));
+    let response = server.verify_pod(&[&format!("{proxy}/serve-bundle@{bundle_digest}")]);
+    assert_eq!(response["allowed"], true, "{response}");
+
     // A tag that the mutating webhook did not pin is not judged.
     let response = server.verify_pod(&[&found.signed_tag]);
     assert_eq!(response["allowed"], false);
@@ -533,17 +556,7 @@ fn singleflight_fetches_an_image_once_for_fifty_requests() {
     for (repo, digest) in [("flight-one", &first), ("flight-two", &second)] {
         key.sign(&format!("{}@{digest}", registry.image(repo)), &[]);
     }
-    let tls = Tls::new("flight");
-    let policy = policy_file(&tls.dir, &[("team", &key)]);
-    let server = Server::start(
-        &tls,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--insecure-registry",
-            &proxy,
-        ],
-    );
+    let (_, _, server) = serving("flight", &[("team", &key)], &proxy, &[]);
     // What one verification costs, once the referrers API's absence is learned (once per
     // registry): the first image teaches it, the third is measured.
     assert_eq!(
@@ -718,17 +731,7 @@ fn gatekeeper_provider_answers_each_key() {
     let key = Key::new("gatekeeper");
     let other = Key::new("gatekeeper-other");
     let found = images(registry, &registry.host, "gk", &key, &other);
-    let tls = Tls::new("gatekeeper");
-    let policy = policy_file(&tls.dir, &[("team", &key)]);
-    let server = Server::start(
-        &tls,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--insecure-registry",
-            &registry.host,
-        ],
-    );
+    let (_, _, server) = serving("gatekeeper", &[("team", &key)], &registry.host, &[]);
     let (status, answer) = server.post(
         "/gatekeeper/verify",
         &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
@@ -911,6 +914,34 @@ fn bad_requests_get_clear_4xx_answers() {
         .send()
         .unwrap();
     assert_eq!(ready.status(), 200);
+
+    // TLS 1.3 (what Gatekeeper insists on) and HTTP/2 (what the API server speaks when offered).
+    let address = server.base.trim_start_matches("https://localhost");
+    let tls13 = Command::new("openssl")
+        .args(["s_client", "-tls1_3", "-connect"])
+        .arg(format!("127.0.0.1{address}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&tls13.stdout).contains("TLSv1.3"),
+        "{tls13:?}"
+    );
+    let http2 = Command::new("curl")
+        .args([
+            "-sS",
+            "--http2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version}",
+            "--cacert",
+        ])
+        .arg(&tls.ca)
+        .arg(format!("{}/healthz", server.base))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&http2.stdout), "2", "{http2:?}");
 }
 
 #[test]
