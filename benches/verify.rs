@@ -45,7 +45,9 @@ fn time(rounds: usize, mut f: impl FnMut()) -> Duration {
     )
 }
 
-fn per_signature(rounds: usize, mut run: impl FnMut(&[u8])) -> (Duration, Duration) {
+/// Per-signature cost by difference: (time, one-layer time, fuel). `run` returns the fuel it
+/// used (the wasm module's instruction count; 0 natively).
+fn per_signature(rounds: usize, mut run: impl FnMut(&[u8]) -> u64) -> (Duration, Duration, u64) {
     let (alice, mallory) = (Signer::new("alice", 1), Signer::new("mallory", 9));
     let digest = sha256(b"bench");
     let good = Layer::signed(&alice, cosign_payload(&digest, "bench.example/app", None));
@@ -62,10 +64,27 @@ fn per_signature(rounds: usize, mut run: impl FnMut(&[u8])) -> (Duration, Durati
     layers.push(good.clone());
     let one = evidence("bench.example/app:v1", &digest, Some(&[good]));
     let many = evidence("bench.example/app:v1", &digest, Some(&layers));
-    let fixed = time(rounds, || run(&one));
-    let total = time(rounds, || run(&many));
+    let fixed = time(rounds, || {
+        run(&one);
+    });
+    let total = time(rounds, || {
+        run(&many);
+    });
     let per = total.saturating_sub(fixed) / u32::try_from(EXTRA_LAYERS).unwrap();
-    (per, fixed)
+    let fuel = fuel_by_difference(|many_layers| run(if many_layers { &many } else { &one }));
+    (per, fixed, fuel)
+}
+
+/// The fuel of one extra signature: (many − one) / EXTRA_LAYERS, from the last of three runs
+/// of each (the key's tables are built by then, as in the timed rounds). `run(false)` runs
+/// the one-layer evidence, `run(true)` the many-layer one.
+fn fuel_by_difference(mut run: impl FnMut(bool) -> u64) -> u64 {
+    let (mut one, mut many) = (0, 0);
+    for _ in 0..3 {
+        one = run(false);
+        many = run(true);
+    }
+    many.saturating_sub(one) / EXTRA_LAYERS as u64
 }
 
 /// OpenSSL's own ecdsap256 verify time, from `openssl speed`.
@@ -143,8 +162,8 @@ fn key_type_per_signature(
     rounds: usize,
     genpkey: &[&str],
     digest_flag: Option<&str>,
-    mut run: impl FnMut(&[u8], &[u8]),
-) -> Duration {
+    mut run: impl FnMut(&[u8], &[u8]) -> u64,
+) -> (Duration, u64) {
     let dir = std::env::temp_dir().join(format!("ocisig-bench-keys-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("key.pem");
@@ -185,10 +204,19 @@ fn key_type_per_signature(
         serde_json::to_vec(&json!({"keys": [{"name": "k", "publicKey": public}]})).unwrap();
     let one = evidence("bench.example/app:v1", &digest, Some(&[good]));
     let many = evidence("bench.example/app:v1", &digest, Some(&layers));
-    let fixed = time(rounds, || run(&policy, &one));
-    let total = time(rounds, || run(&policy, &many));
+    let fixed = time(rounds, || {
+        run(&policy, &one);
+    });
+    let total = time(rounds, || {
+        run(&policy, &many);
+    });
+    let fuel =
+        fuel_by_difference(|many_layers| run(&policy, if many_layers { &many } else { &one }));
     let _ = std::fs::remove_dir_all(&dir);
-    total.saturating_sub(fixed) / u32::try_from(EXTRA_LAYERS).unwrap()
+    (
+        total.saturating_sub(fixed) / u32::try_from(EXTRA_LAYERS).unwrap(),
+        fuel,
+    )
 }
 
 /// `openssl speed`'s verify time for `algorithm`, from the line holding `marker`.
@@ -218,12 +246,15 @@ fn main() {
     let alice = Signer::new("alice", 1);
     let p = policy(&[&alice], json!({}));
 
-    let (native, native_fixed) = per_signature(rounds, |e| {
+    let (native, native_fixed, _) = per_signature(rounds, |e| {
         assert!(ocisig::verify_json(&p, e).verified());
+        0
     });
     let verifier = module();
-    let (wasm, wasm_fixed) = per_signature(rounds, |e| {
-        assert!(verifier.run(&p, e).unwrap().verified);
+    let (wasm, wasm_fixed, wasm_fuel) = per_signature(rounds, |e| {
+        let verdict = verifier.run(&p, e).unwrap();
+        assert!(verdict.verified);
+        verdict.fuel_used
     });
     let openssl = openssl_verify();
     let module_bytes = std::fs::metadata(support::repo_root().join("dist/ocisig.wasm"))
@@ -243,6 +274,10 @@ fn main() {
         "  {:<44} {:>9.1} us",
         "P-256 verify, wasm module (wasmtime)",
         micros(wasm)
+    );
+    println!(
+        "  {:<44} {:>12}",
+        "P-256 verify, wasm instructions (fuel)", wasm_fuel
     );
     if let Some(o) = openssl {
         println!(
@@ -274,27 +309,33 @@ fn main() {
     println!("  {:<44} {:>9} B", "dist/ocisig.wasm", module_bytes);
 
     let mut key_types = serde_json::Map::new();
-    println!("  per key type, verify (us): wasm, native, OpenSSL, wasm/OpenSSL");
+    println!(
+        "  per key type, verify (us): wasm, native, OpenSSL, wasm/OpenSSL, wasm instructions (fuel)"
+    );
     for (name, genpkey, digest_flag, speed_algorithm, marker) in KEY_TYPES {
-        let wasm = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
-            assert!(verifier.run(p, e).unwrap().verified);
+        let (wasm, fuel) = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
+            let verdict = verifier.run(p, e).unwrap();
+            assert!(verdict.verified);
+            verdict.fuel_used
         });
-        let native = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
+        let (native, _) = key_type_per_signature(rounds, genpkey, *digest_flag, |p, e| {
             assert!(ocisig::verify_json(p, e).verified());
+            0
         });
         let openssl = openssl_speed_verify(speed_algorithm, marker);
         let ratio = openssl.map(|o| wasm.as_secs_f64() / o.as_secs_f64());
         println!(
-            "  {:<12} {:>9.1} {:>9.1} {:>9} {:>8}",
+            "  {:<12} {:>9.1} {:>9.1} {:>9} {:>8} {:>12}",
             name,
             micros(wasm),
             micros(native),
             openssl.map_or("-".into(), |o| format!("{:.1}", micros(o))),
             ratio.map_or("-".into(), |r| format!("{r:.1}x")),
+            fuel,
         );
         key_types.insert(
             (*name).into(),
-            json!({"wasm": micros(wasm), "native": micros(native), "openssl": openssl.map(micros), "wasmOverOpenssl": ratio}),
+            json!({"wasm": micros(wasm), "native": micros(native), "openssl": openssl.map(micros), "wasmOverOpenssl": ratio, "wasmFuel": fuel}),
         );
     }
 
@@ -355,6 +396,7 @@ fn main() {
             "wasm": micros(wasm),
             "openssl": openssl.map(micros),
         },
+        "p256VerifyWasmFuel": wasm_fuel,
         "ratios": {
             "wasmOverOpenssl": openssl.map(|o| wasm.as_secs_f64() / o.as_secs_f64()),
             "wasmOverNative": wasm.as_secs_f64() / native.as_secs_f64(),
