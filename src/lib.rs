@@ -39,6 +39,9 @@ mod digest;
 mod ecdsa_tables;
 mod evidence;
 pub mod fetch;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod inspect;
 mod keys;
