@@ -165,6 +165,8 @@ pub fn run(
     registry: Arc<Registry>,
     module: Arc<VerifierModule>,
 ) -> anyhow::Result<()> {
+    // Read before the policy loads: a change made while it loads is then seen as a change.
+    let seen_policy = std::fs::read(options.policy.path()).ok();
     let policy = config::load(&options.policy)
         .with_context(|| format!("cannot use the policy {}", options.policy.path().display()))?;
     let provider = tls::provider();
@@ -201,6 +203,7 @@ pub fn run(
             provider,
             files: options.certificate.clone(),
             seen: (certificate_pem, key_pem),
+            seen_policy,
         },
     ));
     // Blocking work still running (a stalled registry) is not waited for.
@@ -209,12 +212,13 @@ pub fn run(
     served
 }
 
-/// The certificate files and what was last read from them.
+/// The certificate files and what was last read from them and from the policy file.
 struct Watched {
     certificate: Arc<ReloadingCertificate>,
     provider: Arc<rustls::crypto::CryptoProvider>,
     files: CertificateFiles,
     seen: (Vec<u8>, Vec<u8>),
+    seen_policy: Option<Vec<u8>>,
 }
 
 async fn serve(
@@ -337,14 +341,13 @@ async fn watch_files(
     interval: Duration,
     mut watched: Watched,
 ) {
-    let mut seen_policy = std::fs::read(source.path()).ok();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         let current = std::fs::read(source.path()).ok();
-        if current.is_some() && current != seen_policy {
-            seen_policy = current;
+        if current.is_some() && current != watched.seen_policy {
+            watched.seen_policy = current;
             match config::load(&source) {
                 Ok(policy) => {
                     log(&format!(
