@@ -229,7 +229,7 @@ enum Command {
         Examples:\n  \
         ocisig serve --tls-cert tls.crt --tls-key tls.key --lakom-config lakom.yaml\n  \
         ocisig serve --tls-cert tls.crt --tls-key tls.key --policy policy.yaml \\\n      \
-        --client-ca gatekeeper-ca.crt --health-listen :8081 --warn-only\n\n\
+        --client-ca gatekeeper-ca.crt --health-listen 0.0.0.0:8081 --warn-only\n\n\
         Manifests: deploy/ (Deployment, Service, webhooks, Gatekeeper Provider).\n\n",
         "Exit status:\n  \
         0  stopped by SIGTERM or SIGINT\n  \

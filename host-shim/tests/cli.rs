@@ -623,6 +623,23 @@ fn serve_help_teaches_and_bad_flags_are_usage_errors() {
     usage("--policy p --lakom-config l");
     let duration = usage("--policy p --timeout soon");
     assert!(duration.contains("is not a duration"), "{duration}");
+    // Every example in the help parses: each stops at reading its (absent) files, never at
+    // a flag.
+    let help_examples: Vec<String> = text
+        .replace("\\\n", " ")
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("ocisig serve "))
+        .map(str::to_string)
+        .collect();
+    assert!(help_examples.len() >= 2, "{text}");
+    for example in &help_examples {
+        let mut args = vec!["serve"];
+        args.extend(example.split_whitespace());
+        let output = ocisig(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{example}: {stderr}");
+        assert!(stderr.contains("cannot read"), "{example}: {stderr}");
+    }
     let missing = ocisig(&[
         "serve",
         "--tls-cert",
