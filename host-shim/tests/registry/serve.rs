@@ -625,18 +625,14 @@ fn a_stalled_or_absent_registry_is_a_timely_denial_never_cached() {
         return;
     };
     let key = Key::new("faults");
-    let tls = Tls::new("faults");
-    let policy = policy_file(&tls.dir, &[("team", &key)]);
     let stalled = stalled_registry();
     let down = format!("127.0.0.1:{}", env::free_port());
     let digest = format!("sha256:{}", "ab".repeat(32));
-    let server = Server::start(
-        &tls,
+    let (tls, policy, server) = serving(
+        "faults",
+        &[("team", &key)],
+        &stalled,
         &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--insecure-registry",
-            &stalled,
             "--insecure-registry",
             &down,
             "--timeout",
