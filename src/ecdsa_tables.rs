@@ -1,12 +1,22 @@
-//! ECDSA verification over the NIST curves with precomputed tables for the generator and for
-//! each trusted key.
+//! ECDSA verification over the NIST curves, with our own point arithmetic: Jacobian
+//! coordinates and the `a = -3` formulas, cheaper than the complete projective formulas the
+//! curve crates verify with. The curve crates remain the reference: the tests and the fuzz
+//! target `ecdsa_tables` compare every path here with their verifier.
 //!
-//! Verification computes `u1·G + u2·Q`. The curve crates do that with one interleaved
-//! double-and-add chain of ~`bits` doublings. Keys are fixed per policy and `G` never changes,
-//! so we precompute, for each, the multiples `1..8` of `256^i · P`; a product is then one
-//! table lookup and addition per radix-16 digit plus four doublings, roughly a third of the
-//! point operations. A table costs about as much as two verifications to build, so a key gets
-//! one only on its second use: a host that verifies once per fresh instance pays nothing.
+//! Verification computes `u1·G + u2·Q`, in one of two ways:
+//! - **First use of a key:** interleaved width-5 NAF. The odd multiples `1·P … 15·P` of `G`
+//!   and of `Q` are made in Jacobian coordinates and brought to affine with one shared
+//!   inversion, then one chain of ~`bits` doublings adds a table point every ~6 bits of
+//!   each scalar.
+//! - **From the fifth use on:** keys are fixed per policy and `G` never changes, so we
+//!   precompute, for each, the multiples `1..8` of `256^i · P`; a product is then one table
+//!   lookup and addition per radix-16 digit plus four doublings, roughly a third of the point
+//!   operations. The two tables cost about four first-use verifications to build (P-256 in
+//!   the wasm module: 38M instructions, against 8.9M for a first use and 3.4M with tables), so
+//!   a key gets them once it has spent that much without: on its fifth use, as a ski rental
+//!   decides. A host that verifies a few times per fresh instance (a keyless verdict uses each
+//!   key once or twice) never pays for them; a policy that checks many signatures under one
+//!   key pays at most twice the best cost.
 //!
 //! **No table outlives the key that owns it.** The generator's table is built beside the key's
 //! and dropped with it; there is no process-wide (static) table. A static would be built in
@@ -15,7 +25,8 @@
 //! next input overwrites (issue #14). Tied to the key, a table lives exactly as long as the
 //! parsed policy, which every host either keeps whole or drops whole.
 //!
-//! Every input here is public (key, digest, signature), so variable time is fine.
+//! Every input here is public (key, digest, signature), so variable time is fine: the code
+//! branches on digits and on the exceptional cases of the formulas.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -26,14 +37,30 @@ use elliptic_curve::Field as _;
 use elliptic_curve::array::typenum::Unsigned as _;
 use elliptic_curve::bigint::{BitOps as _, Encoding as _};
 use elliptic_curve::ff::PrimeField as _;
+#[cfg(any(test, feature = "fuzzing"))]
 use elliptic_curve::group::Group as _;
 use elliptic_curve::ops::{Invert as _, Reduce};
 use elliptic_curve::point::AffineCoordinates as _;
 use elliptic_curve::{Curve, FieldBytesSize, NonZeroScalar, Scalar};
-use primeorder::{PrimeCurveParams, ProjectivePoint, Radix16Decomposition, Radix16Digits};
+#[cfg(feature = "fuzzing")]
+use primeorder::ProjectivePoint;
+use primeorder::{PrimeCurveParams, Radix16Decomposition, Radix16Digits};
 
 /// A field element of curve `C`.
 type Fe<C> = <C as elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+
+/// A point other than the identity in affine coordinates `(x, y)`.
+pub(crate) type Affine<C> = (Fe<C>, Fe<C>);
+
+/// The affine coordinates of a curve point as our field elements, or `None` for the identity.
+pub(crate) fn affine<C: PrimeCurveParams>(point: &primeorder::AffinePoint<C>) -> Option<Affine<C>> {
+    if bool::from(point.is_identity()) {
+        return None;
+    }
+    let x = Option::from(Fe::<C>::from_repr(point.x()))?;
+    let y = Option::from(Fe::<C>::from_repr(point.y()))?;
+    Some((x, y))
+}
 
 /// A point in Jacobian coordinates: `(X/Z², Y/Z³)`, the identity when `Z = 0`. The formulas
 /// below are the classic incomplete ones for `a = -3` (every NIST curve), with their
@@ -60,7 +87,7 @@ impl<C: PrimeCurveParams> Jacobian<C> {
         bool::from(self.z.is_zero())
     }
 
-    fn from_affine(point: &(Fe<C>, Fe<C>)) -> Self {
+    fn from_affine(point: &Affine<C>) -> Self {
         Self {
             x: point.0,
             y: point.1,
@@ -88,7 +115,7 @@ impl<C: PrimeCurveParams> Jacobian<C> {
     }
 
     /// `P + (x, y)` for an affine point (madd-2007-bl: 7M + 4S).
-    fn add_affine(&self, point: &(Fe<C>, Fe<C>)) -> Self {
+    fn add_affine(&self, point: &Affine<C>) -> Self {
         if self.is_identity() {
             return Self::from_affine(point);
         }
@@ -155,49 +182,151 @@ impl<C: PrimeCurveParams> Jacobian<C> {
     }
 }
 
+/// The affine forms of `points` with one field inversion (Montgomery's trick), or `None` when
+/// one of them is the identity.
+fn batch_to_affine<C: PrimeCurveParams>(points: &[Jacobian<C>]) -> Option<Vec<Affine<C>>> {
+    // prefix[i] = z_0 · … · z_{i-1}
+    let mut prefix = Vec::with_capacity(points.len());
+    let mut product = Fe::<C>::ONE;
+    for point in points {
+        if point.is_identity() {
+            return None;
+        }
+        prefix.push(product);
+        product *= point.z;
+    }
+    let mut inverse = Option::<Fe<C>>::from(elliptic_curve::Field::invert(&product))?; // 1 / (z_i · … · z_{n-1})
+    let mut affine = vec![(Fe::<C>::ZERO, Fe::<C>::ZERO); points.len()];
+    for ((slot, point), before) in affine.iter_mut().zip(points).zip(&prefix).rev() {
+        let z_inv = inverse * before;
+        inverse *= point.z;
+        let z_inv2 = z_inv.square();
+        *slot = (point.x * z_inv2, point.y * z_inv2 * z_inv);
+    }
+    Some(affine)
+}
+
+/// `p` negated when `digit` is.
+fn signed<C: PrimeCurveParams>(p: &Affine<C>, digit: i8) -> Affine<C> {
+    if digit < 0 { (p.0, -p.1) } else { *p }
+}
+
+/// The width-5 non-adjacent form of `k`, least significant digit first: every digit is 0 or
+/// odd in `-15..=15`, and a non-zero digit is followed by at least four zeros.
+fn wnaf<C: PrimeCurveParams>(k: &Scalar<C>) -> Vec<i8> {
+    // Little-endian 32-bit limbs of the big-endian representation, one spare for the carries
+    // that negative digits add.
+    let repr = k.to_repr();
+    let mut limbs: Vec<u32> = repr
+        .rchunks(4)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0, |limb, &byte| limb << 8 | u32::from(byte))
+        })
+        .collect();
+    limbs.push(0);
+    let mut digits = Vec::with_capacity(limbs.len() * 32);
+    while limbs.iter().any(|&limb| limb != 0) {
+        let mut digit = 0i8;
+        if limbs[0] & 1 == 1 {
+            let low = (limbs[0] & 31) as i8; // 5 bits: fits
+            digit = if low >= 16 { low - 32 } else { low };
+            // k -= digit: clears the low five bits (a positive digit is those bits; a negative
+            // one adds 32 - low, carrying upward).
+            if digit > 0 {
+                limbs[0] -= u32::from(digit.unsigned_abs());
+            } else {
+                let mut carry = u64::from(digit.unsigned_abs());
+                for limb in &mut limbs {
+                    let sum = u64::from(*limb) + carry;
+                    *limb = sum as u32; // the low 32 bits; the rest carries
+                    carry = sum >> 32;
+                    if carry == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        digits.push(digit);
+        // k >>= 1
+        let mut high = 0;
+        for limb in limbs.iter_mut().rev() {
+            let next = *limb & 1;
+            *limb = *limb >> 1 | high << 31;
+            high = next;
+        }
+    }
+    digits
+}
+
+/// `u1·G + u2·Q` without precomputed tables, for a key's first use: interleaved width-5 NAF
+/// over the odd multiples of both points. `None` only if a multiple is the identity, which no
+/// point of prime order reaches.
+fn mul_add_once<C: PrimeCurveParams>(
+    key: &Affine<C>,
+    u1: &Scalar<C>,
+    u2: &Scalar<C>,
+) -> Option<Jacobian<C>> {
+    // 1·P, 3·P, …, 15·P for G (first eight) and Q (last eight).
+    let mut multiples = Vec::with_capacity(16);
+    for point in [C::GENERATOR, *key] {
+        let base = Jacobian::<C>::from_affine(&point);
+        let twice = base.double();
+        let mut multiple = base;
+        for _ in 0..8 {
+            multiples.push(multiple);
+            multiple = multiple.add(&twice);
+        }
+    }
+    let multiples = batch_to_affine(&multiples)?;
+    let (g, q) = multiples.split_at(8);
+    let (d1, d2) = (wnaf::<C>(u1), wnaf::<C>(u2));
+    let mut sum = Jacobian::<C>::identity();
+    for i in (0..d1.len().max(d2.len())).rev() {
+        sum = sum.double();
+        for (digits, table) in [(&d1, g), (&d2, q)] {
+            let digit = digits.get(i).copied().unwrap_or(0);
+            if digit != 0 {
+                let point = table[usize::from(digit.unsigned_abs() / 2)];
+                sum = sum.add_affine(&signed::<C>(&point, digit));
+            }
+        }
+    }
+    Some(sum)
+}
+
 /// Multiples `[1..8]·256^i·P` for every byte position `i` of a scalar (and one carry
 /// position), in affine coordinates.
 pub(crate) struct FixedBaseTable<C: PrimeCurveParams> {
-    windows: Vec<[(Fe<C>, Fe<C>); 8]>,
+    windows: Vec<[Affine<C>; 8]>,
 }
 
 impl<C: PrimeCurveParams> FixedBaseTable<C> {
     /// The table for `point`, or `None` for a curve whose `a` is not -3 or a point whose
     /// multiples reach the identity (neither happens for a valid key on a NIST curve).
-    pub(crate) fn new(point: ProjectivePoint<C>) -> Option<Self> {
+    pub(crate) fn new(point: &Affine<C>) -> Option<Self> {
         if C::EQUATION_A != -Fe::<C>::from(3u64) {
             return None;
         }
         let count = FieldBytesSize::<C>::USIZE + 1;
-        let mut base = point;
+        let mut base = Jacobian::<C>::from_affine(point);
         let mut multiples = Vec::with_capacity(count * 8);
         for _ in 0..count {
             let mut multiple = base;
             for _ in 0..8 {
                 multiples.push(multiple);
-                multiple += &base;
+                multiple = multiple.add(&base);
             }
             for _ in 0..8 {
                 base = base.double();
             }
         }
-        // One field inversion for all of them.
-        let mut affine = vec![primeorder::AffinePoint::<C>::IDENTITY; multiples.len()];
-        <ProjectivePoint<C> as elliptic_curve::group::Curve>::batch_normalize(
-            &multiples,
-            &mut affine,
-        );
+        let affine = batch_to_affine(&multiples)?;
         let mut windows = Vec::with_capacity(count);
         for chunk in affine.chunks_exact(8) {
             let mut window = [(Fe::<C>::ZERO, Fe::<C>::ZERO); 8];
-            for (slot, point) in window.iter_mut().zip(chunk) {
-                if bool::from(point.is_identity()) {
-                    return None;
-                }
-                let x = Option::from(Fe::<C>::from_repr(point.x()))?;
-                let y = Option::from(Fe::<C>::from_repr(point.y()))?;
-                *slot = (x, y);
-            }
+            window.copy_from_slice(chunk);
             windows.push(window);
         }
         Some(Self { windows })
@@ -208,19 +337,18 @@ impl<C: PrimeCurveParams> FixedBaseTable<C> {
     fn accumulate(&self, k: &Scalar<C>, even: &mut Jacobian<C>, odd: &mut Jacobian<C>) {
         let digits = Radix16Decomposition::<Radix16Digits<C>>::new(k);
         let bytes = FieldBytesSize::<C>::USIZE;
-        let signed = |window: &[(Fe<C>, Fe<C>); 8], digit: i8| {
-            let (x, y) = window[usize::from(digit.unsigned_abs()) - 1];
-            if digit < 0 { (x, -y) } else { (x, y) }
+        let entry = |window: &[Affine<C>; 8], digit: i8| {
+            signed::<C>(&window[usize::from(digit.unsigned_abs()) - 1], digit)
         };
         for (i, window) in self.windows.iter().enumerate() {
             let low = digits[2 * i];
             if low != 0 {
-                *even = even.add_affine(&signed(window, low));
+                *even = even.add_affine(&entry(window, low));
             }
             if i < bytes {
                 let high = digits[2 * i + 1];
                 if high != 0 {
-                    *odd = odd.add_affine(&signed(window, high));
+                    *odd = odd.add_affine(&entry(window, high));
                 }
             }
         }
@@ -246,7 +374,10 @@ impl<C: PrimeCurveParams> Tables<C> {
     }
 }
 
-/// A key's tables, built on the key's second verification and owned by the key.
+/// How many verifications a key makes without tables before its fifth builds them.
+const USES_BEFORE_TABLES: u32 = 4;
+
+/// A key's tables, built on the key's fifth verification and owned by the key.
 pub(crate) struct KeyTable<C: PrimeCurveParams> {
     uses: AtomicU32,
     table: OnceLock<Option<Arc<Tables<C>>>>,
@@ -260,19 +391,20 @@ impl<C: PrimeCurveParams> KeyTable<C> {
         }
     }
 
-    /// The tables for `key`, or `None` on its first use (or for a curve they do not serve).
-    fn get(&self, key: &ProjectivePoint<C>) -> Option<&Tables<C>> {
+    /// The tables for `key`, or `None` on its first [`USES_BEFORE_TABLES`] uses (or for a curve
+    /// they do not serve).
+    fn get(&self, key: &Affine<C>) -> Option<&Tables<C>> {
         if let Some(table) = self.table.get() {
             return table.as_deref();
         }
-        if self.uses.fetch_add(1, Ordering::Relaxed) == 0 {
+        if self.uses.fetch_add(1, Ordering::Relaxed) < USES_BEFORE_TABLES {
             return None;
         }
         self.table
             .get_or_init(|| {
                 Some(Arc::new(Tables {
-                    generator: FixedBaseTable::new(ProjectivePoint::<C>::GENERATOR)?,
-                    key: FixedBaseTable::new(*key)?,
+                    generator: FixedBaseTable::new(&C::GENERATOR)?,
+                    key: FixedBaseTable::new(key)?,
                 }))
             })
             .as_deref()
@@ -296,21 +428,24 @@ impl<C: PrimeCurveParams> core::fmt::Debug for KeyTable<C> {
     }
 }
 
-/// ECDSA verification of `(r, s)` over the digest `prehash` under `key`, with tables; `None`
-/// when the key has no table yet and the caller should use the curve crate's verifier.
+/// ECDSA verification of `(r, s)` over the digest `prehash` under `key`: with the key's
+/// tables once it has them, without before that.
 pub(crate) fn verify_prehash<C: PrimeCurveParams>(
-    key: &ProjectivePoint<C>,
+    key: &Affine<C>,
     table: &KeyTable<C>,
     prehash: &[u8],
     r: &NonZeroScalar<C>,
     s: &NonZeroScalar<C>,
-) -> Option<bool> {
-    let tables = table.get(key)?;
+) -> bool {
     let z = digest_scalar::<C>(prehash);
     let s_inv = *s.invert_vartime();
     let u1 = z * s_inv;
     let u2 = **r * s_inv;
-    Some(x_matches(&tables.mul_add(&u1, &u2), r))
+    let sum = match table.get(key) {
+        Some(tables) => Some(tables.mul_add(&u1, &u2)),
+        None => mul_add_once(key, &u1, &u2),
+    };
+    sum.is_some_and(|sum| x_matches(&sum, r))
 }
 
 /// Whether the affine x of `point`, reduced modulo the order, is `r`, without the field
@@ -353,7 +488,7 @@ fn digest_scalar<C: PrimeCurveParams>(bytes: &[u8]) -> Scalar<C> {
 }
 
 /// For the fuzz target (`ocisig::fuzzing::ecdsa_tables`): `u1·G + u2·Q` through the tables
-/// against the curve crate's arithmetic, and the `x mod n = r` test against the affine x,
+/// and through the table-free product, each against the curve crate's arithmetic, and the `x mod n = r` test against the affine x,
 /// with the scalars and key from `data` and, as `choice` says, arranged so that the sums meet
 /// equal or opposite points. Panics when they disagree.
 #[cfg(feature = "fuzzing")]
@@ -376,15 +511,32 @@ pub(crate) fn fuzz_agrees<C: PrimeCurveParams>(choice: u8, data: &[u8]) {
     if bool::from(key.is_identity()) {
         key = generator;
     }
-    let (Some(g), Some(q)) = (FixedBaseTable::new(generator), FixedBaseTable::new(key)) else {
+    let Some(key_affine) = affine(&key.to_affine()) else {
+        unreachable!("the identity was replaced by the generator");
+    };
+    let (Some(g), Some(q)) = (
+        FixedBaseTable::new(&C::GENERATOR),
+        FixedBaseTable::new(&key_affine),
+    ) else {
         unreachable!("every NIST curve has a = -3");
     };
     let tables = Tables {
         generator: g,
         key: q,
     };
-    let fast = tables.mul_add(&u1, &u2);
     let reference = generator * u1 + key * u2;
+    let Some(once) = mul_add_once(&key_affine, &u1, &u2) else {
+        unreachable!("no odd multiple below 16 of a point of prime order is the identity");
+    };
+    for fast in [tables.mul_add(&u1, &u2), once] {
+        agrees(&fast, &reference);
+    }
+}
+
+/// Panics unless the Jacobian `fast` is the projective `reference`, and unless `x_matches`
+/// takes exactly the `r` of its affine x.
+#[cfg(feature = "fuzzing")]
+fn agrees<C: PrimeCurveParams>(fast: &Jacobian<C>, reference: &ProjectivePoint<C>) {
     if bool::from(reference.is_identity()) {
         assert!(fast.is_identity(), "the identity was missed");
         return;
@@ -401,11 +553,11 @@ pub(crate) fn fuzz_agrees<C: PrimeCurveParams>(choice: u8, data: &[u8]) {
     );
     let r = digest_scalar::<C>(&affine.x());
     if let Some(r) = Option::<NonZeroScalar<C>>::from(NonZeroScalar::new(r)) {
-        assert!(x_matches(&fast, &r), "the true r was refused");
+        assert!(x_matches(fast, &r), "the true r was refused");
         if let Some(other) =
             Option::<NonZeroScalar<C>>::from(NonZeroScalar::new(*r + Scalar::<C>::ONE))
         {
-            assert!(!x_matches(&fast, &other), "another r was accepted");
+            assert!(!x_matches(fast, &other), "another r was accepted");
         }
     }
 }
@@ -415,8 +567,8 @@ mod tests {
     use super::*;
     use sha2::Digest as _;
 
-    /// The table path against the curve crate's verifier, over signatures that verify and ones
-    /// that do not (another digest, another key, a changed s).
+    /// Both paths (a key's first use, and its tables) against the curve crate's verifier, over
+    /// signatures that verify and ones that do not (another digest, another key, a changed s).
     macro_rules! agrees_with_the_curve_crate {
         ($name:ident, $curve:ident, $hash:ty) => {
             #[test]
@@ -430,39 +582,38 @@ mod tests {
                     let digest = <$hash>::digest([round, 3]);
                     let signature: Signature = signer.sign_prehash(&digest).unwrap();
                     let (r, s) = signature.split_scalars();
-                    let key = signer.verifying_key().as_affine().into();
-                    let table = KeyTable::new();
-                    let _ = table.get(&key); // the first use builds nothing
                     let wrong_digest = <$hash>::digest([round, 4]);
-                    let other_key = other.verifying_key().as_affine().into();
-                    let other_table = KeyTable::new();
-                    let _ = other_table.get(&other_key);
                     let s_plus_one = NonZeroScalar::new(*s + $curve::Scalar::ONE).unwrap();
+                    let (key, other_key) = (signer.verifying_key(), other.verifying_key());
                     let cases = [
-                        (&key, &table, &digest[..], &s, true),
-                        (&key, &table, &wrong_digest[..], &s, false),
-                        (&other_key, &other_table, &digest[..], &s, false),
-                        (&key, &table, &digest[..], &s_plus_one, false),
+                        (key, &digest[..], &s, true),
+                        (key, &wrong_digest[..], &s, false),
+                        (other_key, &digest[..], &s, false),
+                        (key, &digest[..], &s_plus_one, false),
                     ];
-                    for (key, table, digest, s, expected) in cases {
-                        let fast = verify_prehash(key, table, digest, &r, s).unwrap();
-                        assert_eq!(fast, expected, "round {round}");
+                    for (key, digest, s, expected) in cases {
                         let (r_scalar, s_scalar): ($curve::Scalar, $curve::Scalar) = (*r, **s);
                         let signature =
                             Signature::from_scalars(r_scalar.to_repr(), s_scalar.to_repr())
                                 .unwrap();
-                        let reference = $curve::ecdsa::VerifyingKey::from_affine(key.to_affine())
-                            .unwrap()
-                            .verify_prehash(digest, &signature)
-                            .is_ok();
-                        assert_eq!(fast, reference, "round {round}");
+                        let reference = key.verify_prehash(digest, &signature).is_ok();
+                        assert_eq!(reference, expected, "round {round}");
+                        let point = affine(key.as_affine()).unwrap();
+                        let table = KeyTable::new();
+                        // The first uses multiply without tables; the next builds them.
+                        for uses in 0..=USES_BEFORE_TABLES {
+                            assert!(table.table.get().is_none());
+                            let fast = verify_prehash(&point, &table, digest, &r, s);
+                            assert_eq!(fast, reference, "round {round}, use {uses}");
+                        }
+                        assert!(table.table.get().is_some_and(Option::is_some));
                     }
                 }
             }
         };
     }
 
-    /// `u1·G + u2·Q` through the tables and the Jacobian formulas, against the curve crate's
+    /// `u1·G + u2·Q` through the tables and without them, against the curve crate's
     /// projective arithmetic, on the cases that take the formulas' exceptional branches: sums
     /// that meet an equal point (a doubling), an opposite one (the identity), zero scalars, and
     /// the edges of the scalar range.
@@ -496,23 +647,30 @@ mod tests {
                     (a.double(), -a),
                 ];
                 for key in keys {
+                    let point = affine(&key.to_affine()).unwrap();
                     let tables = Tables {
-                        generator: FixedBaseTable::new(generator).unwrap(),
-                        key: FixedBaseTable::new(key).unwrap(),
+                        generator: FixedBaseTable::new(
+                            &<$curve::$Curve as PrimeCurveParams>::GENERATOR,
+                        )
+                        .unwrap(),
+                        key: FixedBaseTable::new(&point).unwrap(),
                     };
                     for (u1, u2) in cases {
-                        let fast = tables.mul_add(&u1, &u2);
                         let reference = generator * u1 + key * u2;
-                        if bool::from(reference.is_identity()) {
-                            assert!(fast.is_identity());
-                            continue;
+                        let once = mul_add_once(&point, &u1, &u2).unwrap();
+                        let paths: [Jacobian<$curve::$Curve>; 2] = [tables.mul_add(&u1, &u2), once];
+                        for fast in paths {
+                            if bool::from(reference.is_identity()) {
+                                assert!(fast.is_identity());
+                                continue;
+                            }
+                            assert!(!fast.is_identity());
+                            let z_inv = fast.z.invert().unwrap();
+                            let z_inv2 = z_inv.square();
+                            let affine = reference.to_affine();
+                            assert_eq!((fast.x * z_inv2).to_repr(), affine.x());
+                            assert_eq!((fast.y * z_inv2 * z_inv).to_repr(), affine.y());
                         }
-                        assert!(!fast.is_identity());
-                        let z_inv = fast.z.invert().unwrap();
-                        let z_inv2 = z_inv.square();
-                        let affine = reference.to_affine();
-                        assert_eq!((fast.x * z_inv2).to_repr(), affine.x());
-                        assert_eq!((fast.y * z_inv2 * z_inv).to_repr(), affine.y());
                     }
                 }
             }
@@ -547,6 +705,52 @@ mod tests {
         };
     }
 
+    /// The width-5 NAF of scalars at the edges of the range and of hashed ones: its digits
+    /// are odd within ±15 or zero, four zeros follow each non-zero one, and they sum back to
+    /// the scalar.
+    macro_rules! wnaf_is_a_width_5_naf {
+        ($name:ident, $curve:ident, $Curve:ident) => {
+            #[test]
+            fn $name() {
+                use $curve::Scalar as S;
+                let mut scalars = vec![S::ZERO, S::ONE, -S::ONE, S::from(15u64), S::from(16u64)];
+                scalars.push(S::from(u64::MAX));
+                for seed in 0u8..32 {
+                    let bytes = sha2::Sha512::digest([seed]);
+                    scalars.push(<S as Reduce<<$curve::$Curve as Curve>::Uint>>::reduce(
+                        &<$curve::$Curve as Curve>::Uint::from_be_slice_truncated(
+                            &bytes,
+                            <$curve::$Curve as Curve>::ORDER.bit_width(),
+                        ),
+                    ));
+                }
+                let bits = usize::try_from(<$curve::$Curve as Curve>::ORDER.bit_width()).unwrap();
+                for k in scalars {
+                    let digits = wnaf::<$curve::$Curve>(&k);
+                    assert!(digits.len() <= bits + 1);
+                    let mut sum = S::ZERO;
+                    let mut since_nonzero = 4;
+                    for &digit in digits.iter().rev() {
+                        sum = sum.double();
+                        if digit != 0 {
+                            assert!(digit % 2 != 0 && (-15..=15).contains(&digit));
+                            assert!(since_nonzero >= 4, "adjacent non-zero digits");
+                            since_nonzero = 0;
+                            let magnitude = S::from(u64::from(digit.unsigned_abs()));
+                            sum += if digit < 0 { -magnitude } else { magnitude };
+                        } else {
+                            since_nonzero += 1;
+                        }
+                    }
+                    assert_eq!(sum, k);
+                }
+            }
+        };
+    }
+
+    wnaf_is_a_width_5_naf!(p256_wnaf, p256, NistP256);
+    wnaf_is_a_width_5_naf!(p384_wnaf, p384, NistP384);
+    wnaf_is_a_width_5_naf!(p521_wnaf, p521, NistP521);
     mul_add_agrees!(p256_mul_add_agrees, p256, NistP256);
     mul_add_agrees!(p384_mul_add_agrees, p384, NistP384);
     mul_add_agrees!(p521_mul_add_agrees, p521, NistP521);

@@ -194,18 +194,15 @@ enum Verifier {
     Ed25519(ed25519_dalek::VerifyingKey),
 }
 
-/// A DER ECDSA signature checked under a NIST-curve key: with the key's tables once it has
-/// them (see [`crate::ecdsa_tables`]), with the curve crate's verifier before that.
+/// A DER ECDSA signature checked under a NIST-curve key by [`crate::ecdsa_tables`]: with the
+/// key's tables once it has them, with a table-free product on its first use.
 macro_rules! verify_ecdsa {
     ($curve:ident, $key:expr, $table:expr, $prehash:expr, $signature:expr) => {{
         let signature = $curve::ecdsa::Signature::from_der($signature)
             .map_err(|_| SignatureError::Malformed)?;
         let (r, s) = signature.split_scalars();
-        let point = $curve::ProjectivePoint::from(*$key.as_affine());
-        match crate::ecdsa_tables::verify_prehash(&point, $table, $prehash, &r, &s) {
-            Some(verified) => verified,
-            None => $key.verify_prehash($prehash, &signature).is_ok(),
-        }
+        crate::ecdsa_tables::affine($key.as_affine())
+            .is_some_and(|key| crate::ecdsa_tables::verify_prehash(&key, $table, $prehash, &r, &s))
     }};
 }
 
