@@ -109,3 +109,6 @@ pub fn build_evidence(
 fn serialize(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests;
