@@ -1,9 +1,14 @@
-//! The base fields of P-256 and P-384 for ocisig's ECDSA point arithmetic (`ecdsa_tables`),
-//! written for wasm32: 32-bit words, schoolbook products in 64-bit arithmetic (one wasm
-//! `i64.mul` each), and a reduction by the modulus' special form: a product's high words fold
-//! into its low ones with small signed multiples, as `2^256` and `2^384` are congruent to short
-//! sums of powers of two. The curve crates' fields (Montgomery arithmetic over 32-bit limbs on
-//! wasm32) stay the reference: the tests compare every operation with them, and the point
+//! The base fields of P-256, P-384 and P-521 for ocisig's ECDSA point arithmetic
+//! (`ecdsa_tables`), written for wasm32, where a 64-bit product of two 32-bit values is one
+//! `i64.mul`:
+//! - P-256 and P-384: 32-bit words, schoolbook products, and a reduction by the modulus'
+//!   special form: a product's high words fold into its low ones with small signed multiples,
+//!   as `2^256` and `2^384` are congruent to short sums of powers of two.
+//! - P-521 (`2^521 − 1`): 18 unsaturated limbs of 29 bits, whose products add up in 64-bit
+//!   columns with no carry until the end; `2^522 ≡ 2` folds the high columns back.
+//!
+//! The curve crates' fields (Montgomery arithmetic over 32-bit limbs on wasm32, fiat-crypto's
+//! for P-521) stay the reference: the tests compare every operation with them, and the point
 //! arithmetic's tests and fuzz target compare whole verifications.
 //!
 //! Every value is public (keys, digests, signatures), so the code branches on data.
@@ -15,10 +20,12 @@
 
 mod p256;
 mod p384;
+mod p521;
 mod words;
 
 pub use crate::p256::Fe256;
 pub use crate::p384::Fe384;
+pub use crate::p521::Fe521;
 
 /// The field operations both types have, written once.
 macro_rules! field_element {
@@ -144,7 +151,7 @@ mod tests {
     /// at the edges (0, 1, 2, p − 1, p − 2, 2^32 ± 1) and hashed ones (some with runs of
     /// all-one or zero words).
     macro_rules! agrees_with_the_curve_crate {
-        ($test:ident, $ours:ty, $curve:ident, $Curve:ident, $bytes:expr) => {
+        ($test:ident, $ours:ty, $curve:ident, $Curve:ident, $bytes:expr, $top_mask:expr) => {
             #[test]
             fn $test() {
                 use ::$curve::elliptic_curve::ff::PrimeField as _;
@@ -158,13 +165,16 @@ mod tests {
                     inputs.push(array(Reference::from(k)));
                 }
                 for seed in 0u8..40 {
-                    let mut b = sha2::Sha512::digest([seed])[..$bytes].to_vec();
+                    let mut b = sha2::Sha512::digest([seed, 1]).to_vec();
+                    b.extend(sha2::Sha512::digest([seed, 2]));
+                    b.truncate($bytes);
                     if seed % 5 == 0 {
                         b[..8].fill(0xff);
                     }
                     if seed % 7 == 0 {
                         b[12..20].fill(0);
                     }
+                    b[0] &= $top_mask;
                     inputs.push(b);
                 }
                 let samples: Vec<($ours, Reference)> = inputs
@@ -209,6 +219,74 @@ mod tests {
         };
     }
 
-    agrees_with_the_curve_crate!(p256_agrees_with_the_curve_crate, Fe256, p256, NistP256, 32);
-    agrees_with_the_curve_crate!(p384_agrees_with_the_curve_crate, Fe384, p384, NistP384, 48);
+    agrees_with_the_curve_crate!(
+        p256_agrees_with_the_curve_crate,
+        Fe256,
+        p256,
+        NistP256,
+        32,
+        0xff
+    );
+    agrees_with_the_curve_crate!(
+        p384_agrees_with_the_curve_crate,
+        Fe384,
+        p384,
+        NistP384,
+        48,
+        0xff
+    );
+    // P-521's 66 bytes hold 521 bits: the top byte's high seven bits are zero.
+    agrees_with_the_curve_crate!(
+        p521_agrees_with_the_curve_crate,
+        Fe521,
+        p521,
+        NistP521,
+        66,
+        0x01
+    );
+
+    /// P-521's limbs are unsaturated: results feed the next operation unreduced, with limb 1
+    /// up to its loose bound. Long chains of every operation, from values whose limbs are all
+    /// at their maximum (p − 1, p − 2, 2^520 + 2^519 …), check that no bound is exceeded
+    /// along the way.
+    #[test]
+    fn p521_chains_agree_with_the_curve_crate() {
+        use ::p521::elliptic_curve::ff::PrimeField as _;
+        type Reference =
+            <::p521::NistP521 as ::p521::elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+        let reference = |e: Fe521| {
+            Option::<Reference>::from(Reference::from_repr(e.to_be_bytes().into())).unwrap()
+        };
+        let mut high = [0xffu8; 66];
+        high[0] = 0x01;
+        high[65] = 0xfd; // p − 2
+        let mut top = [0u8; 66];
+        top[0] = 0x01;
+        top[1] = 0x80; // 2^520 + 2^519
+        let starts = [high, top, [0u8; 66]].map(|b| Fe521::from_be_bytes(&b).unwrap());
+        for (n, &start) in starts.iter().enumerate() {
+            let (mut x, mut y) = (start, -Fe521::ONE - start);
+            let (mut rx, mut ry) = (reference(x), reference(y));
+            for step in 0..300 {
+                (x, y, rx, ry) = match (step + n) % 5 {
+                    0 => (x * y, x, rx * ry, rx),
+                    1 => (x.square(), y - x, rx.square(), ry - rx),
+                    2 => (x + y, y.double(), rx + ry, ry.double()),
+                    3 => (-x, x * x * y, -rx, rx * rx * ry),
+                    _ => (x - y, y.square() + x, rx - ry, ry.square() + rx),
+                };
+                assert_eq!(
+                    x.to_be_bytes().as_slice(),
+                    rx.to_repr().as_slice(),
+                    "step {step}"
+                );
+                assert_eq!(
+                    y.to_be_bytes().as_slice(),
+                    ry.to_repr().as_slice(),
+                    "step {step}"
+                );
+                assert_eq!(x == y, rx == ry);
+            }
+        }
+    }
 }
