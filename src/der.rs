@@ -5,6 +5,7 @@
 //! Strict means DER, not BER: one-byte tags, definite lengths in their shortest form (up to
 //! four length bytes), and no element running past its parent.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -147,6 +148,58 @@ pub(crate) fn single<'a>(
     let element = elements.expect(tag, what)?;
     elements.end(what)?;
     Ok(element)
+}
+
+/// An OBJECT IDENTIFIER's content in dotted form (`1.2.840.10045.2.1`), for messages; its
+/// bytes as hex if they are not a well-formed OID.
+pub(crate) fn oid_text(content: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut value = 0u64;
+    for (i, &byte) in content.iter().enumerate() {
+        let fresh = i == 0 || content[i - 1] & 0x80 == 0;
+        if (fresh && byte == 0x80) || value >> 57 != 0 {
+            arcs.clear(); // a padded or overlong arc
+            break;
+        }
+        value = value << 7 | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            arcs.push(value);
+            value = 0;
+        }
+    }
+    match arcs.first() {
+        Some(&first) if content.last().is_some_and(|&b| b & 0x80 == 0) => {
+            let (top, second) = if first < 80 {
+                (first / 40, first % 40)
+            } else {
+                (2, first - 80)
+            };
+            let mut text = alloc::format!("{top}.{second}");
+            for arc in &arcs[1..] {
+                text.push_str(&alloc::format!(".{arc}"));
+            }
+            text
+        }
+        _ => content.iter().map(|b| alloc::format!("{b:02x}")).collect(),
+    }
+}
+
+/// One PEM block's label and DER bytes, read as loosely as real files and logs write them
+/// (lines of any length, CRLF; Rekor keeps what the client sent): one block, nothing before or
+/// after it, the same label at both ends, and base64 in between (so no RFC 1421 headers).
+pub(crate) fn pem(pem: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let rest = pem.trim().strip_prefix("-----BEGIN ")?;
+    let (label, rest) = rest.split_once("-----")?;
+    let (body, end) = rest.rsplit_once("-----END ")?;
+    if end.strip_prefix(label)? != "-----" {
+        return None;
+    }
+    let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()
+        .map(|der| (label.into(), der))
 }
 
 /// A UTCTime (`YYMMDDHHMMSSZ`, years 1950 to 2049) or GeneralizedTime

@@ -10,19 +10,21 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
-use signature::hazmat::PrehashVerifier as _;
-use spki::der::Decode as _;
-use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 
+use crate::der::{self, BIT_STRING, OID, SEQUENCE};
 use crate::digest::Sha256Digest;
 use crate::ecdsa_tables::KeyTable;
+use crate::rsa::RsaKey;
 
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// The DER contents of the algorithm and curve OIDs: id-ecPublicKey (1.2.840.10045.2.1),
+/// P-256 (1.2.840.10045.3.1.7), P-384 (1.3.132.0.34), P-521 (1.3.132.0.35), rsaEncryption
+/// (1.2.840.113549.1.1.1) and Ed25519 (1.3.101.112).
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 
@@ -32,7 +34,7 @@ use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub enum KeyError {
     /// The text is not one PEM block.
     NotPem {
-        /// The PEM decoder's words.
+        /// What is wrong with it.
         detail: String,
     },
     /// A PEM block whose label is not a public key's.
@@ -190,7 +192,7 @@ enum Verifier {
     EcdsaP256(p256::ecdsa::VerifyingKey, KeyTable<p256::NistP256>),
     EcdsaP384(p384::ecdsa::VerifyingKey, KeyTable<p384::NistP384>),
     EcdsaP521(p521::ecdsa::VerifyingKey, KeyTable<p521::NistP521>),
-    Rsa(rsa::PublicKey, RsaScheme),
+    Rsa(RsaKey, RsaScheme),
     Ed25519(ed25519_dalek::VerifyingKey),
 }
 
@@ -222,20 +224,19 @@ impl PublicKey {
     /// # Errors
     /// As [`PublicKey::from_pem`], and options that do not fit the key type.
     pub fn from_pem_with(pem: &str, options: KeyOptions) -> Result<Self, KeyError> {
-        let (label, der) =
-            spki::der::pem::decode_vec(pem.trim().as_bytes()).map_err(|err| KeyError::NotPem {
-                detail: err.to_string(),
-            })?;
-        match label {
+        let (label, der) = der::pem(pem).ok_or_else(|| KeyError::NotPem {
+            detail: "expected one block: \"-----BEGIN PUBLIC KEY-----\", base64 lines, then \
+                     the same END line"
+                .to_string(),
+        })?;
+        match label.as_str() {
             "PUBLIC KEY" => Self::from_spki_der(&der, options),
             "RSA PUBLIC KEY" => {
-                let key = <rsa::PublicKey as rsa::pkcs1::DecodeRsaPublicKey>::from_pkcs1_der(&der)
-                    .map_err(|err| malformed("a PKCS#1 RSA public key")(err.to_string()))?;
+                let key = RsaKey::from_pkcs1_der(&der)
+                    .map_err(|what| malformed("a PKCS#1 RSA public key")(expected(what)))?;
                 Self::from_rsa(key, options)
             }
-            other => Err(KeyError::WrongLabel {
-                label: other.to_string(),
-            }),
+            _ => Err(KeyError::WrongLabel { label }),
         }
     }
 
@@ -244,12 +245,18 @@ impl PublicKey {
     /// # Errors
     /// As [`PublicKey::from_pem_with`].
     pub fn from_spki_der(der: &[u8], options: KeyOptions) -> Result<Self, KeyError> {
-        let spki = SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|err| malformed("a DER SubjectPublicKeyInfo")(err.to_string()))?;
-        let algorithm = spki.algorithm.oid;
+        let spki = Spki::read(der)
+            .map_err(|what| malformed("a DER SubjectPublicKeyInfo")(expected(what)))?;
+        let algorithm = spki.algorithm;
         if algorithm == OID_RSA {
-            let key = rsa::PublicKey::try_from(spki)
-                .map_err(|err| malformed("a valid RSA public key")(err.to_string()))?;
+            // RFC 3279: rsaEncryption's parameters are NULL.
+            if spki.parameters.map(|p| p.whole) != Some(&[0x05, 0x00][..]) {
+                return Err(malformed("a valid RSA public key")(
+                    "rsaEncryption takes NULL parameters".into(),
+                ));
+            }
+            let key = RsaKey::from_pkcs1_der(spki.key)
+                .map_err(|what| malformed("a valid RSA public key")(expected(what)))?;
             return Self::from_rsa(key, options);
         }
         if options.scheme.is_some() {
@@ -265,10 +272,9 @@ impl PublicKey {
                 });
             }
             let bytes: [u8; 32] = spki
-                .subject_public_key
-                .as_bytes()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| malformed("an Ed25519 public key")("it is 32 bytes".into()))?;
+                .key
+                .try_into()
+                .map_err(|_| malformed("an Ed25519 public key")("it is 32 bytes".into()))?;
             let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| {
                 malformed("an Ed25519 public key")("not a point on the curve".into())
             })?;
@@ -280,40 +286,47 @@ impl PublicKey {
         }
         if algorithm != OID_EC_PUBLIC_KEY {
             return Err(KeyError::UnsupportedAlgorithm {
-                oid: algorithm.to_string(),
+                oid: der::oid_text(algorithm),
             });
         }
+        // RFC 5480: a named curve, its OID the parameters.
         let curve = spki
-            .algorithm
-            .parameters_oid()
-            .map_err(|_| KeyError::UnsupportedCurve { oid: None })?;
+            .parameters
+            .filter(|p| p.tag == OID)
+            .ok_or(KeyError::UnsupportedCurve { oid: None })?
+            .content;
+        // The point, as SEC1 bytes (uncompressed or compressed), must be on the curve.
+        let point = spki.key;
+        let not_on =
+            |curve: &'static str| move |err: signature::Error| malformed(curve)(err.to_string());
         let (verifier, own_hash) = match curve {
             OID_P256 => (
                 Verifier::EcdsaP256(
-                    p256::ecdsa::VerifyingKey::try_from(spki)
-                        .map_err(|err| malformed("a valid P-256 public key")(err.to_string()))?,
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                        .map_err(not_on("a valid P-256 public key"))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha256,
             ),
             OID_P384 => (
                 Verifier::EcdsaP384(
-                    p384::ecdsa::VerifyingKey::try_from(spki)
-                        .map_err(|err| malformed("a valid P-384 public key")(err.to_string()))?,
+                    p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                        .map_err(not_on("a valid P-384 public key"))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha384,
             ),
             OID_P521 => (
                 Verifier::EcdsaP521(
-                    p521_from_spki(spki).map_err(malformed("a valid P-521 public key"))?,
+                    p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                        .map_err(not_on("a valid P-521 public key"))?,
                     KeyTable::new(),
                 ),
                 HashAlgorithm::Sha512,
             ),
             other => {
                 return Err(KeyError::UnsupportedCurve {
-                    oid: Some(other.to_string()),
+                    oid: Some(der::oid_text(other)),
                 });
             }
         };
@@ -329,17 +342,14 @@ impl PublicKey {
         })
     }
 
-    fn from_rsa(key: rsa::PublicKey, options: KeyOptions) -> Result<Self, KeyError> {
-        use rsa::traits::PublicKeyParts as _;
-        let bits = key.n().bit_width() as usize;
+    fn from_rsa(key: RsaKey, options: KeyOptions) -> Result<Self, KeyError> {
+        let bits = key.bits();
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
             return Err(KeyError::RsaSize { bits });
         }
         // One canonical form whatever the PEM type, so that the same key under two names (one
         // SPKI, one PKCS#1) is caught as a duplicate.
-        let spki_der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&key)
-            .map_err(|err| malformed("an encodable RSA key")(err.to_string()))?
-            .to_vec();
+        let spki_der = key.to_spki_der();
         let hash = match options.hash {
             HashAlgorithm::Auto => HashAlgorithm::Sha256,
             fixed => fixed,
@@ -408,7 +418,9 @@ impl PublicKey {
             Verifier::EcdsaP256(key, table) => verify_ecdsa!(p256, key, table, prehash, signature),
             Verifier::EcdsaP384(key, table) => verify_ecdsa!(p384, key, table, prehash, signature),
             Verifier::EcdsaP521(key, table) => verify_ecdsa!(p521, key, table, prehash, signature),
-            Verifier::Rsa(key, scheme) => verify_rsa(key, *scheme, hash, prehash, signature)?,
+            Verifier::Rsa(key, scheme) => key
+                .verify(*scheme, hash, prehash, signature)
+                .ok_or(SignatureError::Malformed)?,
             Verifier::Ed25519(_) => false,
         })
     }
@@ -420,12 +432,11 @@ impl PublicKey {
             Verifier::EcdsaP384(..) => "ecdsa-p384".to_string(),
             Verifier::EcdsaP521(..) => "ecdsa-p521".to_string(),
             Verifier::Rsa(key, scheme) => {
-                use rsa::traits::PublicKeyParts as _;
                 let scheme = match scheme {
                     RsaScheme::Pkcs1v15 => "pkcs1v15",
                     RsaScheme::Pss => "pss",
                 };
-                format!("rsa-{}-{scheme}", key.n().bit_width())
+                format!("rsa-{}-{scheme}", key.bits())
             }
             Verifier::Ed25519(_) => "ed25519".to_string(),
         }
@@ -437,10 +448,7 @@ impl PublicKey {
             Verifier::EcdsaP256(..) => "ECDSA P-256".to_string(),
             Verifier::EcdsaP384(..) => "ECDSA P-384".to_string(),
             Verifier::EcdsaP521(..) => "ECDSA P-521".to_string(),
-            Verifier::Rsa(key, _) => {
-                use rsa::traits::PublicKeyParts as _;
-                format!("RSA {}", key.n().bit_width())
-            }
+            Verifier::Rsa(key, _) => format!("RSA {}", key.bits()),
             Verifier::Ed25519(_) => "Ed25519".to_string(),
         }
     }
@@ -456,47 +464,45 @@ impl PublicKey {
     }
 }
 
-/// P-521's crate has no SPKI conversion for its verifying key; go through the SEC1 point.
-fn p521_from_spki(spki: SubjectPublicKeyInfoRef<'_>) -> Result<p521::ecdsa::VerifyingKey, String> {
-    let point = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| String::from("the public key bit string is not whole bytes"))?;
-    p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|err| err.to_string())
+/// "expected X" for a reader's `what` (what it expected where it stopped).
+fn expected(what: &'static str) -> String {
+    format!("expected {what}")
 }
 
-fn verify_rsa(
-    key: &rsa::PublicKey,
-    scheme: RsaScheme,
-    hash: HashAlgorithm,
-    prehash: &[u8],
-    signature: &[u8],
-) -> Result<bool, SignatureError> {
-    use rsa::traits::PublicKeyParts as _;
-    if signature.len() != key.size() {
-        return Err(SignatureError::Malformed);
-    }
-    let pkcs1 =
-        rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| SignatureError::Malformed)?;
-    let pss = rsa::pss::Signature::try_from(signature).map_err(|_| SignatureError::Malformed)?;
-    let key = key.clone();
-    macro_rules! check {
-        ($digest:ty) => {
-            match scheme {
-                RsaScheme::Pkcs1v15 => rsa::pkcs1v15::VerifyingKey::<$digest>::new(key)
-                    .verify_prehash(prehash, &pkcs1)
-                    .is_ok(),
-                RsaScheme::Pss => rsa::pss::VerifyingKey::<$digest>::new_with_auto_salt_len(key)
-                    .verify_prehash(prehash, &pss)
-                    .is_ok(),
-            }
+/// A DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), read in place.
+struct Spki<'a> {
+    /// The algorithm OID's content.
+    algorithm: &'a [u8],
+    /// The algorithm's parameters, if any.
+    parameters: Option<der::Element<'a>>,
+    /// The public key: the BIT STRING's bytes (it must have no unused bits).
+    key: &'a [u8],
+}
+
+impl<'a> Spki<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Self, &'static str> {
+        let spki = der::single(bytes, SEQUENCE, "one SubjectPublicKeyInfo SEQUENCE")?;
+        let mut fields = der::Elements::of(spki.content);
+        let algorithm = fields.expect(SEQUENCE, "an AlgorithmIdentifier SEQUENCE")?;
+        let key = fields.expect(BIT_STRING, "a subjectPublicKey BIT STRING")?;
+        fields.end("nothing after the subjectPublicKey")?;
+        let mut identifier = der::Elements::of(algorithm.content);
+        let oid = identifier.expect(OID, "an algorithm OID")?;
+        let parameters = match identifier.peek() {
+            Some(_) => Some(identifier.next("algorithm parameters")?),
+            None => None,
         };
+        identifier.end("nothing after the algorithm parameters")?;
+        let key = match key.content {
+            [0, key @ ..] => key,
+            _ => return Err("a subjectPublicKey of whole bytes (no unused bits)"),
+        };
+        Ok(Self {
+            algorithm: oid.content,
+            parameters,
+            key,
+        })
     }
-    Ok(match hash {
-        HashAlgorithm::Sha384 => check!(sha2::Sha384),
-        HashAlgorithm::Sha512 => check!(sha2::Sha512),
-        HashAlgorithm::Auto | HashAlgorithm::Sha256 => check!(sha2::Sha256),
-    })
 }
 
 #[cfg(test)]

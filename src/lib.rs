@@ -56,6 +56,7 @@ pub mod rebuild;
 mod reference;
 pub mod referrer;
 pub mod rekor;
+mod rsa;
 mod sigstore;
 pub mod statement;
 pub mod strict_json;

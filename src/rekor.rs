@@ -413,19 +413,6 @@ fn text<'v>(body: &'v serde_json::Value, pointer: &str) -> Option<&'v str> {
     body.pointer(pointer).and_then(serde_json::Value::as_str)
 }
 
-/// One PEM block's label and DER bytes, read as loosely as the logs write them (Rekor keeps
-/// what the client sent: lines of any length). The bytes are then compared exactly.
-pub(crate) fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
-    let rest = pem.trim().strip_prefix("-----BEGIN ")?;
-    let (label, rest) = rest.split_once("-----")?;
-    let (body, end) = rest.rsplit_once("-----END ")?;
-    if end.strip_prefix(label)? != "-----" {
-        return None;
-    }
-    let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    BASE64.decode(text).ok().map(|der| (label.into(), der))
-}
-
 fn base64_at(body: &serde_json::Value, pointer: &str) -> Option<Vec<u8>> {
     text(body, pointer).and_then(|e| BASE64.decode(e).ok())
 }
@@ -438,7 +425,7 @@ impl Signer<'_> {
         let Some((label, found)) = encoded
             .and_then(|e| BASE64.decode(e).ok())
             .and_then(|pem| String::from_utf8(pem).ok())
-            .and_then(|pem| pem_der(&pem))
+            .and_then(|pem| crate::der::pem(&pem))
         else {
             return false;
         };

@@ -1106,7 +1106,7 @@ impl LayerContext<'_> {
         pem: &str,
     ) -> Result<LayerOutcome, LayerOutcome> {
         let fail = |status, text: String| LayerOutcome::fail(status, None, text);
-        let Some(der) = rekor::pem_der(pem)
+        let Some(der) = crate::der::pem(pem)
             .filter(|(label, _)| label == "CERTIFICATE")
             .map(|(_, der)| der)
         else {
