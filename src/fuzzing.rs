@@ -13,3 +13,28 @@ pub fn ecdsa_tables(data: &[u8]) {
         _ => crate::ecdsa_tables::fuzz_agrees::<p521::NistP521>(choice, rest),
     }
 }
+
+/// Our RSA verification (src/rsa.rs) of `signature` over `prehash` under the PKCS#1
+/// `RSAPublicKey` DER `key`, for the `rsa` fuzz target to compare with the rsa crate: PSS or
+/// PKCS#1 v1.5, with SHA-256, SHA-384 or SHA-512 (`hash` 0, 1, 2). `None` when the key is
+/// refused or the signature is not the modulus' length.
+pub fn rsa_verify(
+    key: &[u8],
+    pss: bool,
+    hash: u8,
+    prehash: &[u8],
+    signature: &[u8],
+) -> Option<bool> {
+    let key = crate::rsa::RsaKey::from_pkcs1_der(key).ok()?;
+    let scheme = if pss {
+        crate::RsaScheme::Pss
+    } else {
+        crate::RsaScheme::Pkcs1v15
+    };
+    let hash = match hash {
+        0 => crate::HashAlgorithm::Sha256,
+        1 => crate::HashAlgorithm::Sha384,
+        _ => crate::HashAlgorithm::Sha512,
+    };
+    key.verify(scheme, hash, prehash, signature)
+}
