@@ -278,6 +278,20 @@ fn main() {
         .run_fresh(&p, &one_layer_evidence(&alice))
         .unwrap()
         .fuel_used;
+    // The same verdict with the layer's signature unreadable (not DER), so that no signature
+    // is verified: the difference is what the one signature check costs, and the ratio is
+    // #19's "complete verification over its signature verification alone".
+    let unsigned_fuel = {
+        let digest = sha256(b"bench");
+        let mut layer = good_layer(&alice, &digest);
+        layer.signature = Some("AAAA".into());
+        let unsigned = evidence("bench.example/app:v1", &digest, Some(&[layer]));
+        let verdict = verifier.run_fresh(&p, &unsigned).unwrap();
+        assert!(!verdict.verified);
+        verdict.fuel_used
+    };
+    let signature_fuel = one_layer_fuel.saturating_sub(unsigned_fuel).max(1);
+    let verdict_over_signature = one_layer_fuel as f64 / signature_fuel as f64;
     let openssl = openssl_verify();
     let module_bytes = std::fs::metadata(support::repo_root().join("dist/ocisig.wasm"))
         .map(|m| m.len())
@@ -331,6 +345,14 @@ fn main() {
     println!(
         "  {:<44} {:>12}",
         "one-layer verdict, fresh instance (fuel)", one_layer_fuel
+    );
+    println!(
+        "  {:<44} {:>12}",
+        "  of which the signature check (fuel)", signature_fuel
+    );
+    println!(
+        "  {:<44} {:>10.2}x",
+        "ratio verdict / its signature check", verdict_over_signature
     );
     println!("  {:<44} {:>9} B", "dist/ocisig.wasm", module_bytes);
 
@@ -430,6 +452,8 @@ fn main() {
         },
         "oneLayerVerdictMicros": {"native": micros(native_fixed), "wasm": micros(wasm_fixed)},
         "oneLayerVerdictWasmFuel": one_layer_fuel,
+        "oneLayerSignatureCheckWasmFuel": signature_fuel,
+        "verdictOverSignatureCheck": verdict_over_signature,
         "moduleBytes": {"ocisig.wasm": module_bytes},
         "keyTypeVerifyMicros": key_types,
         "keylessVerdictWasmFreshFuel": keyless.map(|k| k.3),

@@ -172,38 +172,34 @@ impl RsaKey {
         acc
     }
 
-    /// `a·b·R⁻¹ mod n` for `a, b < n` (coarsely integrated operand scanning): each row adds
-    /// `a_i·b`, then the multiple of n that clears the low limb, and shifts down one limb. The
-    /// running value stays below 2n, so one subtraction at the end reduces it.
+    /// `a·b·R⁻¹ mod n` for `a, b < n` (finely integrated operand scanning): each row adds
+    /// `a_i·b` and the multiple `m·n` that clears the low limb, in one pass that writes the sum
+    /// shifted down one limb. The running value stays below 2n (a top bit beyond the limbs),
+    /// so one subtraction at the end reduces it.
     fn mont_mul(&self, a: &[u32], b: &[u32]) -> Vec<u32> {
         let (n, limbs) = (&self.n, self.n.len());
-        let mut t = vec![0u32; limbs + 2];
+        let (mut t, mut next, mut top) = (vec![0u32; limbs], vec![0u32; limbs], 0u32);
+        let (b0, n0) = (u64::from(b[0]), u64::from(n[0]));
         for &x in a {
             let x = u64::from(x);
-            let mut carry = 0u64;
-            for (t, &y) in t.iter_mut().zip(b) {
-                let v = u64::from(*t) + x * u64::from(y) + carry;
-                *t = v as u32; // the low limb; the rest carries
-                carry = v >> 32;
+            let v = u64::from(t[0]) + x * b0;
+            let m = u64::from((v as u32).wrapping_mul(self.n0inv)); // clears the low limb
+            // Two carries: the a_i·b row's and the m·n row's.
+            let (mut c1, mut c2) = (v >> 32, (u64::from(v as u32) + m * n0) >> 32);
+            let rows = t[1..].iter().zip(&b[1..]).zip(&n[1..]);
+            for (out, ((&tj, &bj), &nj)) in next.iter_mut().zip(rows) {
+                let v = u64::from(tj) + x * u64::from(bj) + c1;
+                c1 = v >> 32;
+                let w = u64::from(v as u32) + m * u64::from(nj) + c2; // the low limb of v
+                c2 = w >> 32;
+                *out = w as u32; // the low limb; the rest carries
             }
-            let v = u64::from(t[limbs]) + carry;
-            t[limbs] = v as u32; // the low limb; the high one goes to t[limbs + 1]
-            t[limbs + 1] = (v >> 32) as u32;
-            let m = u64::from(t[0].wrapping_mul(self.n0inv));
-            let mut carry = (u64::from(t[0]) + m * u64::from(n[0])) >> 32;
-            for j in 1..limbs {
-                let v = u64::from(t[j]) + m * u64::from(n[j]) + carry;
-                t[j - 1] = v as u32; // the low limb; the rest carries
-                carry = v >> 32;
-            }
-            let v = u64::from(t[limbs]) + carry;
-            t[limbs - 1] = v as u32; // the low limb; the rest carries
-            t[limbs] = t[limbs + 1] + (v >> 32) as u32;
-            t[limbs + 1] = 0;
+            let v = u64::from(top) + c1 + c2;
+            next[limbs - 1] = v as u32; // the low limb; the bit above is the top
+            top = (v >> 32) as u32;
+            core::mem::swap(&mut t, &mut next);
         }
-        let high = t[limbs];
-        t.truncate(limbs);
-        if high != 0 || !less(&t, n) {
+        if top != 0 || !less(&t, n) {
             subtract(&mut t, n);
         }
         t
