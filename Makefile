@@ -144,6 +144,7 @@ lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
 
 bench: build ## Benchmarks: medians and ratios measured in one run; writes target/bench/
 	$(CARGO) bench --locked -p ocisig-tests --bench verify
+	node benches/web.mjs $(TARGET_DIR)/bench/web.json
 	bash benches/e2e.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/e2e.json 20 100
 	bash benches/bundles.sh $(TARGET_DIR)/release/ocisig $(TARGET_DIR)/bench/bundles.json 20
 	$(CARGO) build --locked --release -p ocisig-host --example serve-load
