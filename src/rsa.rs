@@ -14,7 +14,7 @@ use sha2::Digest;
 use crate::der::{self, BIT_STRING, INTEGER, SEQUENCE};
 use crate::keys::{HashAlgorithm, RsaScheme};
 
-/// The largest public exponent accepted, as the `rsa` crate and Go's crypto/rsa bound it.
+/// The largest public exponent accepted, the `rsa` crate's bound (real keys use 65537).
 const MAX_EXPONENT: u64 = (1 << 33) - 1;
 
 /// The DER `AlgorithmIdentifier` of rsaEncryption: its OID and NULL parameters.
