@@ -14,7 +14,7 @@ use sha2::Digest as _;
 use crate::der::{self, BIT_STRING, OID, SEQUENCE};
 use crate::digest::Sha256Digest;
 use crate::ecdsa_tables::KeyTable;
-use crate::rsa::RsaKey;
+use crate::rsa::{RsaKey, RsaKeyError};
 
 /// The DER contents of the algorithm and curve OIDs: id-ecPublicKey (1.2.840.10045.2.1),
 /// P-256 (1.2.840.10045.3.1.7), P-384 (1.3.132.0.34), P-521 (1.3.132.0.35), rsaEncryption
@@ -233,7 +233,7 @@ impl PublicKey {
             "PUBLIC KEY" => Self::from_spki_der(&der, options),
             "RSA PUBLIC KEY" => {
                 let key = RsaKey::from_pkcs1_der(&der)
-                    .map_err(|what| malformed("a PKCS#1 RSA public key")(expected(what)))?;
+                    .map_err(rsa_key_error("a PKCS#1 RSA public key"))?;
                 Self::from_rsa(key, options)
             }
             _ => Err(KeyError::WrongLabel { label }),
@@ -256,7 +256,7 @@ impl PublicKey {
                 ));
             }
             let key = RsaKey::from_pkcs1_der(spki.key)
-                .map_err(|what| malformed("a valid RSA public key")(expected(what)))?;
+                .map_err(rsa_key_error("a valid RSA public key"))?;
             return Self::from_rsa(key, options);
         }
         if options.scheme.is_some() {
@@ -343,10 +343,6 @@ impl PublicKey {
     }
 
     fn from_rsa(key: RsaKey, options: KeyOptions) -> Result<Self, KeyError> {
-        let bits = key.bits();
-        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-            return Err(KeyError::RsaSize { bits });
-        }
         // One canonical form whatever the PEM type, so that the same key under two names (one
         // SPKI, one PKCS#1) is caught as a duplicate.
         let spki_der = key.to_spki_der();
@@ -467,6 +463,14 @@ impl PublicKey {
 /// "expected X" for a reader's `what` (what it expected where it stopped).
 fn expected(what: &'static str) -> String {
     format!("expected {what}")
+}
+
+/// The key error for an RSA key refused while reading `expected`.
+fn rsa_key_error(expected_key: &'static str) -> impl Fn(RsaKeyError) -> KeyError {
+    move |err| match err {
+        RsaKeyError::Malformed(what) => malformed(expected_key)(expected(what)),
+        RsaKeyError::Size(bits) => KeyError::RsaSize { bits },
+    }
 }
 
 /// A DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), read in place.

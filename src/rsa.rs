@@ -13,6 +13,7 @@ use sha2::Digest;
 
 use crate::der::{self, BIT_STRING, INTEGER, SEQUENCE};
 use crate::keys::{HashAlgorithm, RsaScheme};
+use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 
 /// The largest public exponent accepted, the `rsa` crate's bound (real keys use 65537).
 const MAX_EXPONENT: u64 = (1 << 33) - 1;
@@ -35,31 +36,48 @@ pub(crate) struct RsaKey {
     r2: Vec<u32>,
 }
 
+/// Why an RSA key was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RsaKeyError {
+    /// Not a well-formed key: what was expected instead.
+    Malformed(&'static str),
+    /// A modulus of this many bits, outside [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`].
+    Size(usize),
+}
+
+impl From<&'static str> for RsaKeyError {
+    fn from(what: &'static str) -> Self {
+        Self::Malformed(what)
+    }
+}
+
 impl RsaKey {
     /// From a DER PKCS#1 `RSAPublicKey` (`SEQUENCE { modulus INTEGER, publicExponent INTEGER }`):
-    /// an odd modulus, and an odd exponent from 3 to 2^33 − 1 below it. The modulus size is the
-    /// caller's to bound ([`RsaKey::bits`]).
-    pub(crate) fn from_pkcs1_der(bytes: &[u8]) -> Result<Self, &'static str> {
+    /// an odd modulus of [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`], and an odd exponent from 3 to
+    /// 2^33 − 1. The size is checked before any arithmetic, so an oversized modulus (in a
+    /// certificate from the evidence, say) costs nothing but its reading.
+    pub(crate) fn from_pkcs1_der(bytes: &[u8]) -> Result<Self, RsaKeyError> {
         let sequence = der::single(bytes, SEQUENCE, "an RSAPublicKey SEQUENCE")?;
         let mut fields = der::Elements::of(sequence.content);
         let n = positive_integer(fields.expect(INTEGER, "a modulus INTEGER")?.content)?;
         let e = positive_integer(fields.expect(INTEGER, "a publicExponent INTEGER")?.content)?;
         fields.end("nothing after the publicExponent")?;
         if n.last().is_none_or(|&low| low & 1 == 0) {
-            return Err("an odd modulus");
+            return Err("an odd modulus".into());
         }
         if e.len() > 8 {
-            return Err("a public exponent below 2^33");
+            return Err("a public exponent below 2^33".into());
         }
         let e = e.iter().fold(0u64, |e, &byte| e << 8 | u64::from(byte));
         if !(3..=MAX_EXPONENT).contains(&e) || e & 1 == 0 {
-            return Err("an odd public exponent from 3 to 2^33 - 1");
+            return Err("an odd public exponent from 3 to 2^33 - 1".into());
+        }
+        // No leading zero byte is left: the top byte's bits count.
+        let bits = 8 * n.len() - n.first().map_or(8, |top| top.leading_zeros() as usize);
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(RsaKeyError::Size(bits));
         }
         let n = limbs_from_be(n, n.len().div_ceil(4));
-        let bits = 32 * n.len() - n.last().map_or(32, |top| top.leading_zeros() as usize);
-        if bits <= 64 {
-            return Err("a modulus above its public exponent");
-        }
         // -n⁻¹ mod 2^32 by Newton's iteration (each step doubles the correct low bits).
         let mut inverse = 1u32;
         for _ in 0..5 {
@@ -523,6 +541,21 @@ mod tests {
         two_zeros.extend_from_slice(&n);
         let mut trailing = good.clone();
         trailing.push(0);
+        // The size is refused before any arithmetic: 1024 bits, and 64 Kibit (which would take
+        // seconds to set up).
+        let mut small = vec![0u8, 0xc1];
+        small.extend([0x55; 126]);
+        small.push(0x01);
+        assert_eq!(
+            RsaKey::from_pkcs1_der(&encode(&small, &[1, 0, 1])).unwrap_err(),
+            RsaKeyError::Size(1024)
+        );
+        let mut huge = vec![0u8];
+        huge.extend([0xff; 8192]);
+        assert_eq!(
+            RsaKey::from_pkcs1_der(&encode(&huge, &[1, 0, 1])).unwrap_err(),
+            RsaKeyError::Size(65536)
+        );
         for (bad, why) in [
             (encode(&n, &[1, 0, 1]), "negative modulus (no leading zero)"),
             (encode(&two_zeros, &[1, 0, 1]), "non-minimal modulus"),
@@ -532,7 +565,7 @@ mod tests {
             (encode(&padded, &[2]), "even exponent"),
             (encode(&padded, &[4, 0, 0, 0, 1]), "exponent above 2^33 - 1"),
             (encode(&padded, &[]), "empty exponent"),
-            (encode(&[0x03], &[3]), "modulus below the exponent"),
+            (encode(&[0x03], &[3]), "a tiny modulus"),
             (trailing, "data after the key"),
         ] {
             assert!(RsaKey::from_pkcs1_der(&bad).is_err(), "{why}");
