@@ -337,7 +337,8 @@ fn trusted_root_keys(
                 .and_then(serde_json::Value::as_str)
                 == Some("PKCS1_RSA_PKCS1V5")
             {
-                der = rsa_spki(&der);
+                // A bare PKCS#1 key: wrapped as the SubjectPublicKeyInfo every other key is.
+                der = crate::rsa::spki_of_pkcs1(&der);
             }
             let key = PublicKey::from_spki_der(&der, crate::keys::KeyOptions::default())
                 .map_err(|msg| format!("{section}[{index}].publicKey: {msg}"))?;
@@ -364,21 +365,6 @@ fn trusted_root_keys(
             Ok(log)
         })
         .collect()
-}
-
-/// A bare PKCS#1 RSA public key (what `PKCS1_RSA_PKCS1V5` names in a trusted root) wrapped as
-/// the SubjectPublicKeyInfo every other key is: `SEQUENCE { rsaEncryption NULL, BIT STRING }`.
-fn rsa_spki(pkcs1: &[u8]) -> Vec<u8> {
-    const RSA_ALGORITHM: &[u8] = &[
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let mut bits = crate::certificate::der_header(0x03, pkcs1.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(pkcs1);
-    let mut out = crate::certificate::der_header(0x30, RSA_ALGORITHM.len() + bits.len());
-    out.extend_from_slice(RSA_ALGORITHM);
-    out.extend_from_slice(&bits);
-    out
 }
 
 /// What a log entry must have logged to vouch for a signature.

@@ -19,7 +19,7 @@ use crate::limits::{MAX_RSA_BITS, MIN_RSA_BITS};
 const MAX_EXPONENT: u64 = (1 << 33) - 1;
 
 /// The DER `AlgorithmIdentifier` of rsaEncryption: its OID and NULL parameters.
-pub(crate) const RSA_ALGORITHM: &[u8] = &[
+const RSA_ALGORITHM: &[u8] = &[
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
 ];
 
@@ -105,13 +105,7 @@ impl RsaKey {
         integers.extend(der_integer(&self.e.to_be_bytes()));
         let mut pkcs1 = der::der_header(SEQUENCE, integers.len());
         pkcs1.extend(integers);
-        let mut bit_string = der::der_header(BIT_STRING, pkcs1.len() + 1);
-        bit_string.push(0); // no unused bits
-        bit_string.extend(pkcs1);
-        let mut spki = der::der_header(SEQUENCE, RSA_ALGORITHM.len() + bit_string.len());
-        spki.extend_from_slice(RSA_ALGORITHM);
-        spki.extend(bit_string);
-        spki
+        spki_of_pkcs1(&pkcs1)
     }
 
     /// Whether `signature` (exactly the modulus' length in bytes) verifies over the digest
@@ -222,6 +216,18 @@ impl RsaKey {
         }
         t
     }
+}
+
+/// A PKCS#1 `RSAPublicKey` (DER) wrapped as the SubjectPublicKeyInfo every other key is:
+/// `SEQUENCE { rsaEncryption NULL, BIT STRING }`.
+pub(crate) fn spki_of_pkcs1(pkcs1: &[u8]) -> Vec<u8> {
+    let mut bit_string = der::der_header(BIT_STRING, pkcs1.len() + 1);
+    bit_string.push(0); // no unused bits
+    bit_string.extend_from_slice(pkcs1);
+    let mut spki = der::der_header(SEQUENCE, RSA_ALGORITHM.len() + bit_string.len());
+    spki.extend_from_slice(RSA_ALGORITHM);
+    spki.extend(bit_string);
+    spki
 }
 
 /// The magnitude of a DER INTEGER that must be positive, in its shortest form.
