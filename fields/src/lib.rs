@@ -27,6 +27,25 @@ pub use crate::p256::Fe256;
 pub use crate::p384::Fe384;
 pub use crate::p521::Fe521;
 
+/// `invert`, by the curve crate through the bytes (one inversion per verification, off the
+/// hot path); `None` for 0. Every field here has it.
+macro_rules! invert_by_curve_crate {
+    ($curve:ident, $Curve:ident) => {
+        /// The inverse, by the curve crate (one per verification, off the hot path);
+        /// `None` for 0.
+        pub fn invert(&self) -> Option<Self> {
+            use ::$curve::elliptic_curve::ff::PrimeField as _;
+            type Reference = <::$curve::$Curve as ::$curve::elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+            let repr = ::$curve::FieldBytes::from(self.to_be_bytes());
+            let element = Option::<Reference>::from(Reference::from_repr(repr))?;
+            let inverse = Option::<Reference>::from(element.invert())?;
+            Self::from_be_bytes(&inverse.to_repr())
+        }
+    };
+}
+
+pub(crate) use invert_by_curve_crate;
+
 /// The field operations both types have, written once.
 macro_rules! field_element {
     ($name:ident, $words:expr, $modulus:expr, $reduce:path, $curve:ident, $Curve:ident) => {
@@ -80,16 +99,7 @@ macro_rules! field_element {
                 *self + *self
             }
 
-            /// The inverse, by the curve crate (one per verification, off the hot path);
-            /// `None` for 0.
-            pub fn invert(&self) -> Option<Self> {
-                use ::$curve::elliptic_curve::ff::PrimeField as _;
-                type Reference = <::$curve::$Curve as ::$curve::elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
-                let repr = ::$curve::FieldBytes::from(self.to_be_bytes());
-                let element = Option::<Reference>::from(Reference::from_repr(repr))?;
-                let inverse = Option::<Reference>::from(element.invert())?;
-                Self::from_be_bytes(&inverse.to_repr())
-            }
+            crate::invert_by_curve_crate!($curve, $Curve);
         }
 
         impl core::ops::Add for $name {

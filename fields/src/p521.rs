@@ -126,16 +126,7 @@ impl Fe521 {
         Self::carried(columns!(square_column, a, &a2, &a4))
     }
 
-    /// The inverse, by the curve crate (one per verification, off the hot path); `None` for 0.
-    pub fn invert(&self) -> Option<Self> {
-        use ::p521::elliptic_curve::ff::PrimeField as _;
-        type Reference =
-            <::p521::NistP521 as ::p521::elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
-        let repr = ::p521::FieldBytes::from(self.to_be_bytes());
-        let element = Option::<Reference>::from(Reference::from_repr(repr))?;
-        let inverse = Option::<Reference>::from(element.invert())?;
-        Self::from_be_bytes(&inverse.to_repr())
-    }
+    crate::invert_by_curve_crate!(p521, NistP521);
 
     /// The element of column sums below 2^64 − 2^36: one carry pass, whose carry out of limb
     /// 17 (multiples of 2^522) comes back doubled onto limb 0, and limb 0's carry onto limb 1.
