@@ -271,7 +271,7 @@ pub const KEYLESS_CHECKS: [LayerCheck; 8] = [
     LayerCheck {
         status: Reason::UntrustedCertificate,
         check: "The certificate chains to a Fulcio CA of the trusted root, and may sign code",
-        failure: "The certificate was not issued by a certificate authority the trusted root lists (for that time), or is not a code-signing certificate.",
+        failure: "The certificate was not issued by a certificate authority the trusted root lists (for that time), is not a code-signing certificate, or a certificate of the path breaks a path rule (a critical extension ocisig does not process, a CA's constraints).",
     },
     LayerCheck {
         status: Reason::SctInvalid,

@@ -33,7 +33,6 @@ extern crate alloc;
 
 pub mod attestation;
 pub mod bundle;
-pub mod certificate;
 mod der;
 mod digest;
 mod ecdsa_tables;
@@ -67,6 +66,10 @@ pub mod trusted_root;
 mod verdict;
 mod verify;
 pub mod workload;
+pub mod x509;
+
+/// Fulcio certificates and their chains; [`x509::certificate`] under its earlier name.
+pub use x509::certificate;
 
 pub use digest::Sha256Digest;
 pub use evidence::{Evidence, EvidenceError};

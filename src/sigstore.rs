@@ -409,7 +409,9 @@ fn with_key(
 ///    entry with a verified inclusion promise proves its integrated time. At least one time is
 ///    needed;
 /// 5. at every proven time, the leaf chains to a certificate authority of the trusted root
-///    whose `validFor` contains it, every certificate valid then, and the leaf may sign code;
+///    whose `validFor` contains it, as a code-signing path ([`crate::x509::path`]: every
+///    certificate valid then, no critical extension unprocessed, the CAs' constraints kept,
+///    and the leaf may sign code);
 /// 6. an embedded SCT verifies under a CT log of the trusted root;
 /// 7. the certificate's identity is one the policy lists (the first in policy order counts).
 #[allow(clippy::too_many_arguments)]
@@ -517,9 +519,9 @@ pub(crate) fn verify_under_leaf(
 /// The last keyless steps, shared by bundles and `.sig` layers, for a leaf whose signature and
 /// log entries have verified and at the times the evidence proves (at least one): at every
 /// time, the leaf chains to a certificate authority of the trusted root (whose window contains
-/// it); it may sign code; an embedded SCT verifies under a CT log of the root; and it names an
-/// identity of the policy. Returns that identity's index among the policy's identities, and
-/// words for the signer.
+/// it) as a code-signing path ([`crate::x509::path`]); an embedded SCT verifies under a CT log
+/// of the root; and it names an identity of the policy. Returns that identity's index among
+/// the policy's identities, and words for the signer.
 pub(crate) fn keyless_signer(
     policy: &Policy,
     leaf: &Certificate,
@@ -556,8 +558,6 @@ pub(crate) fn keyless_signer(
             ),
         ),
     })?;
-    leaf.check_code_signing()
-        .map_err(|err| (Reason::UntrustedCertificate, err.to_string()))?;
     let issuer = root.authorities()[authority]
         .chain()
         .first()

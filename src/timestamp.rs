@@ -11,8 +11,10 @@
 //!    bytes;
 //! 3. the `TSTInfo`'s message imprint is the hash of the bundle's signature bytes;
 //! 4. a timestamp authority of the policy's trusted root, whose `validFor` contains the stamped
-//!    time, has a chain in which every certificate is valid at that time, each is issued by the
-//!    next, and whose leaf may stamp time (and is not a CA);
+//!    time, has a certificate path that holds as a time-stamping path
+//!    ([`crate::x509::path`]: its leaf's sole, critical extended key usage is `timeStamping`,
+//!    no critical extension ocisig does not process, each certificate issued by the next) and
+//!    whose every certificate is valid at that time;
 //! 5. that leaf's key verifies the signature over the signed attributes.
 //!
 //! Certificates the response embeds play no part: the authority's chain comes from the trusted
@@ -22,24 +24,42 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use sha2::Digest as _;
 
-use crate::certificate::Certificate;
 use crate::der::{self, Element, GENERALIZED_TIME, INTEGER, OCTET_STRING, OID, SEQUENCE, SET};
 use crate::keys::{HashAlgorithm, KeyOptions};
 use crate::limits::MAX_TIMESTAMP_BYTES;
+use crate::x509::certificate::Certificate;
+use crate::x509::path::{CheckedChain, PathError, Purpose, check_path};
 
-/// A timestamp authority of a trusted root: its chain, leaf first, and the window in which its
-/// stamps are trusted. Built only from a trusted root
-/// ([`trusted_root_timestamp_authorities`]), which checks the chain once.
+/// A timestamp authority of a trusted root: the certificate that signs its timestamps, the
+/// chain above it, and the window in which its stamps are trusted. Built only from a trusted
+/// root ([`trusted_root_timestamp_authorities`]), which checks the path once, as a
+/// time-stamping path ([`crate::x509::path`]); a verification checks only the validity at the
+/// stamped time.
 #[derive(Clone, Debug)]
 pub struct TimestampAuthority {
-    chain: Vec<Certificate>,
+    leaf: Certificate,
+    cas: CheckedChain,
+    path: core::result::Result<(), PathError>,
     valid_for: (Option<i64>, Option<i64>),
 }
 
 impl TimestampAuthority {
-    /// The chain: the certificate that signs timestamps first, its issuers after it.
+    /// The certificate that signs timestamps.
+    pub fn leaf(&self) -> &Certificate {
+        &self.leaf
+    }
+
+    /// The certificate authorities above the leaf, its issuer first.
     pub fn chain(&self) -> &[Certificate] {
-        &self.chain
+        self.cas.certificates()
+    }
+
+    /// Whether the path from the leaf holds (its time aside), checked when the root was read.
+    ///
+    /// # Errors
+    /// The [`PathError`] that stopped it.
+    pub fn holds(&self) -> core::result::Result<(), &PathError> {
+        self.path.as_ref().copied()
     }
 
     /// `validFor` in the trusted root (Unix seconds, either end open).
@@ -60,6 +80,10 @@ pub enum TimestampError {
     OutsideValidity(i64),
     /// No trusted authority's chain holds at the stamped time, or none signed the stamp.
     Untrusted,
+    /// The path of the authority whose window contains the stamped time does not hold: a
+    /// critical extension ocisig does not process, a CA's constraints, the time-stamping
+    /// usage, or a certificate not valid at that time.
+    Path(PathError),
 }
 
 impl core::fmt::Display for TimestampError {
@@ -76,6 +100,10 @@ impl core::fmt::Display for TimestampError {
             Self::Untrusted => f.write_str(
                 "the signed timestamp is not signed by a timestamp authority of the trusted root \
                  whose certificates are valid at its time",
+            ),
+            Self::Path(error) => write!(
+                f,
+                "the timestamp authority's certificate path does not hold: {error}"
             ),
         }
     }
@@ -338,23 +366,27 @@ pub fn verify_timestamp(
         if !crate::time::within(authority.valid_for, time) {
             continue;
         }
-        error = TimestampError::Untrusted;
-        let Some(leaf) = authority.chain.first() else {
-            continue;
-        };
-        // The chain itself was checked when the trusted root was read.
-        if !leaf.may_stamp_time() || !authority.chain.iter().all(|c| c.valid_at(time)) {
-            continue;
-        }
         let options = KeyOptions {
             hash: stamp.hash,
             scheme: None,
         };
-        if leaf.public_key(options).is_ok_and(|key| {
+        let signed = authority.leaf.public_key(options).is_ok_and(|key| {
             key.verify(&stamp.signed_attributes, stamp.signature)
                 .is_ok()
+        });
+        if !signed {
+            if !matches!(error, TimestampError::Path(_)) {
+                error = TimestampError::Untrusted;
+            }
+            continue;
+        }
+        // This authority signed: its path (checked when the trusted root was read) and the
+        // validity of its certificates at the stamped time decide.
+        match authority.path.clone().and_then(|()| {
+            crate::x509::path::check_validity(&authority.leaf, authority.chain(), &[time])
         }) {
-            return Ok(time);
+            Ok(()) => return Ok(time),
+            Err(path) => error = TimestampError::Path(path),
         }
     }
     Err(error)
@@ -367,11 +399,25 @@ pub fn verify_timestamp(
 pub fn trusted_root_timestamp_authorities(
     root: &serde_json::Value,
 ) -> core::result::Result<Vec<TimestampAuthority>, String> {
-    crate::certificate::trusted_root_chains(root, "timestampAuthorities").map(|list| {
-        list.into_iter()
-            .map(|(chain, valid_for)| TimestampAuthority { chain, valid_for })
-            .collect()
-    })
+    let chains = crate::x509::certificate::trusted_root_chains(root, "timestampAuthorities")?;
+    chains
+        .into_iter()
+        .enumerate()
+        .map(|(i, (chain, valid_for))| {
+            let mut certificates = chain.into_iter();
+            let leaf = certificates
+                .next()
+                .ok_or_else(|| format!("timestampAuthorities[{i}] has no certificate"))?;
+            let cas = CheckedChain::new(certificates.collect(), Purpose::TimeStamping);
+            let path = check_path(&leaf, &cas, Purpose::TimeStamping, &[]);
+            Ok(TimestampAuthority {
+                leaf,
+                cas,
+                path,
+                valid_for,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = ocisig::attestation::predicate_type_uri(&String::from_utf8_lossy(data));
     if let Ok(certificate) = ocisig::certificate::Certificate::from_der(data) {
-        let _ = certificate.check_code_signing();
+        use ocisig::x509::path::{CheckedChain, Purpose, check_path};
+        for purpose in [Purpose::CodeSigning, Purpose::TimeStamping] {
+            let chain = CheckedChain::new(vec![certificate.clone()], purpose);
+            let _ = check_path(&certificate, &chain, purpose, &[0]);
+        }
         let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);
         let _ = ocisig::certificate::verify_embedded_sct(&certificate, &certificate, &[]);
     }

@@ -18,6 +18,7 @@ mod certificates;
 mod examples;
 mod keyless;
 mod keytypes;
+mod paths;
 mod platforms;
 mod referrers;
 mod rekor;

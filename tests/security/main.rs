@@ -537,3 +537,62 @@ fn cve_2022_36056_sigstore_pythons_keyless_bundle_with_an_unrelated_log_entry() 
     );
     assert!(verdict.to_json().contains("logs another signature"));
 }
+
+/// Issue #28, found by an adversarial review of keyless verification: a Fulcio-style leaf with
+/// a critical extension nobody processes, a timestamp authority's certificate with one (the
+/// timestamp the only proven time), and a timestamp authority whose `timeStamping` extended
+/// key usage is not critical all verified. RFC 5280 §4.2: a certificate with a critical
+/// extension the verifier does not process must be refused; RFC 3161 §2.3: the TSA's one
+/// extended key usage must be critical. cosign 2.5 and sigstore-python refuse all three, and
+/// now so does ocisig, in one path validator (`ocisig::x509::path`). The PKI is the test's own
+/// (`ocisig-testpki`): valid but for the one fault, every certificate re-signed.
+#[test]
+fn issue_28_unknown_critical_extensions_and_a_non_critical_tsa_usage_are_refused() {
+    use ocisig_testpki::{Extension, ISSUER, Proof, SUBJECT, Spec, oid, position};
+    let image_digest = digest("issue 28");
+    let check = |spec: &Spec, reason: &str, says: &str| {
+        let pki = spec.build();
+        let bundle = pki.image_bundle(&image_digest, Proof::TimestampOnly);
+        let evidence = evidence_with_referrers(
+            IMAGE,
+            &image_digest,
+            &[(referrer(&image_digest, &bundle), Some(bundle))],
+            None,
+        );
+        let policy = serde_json::to_vec(&json!({
+            "identities": [{"issuer": ISSUER, "subject": SUBJECT}],
+            "trustedRoot": pki.trusted_root(),
+        }))
+        .unwrap();
+        let verdict = expect(&policy, &evidence, reason);
+        let message = verdict["bundles"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    };
+    check(&Spec::valid(), "verified", SUBJECT);
+
+    let mut leaf = Spec::valid();
+    leaf.leaf.extensions.push(Extension::unknown_critical());
+    check(
+        &leaf,
+        "untrusted_certificate",
+        "the leaf certificate has a critical extension ocisig does not process (1.3.6.1.4.1.57264.99.1)",
+    );
+
+    let mut tsa = Spec::valid();
+    tsa.tsa_leaf.extensions.push(Extension::unknown_critical());
+    check(
+        &tsa,
+        "timestamp_invalid",
+        "the timestamp authority's certificate path does not hold: the leaf certificate has a \
+         critical extension ocisig does not process (1.3.6.1.4.1.57264.99.1)",
+    );
+
+    let mut usage = Spec::valid();
+    let at = position(&usage.tsa_leaf, oid::EXT_KEY_USAGE).unwrap();
+    usage.tsa_leaf.extensions[at] = Extension::ext_key_usage(&[oid::TIME_STAMPING], false);
+    check(
+        &usage,
+        "timestamp_invalid",
+        "its timeStamping extended key usage is not critical (RFC 3161 §2.3)",
+    );
+}

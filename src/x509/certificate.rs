@@ -23,6 +23,7 @@ use crate::der::{
 };
 pub(crate) use crate::der::{der_header, tlv};
 use crate::keys::{HashAlgorithm, KeyOptions, PublicKey};
+use crate::x509::path::{self, CheckedChain, PathError, Position, Purpose};
 
 /// Fulcio's OIDC issuer extension, v1 `1.3.6.1.4.1.57264.1.1` (deprecated; the raw issuer
 /// bytes), as the content of its DER OID.
@@ -50,6 +51,7 @@ const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
 const OID_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+const OID_NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
 
 const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2];
 const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 3];
@@ -77,9 +79,10 @@ pub enum CertificateError {
     Untrusted,
     /// No embedded SCT verifies under a CT log of the trusted root valid at its time.
     NoValidSct,
-    /// The leaf may not sign code: no `digitalSignature` key usage, or no code-signing
-    /// extended key usage, or it is a CA.
-    Usage(&'static str),
+    /// The certificate path breaks a rule of RFC 5280 or of the path's purpose
+    /// ([`path`]): a critical extension ocisig does not process, a CA's constraints, the
+    /// leaf's key usages.
+    Path(PathError),
 }
 
 impl core::fmt::Display for CertificateError {
@@ -92,7 +95,7 @@ impl core::fmt::Display for CertificateError {
             Self::Untrusted => f.write_str(
                 "no chain leads from the certificate to a certificate authority of the trusted root valid at that time",
             ),
-            Self::Usage(what) => write!(f, "the certificate may not sign code: {what}"),
+            Self::Path(error) => write!(f, "the certificate path does not hold: {error}"),
             Self::NoValidSct => f.write_str(
                 "no embedded SCT of the certificate verifies under a CT log of the trusted root",
             ),
@@ -127,12 +130,33 @@ pub struct Certificate {
     alternative_names: Vec<AlternativeName>,
     oidc_issuer: Option<String>,
     github_workflow: [Option<String>; 5],
-    digital_signature: bool,
-    code_signing: bool,
-    time_stamping: bool,
-    is_ca: bool,
+    /// The keyUsage bits (bit 0 is `digitalSignature`), if the extension is present.
+    key_usage: Option<u16>,
+    /// The extended key usages' OIDs, if the extension is present.
+    extended_key_usage: Option<Vec<Vec<u8>>>,
+    /// basicConstraints, if present.
+    basic_constraints: Option<BasicConstraints>,
+    /// Whether the certificate carries nameConstraints, which ocisig does not enforce.
+    name_constraints: bool,
+    /// Every extension's OID (its DER content) with its criticality, in certificate order.
+    extensions: Vec<(Vec<u8>, bool)>,
     sct_list: Option<Vec<u8>>,
 }
+
+/// A certificate's basicConstraints (RFC 5280 §4.2.1.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasicConstraints {
+    /// `cA`: the key may verify certificate signatures.
+    pub ca: bool,
+    /// `pathLenConstraint`: the most non-self-issued intermediate CAs that may follow this one
+    /// towards a leaf.
+    pub path_len: Option<u32>,
+}
+
+/// keyUsage's `digitalSignature` bit, as [`Certificate::key_usage`] numbers the bits.
+pub const KEY_USAGE_DIGITAL_SIGNATURE: u16 = 1 << 0;
+/// keyUsage's `keyCertSign` bit.
+pub const KEY_USAGE_KEY_CERT_SIGN: u16 = 1 << 5;
 
 impl Certificate {
     /// Parses a DER certificate.
@@ -238,10 +262,11 @@ impl Certificate {
             alternative_names: Vec::new(),
             oidc_issuer: None,
             github_workflow: Default::default(),
-            digital_signature: false,
-            code_signing: false,
-            time_stamping: false,
-            is_ca: false,
+            key_usage: None,
+            extended_key_usage: None,
+            basic_constraints: None,
+            name_constraints: false,
+            extensions: Vec::new(),
             sct_list: None,
         };
         if let Some(extensions) = extensions {
@@ -259,7 +284,6 @@ impl Certificate {
         )
         .map_err(Parse::Der)?;
         let mut list = Elements::of(list.content);
-        let mut seen: Vec<&[u8]> = Vec::new();
         let mut v1_issuer = None;
         while list.peek().is_some() {
             let extension = list
@@ -270,14 +294,15 @@ impl Certificate {
                 .expect(OID, "an extension has no OID")
                 .map_err(Parse::Der)?
                 .content;
-            if let Some(critical) = fields
+            let critical = match fields
                 .optional(BOOLEAN, "an extension's criticality")
                 .map_err(Parse::Der)?
-                // DER leaves a FALSE default out.
-                && critical.content != [0xff]
             {
-                return Err(Parse::Der("an extension's criticality is not DER"));
-            }
+                None => false,
+                // DER leaves a FALSE default out.
+                Some(flag) if flag.content == [0xff] => true,
+                Some(_) => return Err(Parse::Der("an extension's criticality is not DER")),
+            };
             let value = fields
                 .expect(OCTET_STRING, "an extension has no value")
                 .map_err(Parse::Der)?
@@ -285,39 +310,33 @@ impl Certificate {
             fields
                 .end("data after an extension's value")
                 .map_err(Parse::Der)?;
-            if seen.contains(&oid) {
+            if self.extensions.iter().any(|(seen, _)| seen == oid) {
                 return Err(Parse::Extension("an extension is repeated"));
             }
-            seen.push(oid);
+            self.extensions.push((oid.to_vec(), critical));
             match oid {
                 OID_SUBJECT_ALT_NAME => {
                     self.alternative_names = alternative_names(value)
                         .ok_or(Parse::Extension("subjectAltName is malformed"))?;
                 }
                 OID_KEY_USAGE => {
-                    let bits = single(value, BIT_STRING, "")
-                        .ok()
-                        .filter(|bits| !bits.content.is_empty())
-                        .ok_or(Parse::Extension("keyUsage is malformed"))?;
-                    self.digital_signature = bits.content.get(1).is_some_and(|b| b & 0x80 != 0);
+                    self.key_usage =
+                        Some(key_usage(value).ok_or(Parse::Extension("keyUsage is malformed"))?);
                 }
                 OID_EXTENDED_KEY_USAGE => {
                     let usages = object_identifiers(value)
+                        .filter(|usages| !usages.is_empty())
                         .ok_or(Parse::Extension("extKeyUsage is malformed"))?;
-                    self.code_signing = usages.contains(&OID_CODE_SIGNING);
-                    self.time_stamping = usages.contains(&OID_TIME_STAMPING);
+                    self.extended_key_usage =
+                        Some(usages.into_iter().map(<[u8]>::to_vec).collect());
                 }
                 OID_BASIC_CONSTRAINTS => {
-                    let constraints = single(value, SEQUENCE, "")
-                        .ok()
-                        .ok_or(Parse::Extension("basicConstraints is malformed"))?;
-                    let mut fields = Elements::of(constraints.content);
-                    self.is_ca = fields
-                        .optional(BOOLEAN, "")
-                        .ok()
-                        .ok_or(Parse::Extension("basicConstraints is malformed"))?
-                        .is_some_and(|ca| ca.content == [0xff]);
+                    self.basic_constraints = Some(
+                        basic_constraints(value)
+                            .ok_or(Parse::Extension("basicConstraints is malformed"))?,
+                    );
                 }
+                OID_NAME_CONSTRAINTS => self.name_constraints = true,
                 OID_FULCIO_ISSUER_V2 => {
                     let issuer = single(value, UTF8_STRING, "")
                         .ok()
@@ -393,34 +412,47 @@ impl Certificate {
         (self.not_before, self.not_after)
     }
 
-    /// Whether this certificate may sign code: `digitalSignature`, code-signing EKU, not a CA.
-    ///
-    /// # Errors
-    /// [`CertificateError::Usage`] naming what is missing.
-    pub fn check_code_signing(&self) -> Result<(), CertificateError> {
-        if !self.digital_signature {
-            return Err(CertificateError::Usage("no digitalSignature key usage"));
-        }
-        if !self.code_signing {
-            return Err(CertificateError::Usage(
-                "no code-signing extended key usage",
-            ));
-        }
-        if self.is_ca {
-            return Err(CertificateError::Usage("it is a CA certificate"));
-        }
-        Ok(())
+    /// The keyUsage bits, bit 0 first (`digitalSignature`, `nonRepudiation`, …,
+    /// `keyCertSign` is bit 5, `decipherOnly` bit 8), if the certificate has the extension.
+    pub fn key_usage(&self) -> Option<u16> {
+        self.key_usage
     }
 
-    /// Whether this certificate may sign timestamps: the time-stamping extended key usage,
-    /// and not a CA.
-    pub fn may_stamp_time(&self) -> bool {
-        self.time_stamping && !self.is_ca
+    /// The extended key usages' OIDs (DER contents), if the certificate has the extension.
+    pub fn extended_key_usage(&self) -> Option<&[Vec<u8>]> {
+        self.extended_key_usage.as_deref()
     }
 
-    /// Whether this is a CA certificate (basic constraints).
+    /// basicConstraints, if the certificate has the extension.
+    pub fn basic_constraints(&self) -> Option<BasicConstraints> {
+        self.basic_constraints
+    }
+
+    /// Whether the certificate carries nameConstraints.
+    pub fn has_name_constraints(&self) -> bool {
+        self.name_constraints
+    }
+
+    /// Every extension's OID (DER content) and criticality, in certificate order.
+    pub fn extensions(&self) -> impl Iterator<Item = (&[u8], bool)> {
+        self.extensions
+            .iter()
+            .map(|(oid, critical)| (oid.as_slice(), *critical))
+    }
+
+    /// Whether the extension `oid` is present and marked critical.
+    pub fn is_critical(&self, oid: &[u8]) -> bool {
+        self.extensions().any(|(o, critical)| o == oid && critical)
+    }
+
+    /// Whether basicConstraints says this is a CA.
     pub fn is_ca(&self) -> bool {
-        self.is_ca
+        self.basic_constraints.is_some_and(|c| c.ca)
+    }
+
+    /// Whether the subject and issuer names are the same (RFC 5280's "self-issued").
+    pub fn is_self_issued(&self) -> bool {
+        self.issuer == self.subject
     }
 
     /// Whether this certificate signs itself (a root).
@@ -498,14 +530,71 @@ fn object_identifiers(value: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
+/// keyUsage's BIT STRING as bits numbered from the first (bit 0, `digitalSignature`, is the
+/// first byte's high bit). DER: the unused bits are zero and the last byte is not zero.
+fn key_usage(value: &[u8]) -> Option<u16> {
+    let bits = single(value, BIT_STRING, "").ok()?.content;
+    let (&unused, bytes) = bits.split_first()?;
+    let last = *bytes.last()?;
+    if bytes.len() > 2 || unused > 7 || last & ((1 << unused) - 1) != 0 || last == 0 {
+        return None;
+    }
+    let mut out = 0u16;
+    for (i, byte) in bytes.iter().enumerate() {
+        for bit in 0..8 {
+            if byte & (0x80 >> bit) != 0 {
+                out |= 1 << (i * 8 + bit);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// basicConstraints: `SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX)
+/// OPTIONAL }`. A path length beside `cA` false, or a negative or non-minimal one, is refused.
+/// An explicit FALSE is read as written, as Go and OpenSSL read it.
+fn basic_constraints(value: &[u8]) -> Option<BasicConstraints> {
+    let constraints = single(value, SEQUENCE, "").ok()?;
+    let mut fields = Elements::of(constraints.content);
+    let ca = match fields.optional(BOOLEAN, "").ok()? {
+        None => false,
+        Some(flag) => match flag.content {
+            [0xff] => true,
+            [0x00] => false,
+            _ => return None,
+        },
+    };
+    let path_len = match fields.optional(INTEGER, "").ok()? {
+        None => None,
+        Some(integer) => {
+            let digits = integer.content;
+            let minimal = match digits {
+                [] => false,
+                [0, next, ..] => next & 0x80 != 0,
+                [first, ..] => first & 0x80 == 0,
+            };
+            if !minimal || !ca || digits.len() > 5 {
+                return None;
+            }
+            let mut value = 0u64;
+            for digit in digits {
+                value = value << 8 | u64::from(*digit);
+            }
+            Some(u32::try_from(value).unwrap_or(u32::MAX))
+        }
+    };
+    fields.end("").ok()?;
+    Some(BasicConstraints { ca, path_len })
+}
+
 /// One certificate authority of a trusted root: its chain, issuer first up to the root, and
 /// the window (Unix seconds, either end open) in which it issued. Built only from a trusted
-/// root ([`trusted_root_authorities`]), which checks the chain once: each certificate is a CA
-/// issued by the next, and the last is its own issuer. A verification then checks only the leaf's
-/// signature by the chain's first certificate, and the windows.
+/// root ([`trusted_root_authorities`]), which checks the chain once
+/// ([`path::check_authorities`]); a verification then checks the leaf against it
+/// ([`path::check_leaf`]) and the windows.
 #[derive(Clone, Debug)]
 pub struct Authority {
-    chain: Vec<Certificate>,
+    chain: CheckedChain,
     valid_for: (Option<i64>, Option<i64>),
 }
 
@@ -516,44 +605,37 @@ impl Authority {
 
     /// The chain, from the certificate that issues leaves up to the root.
     pub fn chain(&self) -> &[Certificate] {
-        &self.chain
+        self.chain.certificates()
     }
 
     /// `validFor` in the trusted root (Unix seconds, either end open).
     pub fn valid_for(&self) -> (Option<i64>, Option<i64>) {
         self.valid_for
     }
-}
 
-/// Whether a chain from a trusted root holds in itself: every certificate is a CA issued by the
-/// next, and the last is its own issuer. `leaf_may_be_end_entity` lets the first certificate be
-/// an end entity (a timestamp authority's signing certificate).
-///
-/// The last certificate is the trust anchor, trusted because the policy names it: its
-/// self-signature proves nothing and is not checked (RFC 5280 §6.1 takes the anchor's name and
-/// key as given, as Go's crypto/x509 and OpenSSL do). Checking it cost a P-384 verification
-/// per root and policy read, a third of a fresh keyless verdict.
-pub(crate) fn chain_holds(chain: &[Certificate], leaf_may_be_end_entity: bool) -> bool {
-    let Some(root) = chain.last() else {
-        return false;
-    };
-    chain.iter().enumerate().all(|(i, certificate)| {
-        certificate.is_ca || (i == 0 && leaf_may_be_end_entity && chain.len() > 1)
-    }) && chain.windows(2).all(|pair| pair[0].issued_by(&pair[1]))
-        && root.issuer == root.subject
+    /// Whether the chain holds as a path for code-signing leaves, checked when the root was
+    /// read.
+    ///
+    /// # Errors
+    /// The [`PathError`] that stopped it.
+    pub fn holds(&self) -> Result<(), &PathError> {
+        self.chain.holds()
+    }
 }
 
 /// Checks that `leaf` chains to one of `authorities` at each of `times` (Unix seconds, times
-/// the evidence proves): the leaf is signed by the authority's first certificate (checked once,
-/// whatever the times), and at every time the authority's `validFor` contains it and the leaf
-/// and every certificate of the chain are valid. Certificates from anywhere but the trusted
-/// root play no part.
+/// the evidence proves), as a code-signing path ([`path`]): the leaf is valid at every time and
+/// obeys a leaf's rules; an authority counts when its first certificate issued the leaf, its
+/// chain holds, its `validFor` contains every time, and every certificate of its chain is valid
+/// then. Certificates from anywhere but the trusted root play no part.
 ///
 /// Returns the index of the authority whose chain holds.
 ///
 /// # Errors
-/// [`CertificateError::NotValidAt`] when the leaf itself is not valid at a time,
-/// [`CertificateError::Untrusted`] when no authority's chain holds at every time.
+/// [`CertificateError::NotValidAt`] when the leaf itself is not valid at a time;
+/// [`CertificateError::Path`] when the leaf breaks a leaf's rules, or when an authority that
+/// issued the leaf fails for a reason of its own (the first such); else
+/// [`CertificateError::Untrusted`].
 pub fn verify_chain_at(
     leaf: &Certificate,
     authorities: &[Authority],
@@ -562,21 +644,28 @@ pub fn verify_chain_at(
     if let Some(time) = times.iter().find(|t| !leaf.valid_at(**t)) {
         return Err(CertificateError::NotValidAt(*time));
     }
-    let holds = |authority: &Authority| {
-        times.iter().all(|&time| {
-            authority.valid_at(time) && authority.chain.iter().all(|c| c.valid_at(time))
-        }) && authority
-            .chain
-            .first()
-            .is_some_and(|issuer| leaf.issued_by(issuer))
-    };
     if times.is_empty() {
         return Err(CertificateError::Untrusted);
     }
-    authorities
-        .iter()
-        .position(holds)
-        .ok_or(CertificateError::Untrusted)
+    let mut error = CertificateError::Untrusted;
+    for (index, authority) in authorities.iter().enumerate() {
+        if !times.iter().all(|&time| authority.valid_at(time)) {
+            continue;
+        }
+        match path::check_path(leaf, &authority.chain, Purpose::CodeSigning, times) {
+            Ok(()) => return Ok(index),
+            // Another authority may have issued it.
+            Err(PathError::NotIssuedBy {
+                position: Position::Leaf,
+            }) => {}
+            Err(other) => {
+                if error == CertificateError::Untrusted {
+                    error = CertificateError::Path(other);
+                }
+            }
+        }
+    }
+    Err(error)
 }
 
 /// [`verify_chain_at`] at one time.
@@ -592,25 +681,19 @@ pub fn verify_chain(
 }
 
 /// The certificate authorities of a Sigstore `trusted_root.json`
-/// (`certificateAuthorities[].certChain.certificates[].rawBytes`, each with its `validFor`).
+/// (`certificateAuthorities[].certChain.certificates[].rawBytes`, each with its `validFor`),
+/// each chain checked as a path for code-signing leaves.
 ///
 /// # Errors
-/// A sentence naming the entry at fault.
+/// A sentence naming the entry at fault, when one cannot be read.
 pub fn trusted_root_authorities(root: &serde_json::Value) -> Result<Vec<Authority>, String> {
-    trusted_root_chains(root, "certificateAuthorities")?
+    Ok(trusted_root_chains(root, "certificateAuthorities")?
         .into_iter()
-        .enumerate()
-        .map(|(i, (chain, valid_for))| {
-            if chain_holds(&chain, false) {
-                Ok(Authority { chain, valid_for })
-            } else {
-                Err(format!(
-                    "certificateAuthorities[{i}]: the chain does not hold (each certificate a \
-                     CA issued by the next, the last its own issuer)"
-                ))
-            }
+        .map(|(chain, valid_for)| Authority {
+            chain: CheckedChain::new(chain, Purpose::CodeSigning),
+            valid_for,
         })
-        .collect()
+        .collect())
 }
 
 /// The certificate chains of one section of a trusted root (`certificateAuthorities` or
