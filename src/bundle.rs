@@ -27,7 +27,8 @@ use crate::strict_json::{self, Fields};
 use crate::tlog::{Hash, InclusionProof};
 
 use crate::limits::{
-    MAX_SIGSTORE_BUNDLE_BYTES as MAX_BUNDLE_BYTES, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES,
+    MAX_ENVELOPE_SIGNATURES, MAX_SIGSTORE_BUNDLE_BYTES as MAX_BUNDLE_BYTES, MAX_TIMESTAMPS,
+    MAX_TLOG_ENTRIES,
 };
 
 /// A bundle format version.
@@ -644,19 +645,86 @@ fn parse_message(message: &MessageSignatureDocument) -> Result<Content, BundleEr
     })
 }
 
-/// Reads a DSSE envelope on its own (a legacy `.att` layer), as strictly as a bundle's: one
-/// signature, standard base64. Gives [`Content::Dsse`].
+/// A DSSE envelope read on its own (a legacy `.att` layer): unlike a bundle's, it may carry
+/// several signatures, each of which may be by a different key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// The payload's type.
+    pub payload_type: String,
+    /// The exact payload bytes.
+    pub payload: Vec<u8>,
+    /// The signatures over [`pae`]`(payload_type, payload)`, in envelope order.
+    pub signatures: Vec<Vec<u8>>,
+}
+
+/// Why a legacy `.att` layer's DSSE envelope cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// Larger than [`crate::limits::MAX_SIGSTORE_BUNDLE_BYTES`].
+    TooLarge,
+    /// Not strict JSON of the envelope shape.
+    Syntax(String),
+    /// A field breaks a rule of the format.
+    Invalid {
+        /// The field, as a path.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl core::fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLarge => write!(f, "the envelope is larger than {MAX_BUNDLE_BYTES} bytes"),
+            Self::Syntax(msg) => {
+                write!(f, "the envelope is not valid JSON of the DSSE shape: {msg}")
+            }
+            Self::Invalid { field, problem } => write!(f, "envelope {field}: {problem}"),
+        }
+    }
+}
+
+impl core::error::Error for EnvelopeError {}
+
+/// Reads a DSSE envelope on its own (a legacy `.att` layer), as strictly as a bundle's
+/// (standard base64), but with 1 to [`MAX_ENVELOPE_SIGNATURES`] signatures: cosign accepts a
+/// layer when any of them verifies.
 ///
 /// # Errors
-/// A [`BundleError`] naming the field at fault.
-pub fn parse_dsse_envelope(bytes: &[u8]) -> Result<Content, BundleError> {
+/// An [`EnvelopeError`] naming the field at fault.
+pub fn parse_dsse_envelope(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
     if bytes.len() > MAX_BUNDLE_BYTES {
-        return Err(BundleError::TooLarge);
+        return Err(EnvelopeError::TooLarge);
     }
     let envelope = strict_json::parse_value(bytes)
         .and_then(|value| EnvelopeDocument::read(&value))
-        .map_err(BundleError::Syntax)?;
-    parse_envelope(&envelope)
+        .map_err(EnvelopeError::Syntax)?;
+    let count = envelope.signatures.len();
+    if count == 0 || count > MAX_ENVELOPE_SIGNATURES {
+        return Err(EnvelopeError::Invalid {
+            field: "signatures".into(),
+            problem: format!("{count} signatures; an envelope has 1 to {MAX_ENVELOPE_SIGNATURES}"),
+        });
+    }
+    let decode = |field: String, text: &str| {
+        base64(&field, text).map_err(|_| EnvelopeError::Invalid {
+            field,
+            problem: "not standard base64".into(),
+        })
+    };
+    Ok(Envelope {
+        payload_type: envelope.payload_type.clone(),
+        payload: decode("payload".into(), &envelope.payload)?,
+        signatures: envelope
+            .signatures
+            .iter()
+            .enumerate()
+            .map(|(i, signature)| decode(format!("signatures[{i}].sig"), &signature.sig))
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 fn parse_envelope(envelope: &EnvelopeDocument) -> Result<Content, BundleError> {

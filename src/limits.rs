@@ -51,6 +51,9 @@ pub const MAX_REFERENCE_BYTES: usize = 4096;
 pub const MAX_REPOSITORY_BYTES: usize = 255;
 /// The largest Sigstore bundle accepted, in bytes.
 pub const MAX_SIGSTORE_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
+/// The most signatures a legacy `.att` layer's DSSE envelope may carry (each is tried against
+/// every key of the policy, so this bounds the work).
+pub const MAX_ENVELOPE_SIGNATURES: usize = 16;
 /// The most transparency-log entries one Sigstore bundle may carry.
 pub const MAX_TLOG_ENTRIES: usize = 16;
 /// The longest inclusion proof accepted: a tree of 2^64 leaves needs 64 hashes.

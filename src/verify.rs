@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::attestation::{
     AttestationRule, DSSE_ENVELOPE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, predicate_for_verdict,
 };
-use crate::bundle::{self, Content};
+use crate::bundle;
 use crate::certificate::Certificate;
 use crate::digest::Sha256Digest;
 use crate::evidence::Evidence;
@@ -714,24 +714,26 @@ impl LayerContext<'_> {
             return Ok(());
         };
         let layers = self.manifest_layers(text, "attestation", Reason::NoAttestations)?;
-        let mut seen: BTreeMap<&Layer, Attested> = BTreeMap::new();
+        let mut seen: BTreeMap<&Layer, Vec<Attested>> = BTreeMap::new();
         for (index, layer) in layers.iter().enumerate() {
-            let attested = match seen.get(layer) {
+            let outcomes = match seen.get(layer) {
                 Some(earlier) => earlier.clone(),
                 None => {
-                    let attested = self.check_attestation_layer(layer, rule);
-                    seen.insert(layer, attested.clone());
-                    attested
+                    let outcomes = self.check_attestation_layer(layer, rule);
+                    seen.insert(layer, outcomes.clone());
+                    outcomes
                 }
             };
-            let disagreement = attested.disagreement;
-            let message = attested.outcome.message.clone();
-            self.record(rule, "att", index.to_string(), attested, verdict, satisfied);
-            if disagreement {
-                return Err(Failure(
-                    Reason::PredicateTypeMismatch,
-                    format!("att layer {index}: {message}"),
-                ));
+            for attested in outcomes {
+                let disagreement = attested.disagreement;
+                let message = attested.outcome.message.clone();
+                self.record(rule, "att", index.to_string(), attested, verdict, satisfied);
+                if disagreement {
+                    return Err(Failure(
+                        Reason::PredicateTypeMismatch,
+                        format!("att layer {index}: {message}"),
+                    ));
+                }
             }
             if is_satisfied(self.policy, satisfied) {
                 break;
@@ -782,70 +784,90 @@ impl LayerContext<'_> {
     }
 
     /// The checks of one `.att` layer for a rule, in order, nothing of the statement read
-    /// before its signature verified:
+    /// before a signature verified:
     /// 1. a layer annotated with another predicate type is passed over (no signature checked);
     /// 2. a DSSE envelope layer whose blob is what the descriptor names;
-    /// 3. the envelope's signature, over DSSE's PAE, by a signer of the rule, and its Rekor
-    ///    bundle as the policy's mode asks;
+    /// 3. the envelope's signatures (1 to [`crate::limits::MAX_ENVELOPE_SIGNATURES`]), each
+    ///    over DSSE's PAE, by a signer of the rule, with its Rekor bundle as the policy's mode
+    ///    asks: every signature that verifies counts for its signer, each signer once;
     /// 4. an in-toto statement with a subject whose sha256 is the image digest;
     /// 5. of the rule's predicate type: when the annotation named the rule's type, a signed
     ///    statement of another is a disagreement, and a denial.
-    fn check_attestation_layer(&self, layer: &Layer, rule: &AttestationRule) -> Attested {
+    ///
+    /// Returns one outcome per signer whose signature verified, or the first signature's
+    /// failure when none did.
+    fn check_attestation_layer(&self, layer: &Layer, rule: &AttestationRule) -> Vec<Attested> {
         let annotated = layer.annotations.get(PREDICATE_TYPE_ANNOTATION);
         if let Some(annotated) = annotated
             && annotated != rule.predicate_type()
         {
-            return Attested::fail(
+            return alloc::vec![Attested::fail(
                 Reason::PredicateTypeMismatch,
                 None,
                 format!("the layer is annotated as an attestation of type {annotated:?}"),
-            );
+            )];
         }
         let blob = match self.authentic_blob(layer, DSSE_ENVELOPE_MEDIA_TYPE) {
             Ok(blob) => blob,
-            Err(Failure(status, message)) => return Attested::fail(status, None, message),
-        };
-        let (payload_type, payload, signature) = match bundle::parse_dsse_envelope(blob) {
-            Ok(Content::Dsse {
-                payload_type,
-                payload,
-                signature,
-                ..
-            }) => (payload_type, payload, signature),
-            Ok(_) => {
-                return Attested::fail(
-                    Reason::MalformedSignature,
-                    None,
-                    "the layer is not a DSSE envelope".into(),
-                );
+            Err(Failure(status, message)) => {
+                return alloc::vec![Attested::fail(status, None, message)];
             }
+        };
+        let envelope = match bundle::parse_dsse_envelope(blob) {
+            Ok(envelope) => envelope,
             Err(err) => {
-                return Attested::fail(
+                return alloc::vec![Attested::fail(
                     Reason::MalformedSignature,
                     None,
                     format!("the DSSE envelope: {err}"),
-                );
+                )];
             }
         };
-        let signed = match self.layer_signer(
-            layer,
-            &bundle::pae(&payload_type, &payload),
-            Logged::Envelope {
-                payload_type: &payload_type,
-                payload: &payload,
-            },
-            &signature,
-        ) {
-            Ok(signed) => signed,
-            Err(outcome) => {
-                return Attested {
+        let pae = bundle::pae(&envelope.payload_type, &envelope.payload);
+        let logged = Logged::Envelope {
+            payload_type: &envelope.payload_type,
+            payload: &envelope.payload,
+        };
+        let mut verified: Vec<LayerOutcome> = Vec::new();
+        let mut first_failure = None;
+        for signature in &envelope.signatures {
+            match self.layer_signer(layer, &pae, logged, signature) {
+                Ok(signed) => {
+                    if !verified.iter().any(|earlier| earlier.key == signed.key) {
+                        verified.push(signed);
+                    }
+                }
+                Err(outcome) => {
+                    first_failure.get_or_insert(outcome);
+                }
+            }
+        }
+        if verified.is_empty() {
+            return first_failure
+                .map(|outcome| Attested {
                     outcome,
                     predicate_type: None,
                     statement: None,
                     disagreement: false,
-                };
-            }
-        };
+                })
+                .into_iter()
+                .collect();
+        }
+        verified
+            .into_iter()
+            .map(|signed| self.check_attested_statement(signed, &envelope, annotated, rule))
+            .collect()
+    }
+
+    /// Steps 4 and 5 of [`Self::check_attestation_layer`], for one signer whose signature
+    /// over the envelope verified.
+    fn check_attested_statement(
+        &self,
+        signed: LayerOutcome,
+        envelope: &bundle::Envelope,
+        annotated: Option<&String>,
+        rule: &AttestationRule,
+    ) -> Attested {
         let fail = |status: Reason, message: String| Attested {
             outcome: LayerOutcome {
                 status,
@@ -856,6 +878,7 @@ impl LayerContext<'_> {
             statement: None,
             disagreement: false,
         };
+        let payload_type = &envelope.payload_type;
         if payload_type != IN_TOTO_PAYLOAD_TYPE {
             return fail(
                 Reason::MalformedPayload,
@@ -864,7 +887,7 @@ impl LayerContext<'_> {
                 ),
             );
         }
-        let statement = match Statement::parse(&payload) {
+        let statement = match Statement::parse(&envelope.payload) {
             Ok(statement) => statement,
             Err(msg) => {
                 return fail(

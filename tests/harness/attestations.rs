@@ -489,3 +489,76 @@ fn real_keyless_provenance_meets_a_rule_of_its_identity_only() {
         "condition_not_met",
     );
 }
+
+/// Issue #28's smaller finding: a legacy `.att` envelope may carry several signatures, and
+/// cosign accepts it when any verifies under the key. Each signature that verifies counts for
+/// its signer, each signer once; garbage beside a good one is passed over; the cap on their
+/// number comes before any is checked. (A Sigstore bundle's envelope still has exactly one.)
+#[test]
+fn an_att_envelope_with_several_signatures_counts_each_signer_once() {
+    let alice = Signer::new("alice", 41);
+    let bob = Signer::new("bob", 42);
+    let statement = statement_with(&digest(), SLSA1, &provenance());
+    let signature =
+        |signer: &Signer| json!({"keyid": "", "sig": signer.sign(&pae(IN_TOTO, &statement))});
+    let envelope_of = |signatures: Vec<Value>| {
+        json!({"payloadType": IN_TOTO, "payload": BASE64.encode(&statement), "signatures": signatures})
+            .to_string()
+            .into_bytes()
+    };
+    let garbage = json!({"keyid": "", "sig": BASE64.encode(b"not a signature")});
+
+    // The first garbage, the second by the trusted key: verified.
+    let envelope = envelope_of(vec![garbage.clone(), signature(&alice)]);
+    let policy = rule_policy(&[&alice], json!({}), json!({}));
+    let verdict = expect(
+        &policy,
+        &att_evidence(&[(&envelope, SLSA1)], &[]),
+        "verified",
+    );
+    assert_eq!(verdict["statements"][0]["signer"], "alice");
+
+    // Only garbage: the first signature's failure.
+    let envelope = envelope_of(vec![garbage.clone(), garbage.clone()]);
+    let verdict = expect(
+        &policy,
+        &att_evidence(&[(&envelope, SLSA1)], &[]),
+        "malformed_signature",
+    );
+    assert_eq!(verdict["attestations"].as_array().map(Vec::len), Some(1));
+
+    // Alice and Bob in one envelope meet a threshold of two; Alice twice counts once.
+    let two = rule_policy(&[&alice, &bob], json!({"threshold": 2}), json!({}));
+    let envelope = envelope_of(vec![signature(&alice), signature(&bob)]);
+    let verdict = expect(&two, &att_evidence(&[(&envelope, SLSA1)], &[]), "verified");
+    let signers: Vec<&Value> = verdict["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["signer"])
+        .collect();
+    assert_eq!(signers, [&json!("alice"), &json!("bob")]);
+    let envelope = envelope_of(vec![signature(&alice), signature(&alice)]);
+    let verdict = expect(
+        &two,
+        &att_evidence(&[(&envelope, SLSA1)], &[]),
+        "threshold_not_met",
+    );
+    assert_eq!(verdict["attestations"].as_array().map(Vec::len), Some(1));
+    assert_eq!(verdict["attestations"][0]["key"], "alice");
+
+    // Seventeen signatures: refused before any is checked, naming the envelope, not a bundle.
+    let envelope = envelope_of(vec![signature(&alice); 17]);
+    let verdict = expect(
+        &policy,
+        &att_evidence(&[(&envelope, SLSA1)], &[]),
+        "malformed_signature",
+    );
+    let message = verdict["attestations"][0]["message"].as_str().unwrap();
+    assert_eq!(verdict["attestations"][0]["status"], "malformed_signature");
+    assert!(
+        message.contains("envelope signatures: 17 signatures; an envelope has 1 to 16")
+            && !message.contains("bundle"),
+        "{message}"
+    );
+}
