@@ -34,7 +34,28 @@ pub fn run(policy: &[u8], evidence: &[u8]) -> Value {
     }
     let verdict: Value = serde_json::from_str(&native).expect("verdict is JSON");
     assert_eq!(verdict["verified"], wasm.verified);
+    record(policy, evidence, &native);
     verdict
+}
+
+/// With `OCISIG_RECORD_VERDICTS=FILE`, appends `sha256(policy) sha256(evidence) verdict` to
+/// FILE, one line per case: two runs' files, sorted, show whether a change moved any verdict
+/// by a byte (a refactor must not). The cases' inputs are deterministic (fixed keys, RFC 6979
+/// signatures), so the same case gives the same line.
+fn record(policy: &[u8], evidence: &[u8], verdict: &str) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("OCISIG_RECORD_VERDICTS") else {
+        return;
+    };
+    let line = format!("{} {} {verdict}\n", sha256(policy), sha256(evidence));
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        // One write per line, so that parallel tests do not interleave.
+        let _ = file.write_all(line.as_bytes());
+    }
 }
 
 /// [`run`], then checks the top-level reason (and that only `verified` verifies).
