@@ -8,9 +8,9 @@ pub fn ecdsa_tables(data: &[u8]) {
         return;
     };
     match choice % 3 {
-        0 => crate::ecdsa_tables::fuzz_agrees::<p256::NistP256>(choice, rest),
-        1 => crate::ecdsa_tables::fuzz_agrees::<p384::NistP384>(choice, rest),
-        _ => crate::ecdsa_tables::fuzz_agrees::<p521::NistP521>(choice, rest),
+        0 => crate::crypto::ecdsa_tables::fuzz_agrees::<p256::NistP256>(choice, rest),
+        1 => crate::crypto::ecdsa_tables::fuzz_agrees::<p384::NistP384>(choice, rest),
+        _ => crate::crypto::ecdsa_tables::fuzz_agrees::<p521::NistP521>(choice, rest),
     }
 }
 
@@ -25,16 +25,16 @@ pub fn rsa_verify(
     prehash: &[u8],
     signature: &[u8],
 ) -> Option<bool> {
-    let key = crate::rsa::RsaKey::from_pkcs1_der(key).ok()?;
+    let key = crate::crypto::rsa::RsaKey::from_pkcs1_der(key).ok()?;
     let scheme = if pss {
-        crate::RsaScheme::Pss
+        crate::crypto::options::RsaScheme::Pss
     } else {
-        crate::RsaScheme::Pkcs1v15
+        crate::crypto::options::RsaScheme::Pkcs1v15
     };
     let hash = match hash {
-        0 => crate::HashAlgorithm::Sha256,
-        1 => crate::HashAlgorithm::Sha384,
-        _ => crate::HashAlgorithm::Sha512,
+        0 => crate::crypto::options::HashAlgorithm::Sha256,
+        1 => crate::crypto::options::HashAlgorithm::Sha384,
+        _ => crate::crypto::options::HashAlgorithm::Sha512,
     };
     key.verify(scheme, hash, prehash, signature)
 }

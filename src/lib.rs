@@ -31,62 +31,43 @@
 
 extern crate alloc;
 
-pub mod attestation;
-pub mod bundle;
-mod der;
-mod digest;
-mod ecdsa_tables;
-mod evidence;
-pub mod fetch;
+#[cfg(test)]
+mod architecture;
+
+pub mod claim;
+pub mod crypto;
+pub mod encoding;
+pub mod evidence;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod identity;
-pub mod inspect;
-mod keys;
+pub mod host;
 pub mod limits;
-pub mod manifest;
-pub mod memo;
-pub mod payload;
-pub mod platforms;
-mod policy;
-mod reason;
-pub mod rebuild;
-mod reference;
-pub mod referrer;
-pub mod rekor;
-mod rsa;
-mod sigstore;
-pub mod statement;
-pub mod strict_json;
-mod time;
-pub mod timestamp;
-pub mod tlog;
-pub mod trusted_root;
-mod verdict;
-mod verify;
-pub mod workload;
+pub mod oci;
+pub mod policy;
+pub mod sigstore;
+pub mod verdict;
+pub mod verify;
 pub mod x509;
 
-/// Fulcio certificates and their chains; [`x509::certificate`] under its earlier name.
-pub use x509::certificate;
-
-pub use digest::Sha256Digest;
-pub use evidence::{Evidence, EvidenceError};
-pub use keys::{HashAlgorithm, KeyError, KeyOptions, PublicKey, RsaScheme, SignatureError};
-pub use manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
-pub use payload::COSIGN_PAYLOAD_TYPE;
-pub use policy::{
-    AttestationDocument, Format, IdentityDocument, KeyDocument, LimitsDocument, NamedKey, Policy,
-    PolicyDocument, PolicyError, RekorDocument, RekorMode,
+pub use claim::simple_signing::COSIGN_PAYLOAD_TYPE;
+pub use crypto::digest::Sha256Digest;
+pub use crypto::keys::{KeyError, PublicKey, SignatureError};
+pub use crypto::options::{HashAlgorithm, KeyOptions, RsaScheme};
+pub use evidence::document::{Evidence, EvidenceError};
+pub use oci::manifest::{SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
+pub use oci::reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
+pub use policy::compiled::{NamedKey, Policy};
+pub use policy::document::{
+    AttestationDocument, Format, IdentityDocument, KeyDocument, LimitsDocument, PolicyDocument,
+    PolicyError, RekorDocument, RekorMode,
 };
-pub use reason::Reason;
-pub use reference::{DOCKER_HUB_REGISTRY, Reference, ReferenceError};
-pub use sigstore::verify_artifact_bundle;
-pub use verdict::{
+pub use verdict::outcome::{
     AttestationResult, BundleResult, LayerResult, PlatformResult, Verdict, VerifiedStatement,
 };
-pub use verify::verify;
+pub use verdict::reason::Reason;
+pub use verify::bundles::verify_artifact_bundle;
+pub use verify::image::verify;
 
 use alloc::string::ToString;
 

@@ -26,9 +26,9 @@ fuzz_target!(|data: &[u8]| {
     let digest = ocisig::Sha256Digest::of(b"artifact");
     let verdict = ocisig::verify_artifact_bundle(policy(), data, &digest);
     assert!(!verdict.verified());
-    let _ = ocisig::statement::Statement::parse(data);
-    let _ = ocisig::referrer::parse_listing(data);
-    let _ = ocisig::referrer::parse_bundle_referrer(data);
+    let _ = ocisig::claim::in_toto::Statement::parse(data);
+    let _ = ocisig::sigstore::referrer::parse_listing(data);
+    let _ = ocisig::sigstore::referrer::parse_bundle_referrer(data);
     // As a referrer's bundle: the referrer manifest names exactly these bytes.
     let referrer = serde_json::json!({
         "schemaVersion": 2,

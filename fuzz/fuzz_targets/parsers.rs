@@ -7,14 +7,14 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = ocisig::manifest::parse_layers(data);
-    let _ = ocisig::payload::parse(data);
+    let _ = ocisig::oci::manifest::parse_layers(data);
+    let _ = ocisig::claim::simple_signing::parse(data);
     let _ = ocisig::PolicyDocument::from_json(data);
     let _ = ocisig::Evidence::from_json(data);
-    let _ = ocisig::platforms::listed_manifests(data);
-    let _ = ocisig::bundle::Bundle::parse(data);
-    let _ = ocisig::bundle::parse_dsse_envelope(data);
-    if let Ok(statement) = ocisig::statement::Statement::parse(data) {
+    let _ = ocisig::oci::platforms::listed_manifests(data);
+    let _ = ocisig::sigstore::bundle::Bundle::parse(data);
+    let _ = ocisig::sigstore::bundle::parse_dsse_envelope(data);
+    if let Ok(statement) = ocisig::claim::in_toto::Statement::parse(data) {
         let _ = statement.subject_for(&ocisig::Sha256Digest::of(data));
     }
     // Conditions: the document's members as pointer → test, each tried on the document itself.
@@ -22,27 +22,30 @@ fuzz_target!(|data: &[u8]| {
     {
         let document = serde_json::Value::Object(tests.clone());
         for (pointer, test) in &tests {
-            if let Ok(condition) = ocisig::attestation::Condition::parse(pointer, test) {
+            if let Ok(condition) = ocisig::policy::attestation::Condition::parse(pointer, test) {
                 let _ = condition.check(&document);
             }
         }
     }
-    let _ = ocisig::attestation::predicate_type_uri(&String::from_utf8_lossy(data));
-    if let Ok(certificate) = ocisig::certificate::Certificate::from_der(data) {
-        use ocisig::x509::path::{CheckedChain, Purpose, check_path};
+    let _ = ocisig::policy::attestation::predicate_type_uri(&String::from_utf8_lossy(data));
+    if let Ok(certificate) = ocisig::x509::certificate::Certificate::from_der(data) {
+        use ocisig::x509::authority::{Authority, verify_leaf};
+        use ocisig::x509::path::Purpose;
         for purpose in [Purpose::CodeSigning, Purpose::TimeStamping] {
-            let chain = CheckedChain::new(vec![certificate.clone()], purpose);
-            let _ = check_path(&certificate, &chain, purpose, &[0]);
+            let issuing = Authority::issuing(vec![certificate.clone()], (None, None), purpose);
+            let _ = verify_leaf(&certificate, &[issuing], purpose, &[0]);
+            let signing = Authority::signing(vec![certificate.clone(); 2], (None, None), purpose);
+            let _ = signing.signs_at(0);
         }
-        let _ = ocisig::certificate::verify_chain(&certificate, &[], 0);
-        let _ = ocisig::certificate::verify_embedded_sct(&certificate, &certificate, &[]);
+        let _ = ocisig::sigstore::fulcio::FulcioCertificate::from_der(data);
+        let _ = ocisig::sigstore::fulcio::verify_embedded_sct(&certificate, &certificate, &[]);
     }
-    let _ = ocisig::timestamp::verify_timestamp(data, b"signature", &[]);
+    let _ = ocisig::x509::timestamp::verify_timestamp(data, b"signature", &[]);
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = ocisig::tlog::Checkpoint::parse(text);
+        let _ = ocisig::sigstore::tlog::Checkpoint::parse(text);
     }
     if let Ok(root) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = ocisig::trusted_root::TrustedRoot::from_value(&root);
+        let _ = ocisig::sigstore::trusted_root::TrustedRoot::from_value(&root);
     }
     // An audit path: index and size from the first 16 bytes, then 32-byte hashes.
     if data.len() >= 16 {
@@ -52,6 +55,6 @@ fuzz_target!(|data: &[u8]| {
             .chunks_exact(32)
             .map(|chunk| chunk.try_into().unwrap_or([0; 32]))
             .collect();
-        let _ = ocisig::tlog::root_from_inclusion_proof(index, size, &[0; 32], &hashes);
+        let _ = ocisig::sigstore::tlog::root_from_inclusion_proof(index, size, &[0; 32], &hashes);
     }
 });

@@ -2,7 +2,7 @@
 //! layout directories.
 
 use anyhow::{Context as _, bail};
-use ocisig::fetch::FetchError;
+use ocisig::evidence::plan::FetchError;
 use ocisig::{Evidence, LimitsDocument, Reference, Sha256Digest};
 
 use crate::layout::{Layout, LayoutSource};
@@ -74,7 +74,7 @@ pub struct FetchedEvidence {
 }
 
 /// Fetches the evidence for `source`: resolves the image to a digest, then follows the core's
-/// fetch plan ([`ocisig::fetch::gather`]).
+/// fetch plan ([`ocisig::evidence::plan::gather`]).
 ///
 /// `registry` is used for registry references, and may be `None` when the caller knows there
 /// are none.
@@ -124,12 +124,13 @@ pub fn fetch(
 /// Adds the image manifest and the evidence of every manifest it lists (when it is an index).
 fn with_platforms(
     evidence: Evidence,
-    source: &dyn ocisig::fetch::Source,
+    source: &dyn ocisig::evidence::plan::Source,
     image_manifest: &[u8],
     limits: &LimitsDocument,
 ) -> anyhow::Result<Evidence> {
-    let platforms = ocisig::fetch::gather_platforms(source, &evidence, image_manifest, limits)
-        .context("fetching the signatures of the index's manifests")?;
+    let platforms =
+        ocisig::evidence::plan::gather_platforms(source, &evidence, image_manifest, limits)
+            .context("fetching the signatures of the index's manifests")?;
     let text =
         String::from_utf8(image_manifest.to_vec()).context("the image manifest is not UTF-8")?;
     Ok(evidence.with_platforms(text, platforms))
@@ -163,11 +164,11 @@ fn from_registry(
     }
 }
 
-/// The core's plan for one image ([`ocisig::fetch::gather_signatures`] and
-/// [`ocisig::fetch::gather_bundles`]), for the formats wanted. The two halves share nothing
+/// The core's plan for one image ([`ocisig::evidence::plan::gather_signatures`] and
+/// [`ocisig::evidence::plan::gather_bundles`]), for the formats wanted. The two halves share nothing
 /// until they are put together, so they are fetched at once: the `.sig` tag and its payloads on
 /// this thread, the referrers and their bundles on another.
-fn gather<S: ocisig::fetch::Source + Sync>(
+fn gather<S: ocisig::evidence::plan::Source + Sync>(
     source: &S,
     image: String,
     digest: Sha256Digest,
@@ -178,18 +179,19 @@ fn gather<S: ocisig::fetch::Source + Sync>(
         let bundles = formats.bundles.then(|| {
             scope.spawn(|| {
                 let mut budget = ocisig::limits::MAX_REFERRERS;
-                ocisig::fetch::gather_bundles(source, &digest, limits, &mut budget)
+                ocisig::evidence::plan::gather_bundles(source, &digest, limits, &mut budget)
             })
         });
         let signatures = if formats.simplesigning {
             let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
-            ocisig::fetch::gather_signatures(source, &image, &digest, limits, &mut budget)
+            ocisig::evidence::plan::gather_signatures(source, &image, &digest, limits, &mut budget)
         } else {
-            Ok(ocisig::fetch::Signatures::default())
+            Ok(ocisig::evidence::plan::Signatures::default())
         };
         let attestations = if formats.attestations {
             let mut budget = ocisig::limits::CEILING_MAX_LAYERS as usize;
-            ocisig::fetch::gather_attestations(source, &digest, limits, &mut budget).map(Some)
+            ocisig::evidence::plan::gather_attestations(source, &digest, limits, &mut budget)
+                .map(Some)
         } else {
             Ok(None)
         };
@@ -200,11 +202,11 @@ fn gather<S: ocisig::fetch::Source + Sync>(
                     detail: "the fetching thread panicked".into(),
                 })
             }),
-            None => Ok(ocisig::fetch::Bundles::default()),
+            None => Ok(ocisig::evidence::plan::Bundles::default()),
         };
         (signatures, bundles, attestations)
     });
-    let evidence = ocisig::fetch::assemble(image, digest, signatures?, bundles?);
+    let evidence = ocisig::evidence::plan::assemble(image, digest, signatures?, bundles?);
     Ok(match attestations? {
         Some(attestations) => evidence.with_gathered_attestations(attestations),
         None => evidence,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use ocisig::Sha256Digest;
-use ocisig::fetch::{BlobMismatch, FetchError};
+use ocisig::evidence::plan::{BlobMismatch, FetchError};
 
 use crate::bounded;
 use serde::Deserialize;
@@ -78,7 +78,7 @@ impl Descriptor {
     fn is_bundle_referrer(&self) -> bool {
         self.artifact_type
             .as_deref()
-            .is_some_and(ocisig::referrer::is_bundle_media_type)
+            .is_some_and(ocisig::sigstore::referrer::is_bundle_media_type)
     }
 }
 
@@ -123,7 +123,7 @@ impl Layout {
     }
 }
 
-impl ocisig::fetch::Source for Layout {
+impl ocisig::evidence::plan::Source for Layout {
     /// A tag is looked up in the index (`cosign save` marks the signature manifest with its
     /// `kind` annotation, `skopeo` and `oras` name tags with `org.opencontainers.image.ref.name`);
     /// a digest is read from `blobs/`.
@@ -137,9 +137,9 @@ impl ocisig::fetch::Source for Layout {
         } else {
             // `cosign save` marks the image's signatures and attestations by kind, without a
             // tag: each mark stands for that tag of the image the layout holds, and no other.
-            let own_kind = if reference == ocisig::fetch::signature_tag(&self.digest) {
+            let own_kind = if reference == ocisig::evidence::plan::signature_tag(&self.digest) {
                 Some(KIND_SIGNATURES)
-            } else if reference == ocisig::fetch::attestation_tag(&self.digest) {
+            } else if reference == ocisig::evidence::plan::attestation_tag(&self.digest) {
                 Some(KIND_ATTESTATIONS)
             } else {
                 None
@@ -175,7 +175,8 @@ impl ocisig::fetch::Source for Layout {
         let what = || format!("the referrers of {digest}");
         let mut listed = Vec::new();
         for entry in &self.index.manifests {
-            let maybe_bundle = ocisig::referrer::may_be_bundle(entry.artifact_type.as_deref());
+            let maybe_bundle =
+                ocisig::sigstore::referrer::may_be_bundle(entry.artifact_type.as_deref());
             let Ok(entry_digest) = Sha256Digest::parse(&entry.digest) else {
                 continue;
             };
@@ -192,7 +193,9 @@ impl ocisig::fetch::Source for Layout {
                 what: what(),
                 detail: format!("{err:#}"),
             })?;
-            if ocisig::referrer::parse_bundle_referrer(&bytes).is_ok_and(|r| r.subject == *digest) {
+            if ocisig::sigstore::referrer::parse_bundle_referrer(&bytes)
+                .is_ok_and(|r| r.subject == *digest)
+            {
                 listed.push(serde_json::json!({
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "digest": entry_digest.to_string(),
@@ -295,7 +298,7 @@ fn read_manifest(
     let path = blob_path(dir, digest);
     let bytes = read_limited(&path, size.unwrap_or(cap).min(cap))?;
     let length = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    match ocisig::fetch::check_blob(&bytes, digest, size.unwrap_or(length)) {
+    match ocisig::evidence::plan::check_blob(&bytes, digest, size.unwrap_or(length)) {
         Ok(()) => Ok(bytes),
         Err(BlobMismatch::Size { actual, expected }) => bail!(
             "{} is {actual} bytes, not the {expected} its descriptor says",

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
-use ocisig::fetch::FetchError;
+use ocisig::evidence::plan::FetchError;
 use ocisig::{Reference, Sha256Digest};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -176,7 +176,7 @@ impl Registry {
     /// Fetches a blob whose descriptor says it is `size` bytes, reading no further than
     /// `size + 1` bytes; `Ok(None)` when the registry says it does not exist (404). The bytes
     /// are not checked here: the verifier checks every blob against its descriptor
-    /// ([`ocisig::fetch::check_blob`]).
+    /// ([`ocisig::evidence::plan::check_blob`]).
     ///
     /// # Errors
     /// Transport, auth and protocol errors.
@@ -576,7 +576,7 @@ pub struct RepositorySource<'a> {
     pub image: &'a Reference,
 }
 
-impl ocisig::fetch::Source for RepositorySource<'_> {
+impl ocisig::evidence::plan::Source for RepositorySource<'_> {
     fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
         match self.registry.manifest(self.image, reference, max_bytes) {
             Ok(Some(manifest)) => Ok(manifest.bytes),

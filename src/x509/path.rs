@@ -32,7 +32,6 @@
 //! - **validity**: every certificate is valid at each time the evidence proves.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::certificate::{
     Certificate, KEY_USAGE_DIGITAL_SIGNATURE, KEY_USAGE_KEY_CERT_SIGN, OID_CODE_SIGNING,
@@ -187,7 +186,7 @@ impl core::fmt::Display for PathError {
             Self::NotValidAt { position, time } => write!(
                 f,
                 "{position} is not valid at {}",
-                crate::time::format_rfc3339(*time)
+                crate::encoding::time::format_rfc3339(*time)
             ),
             Self::Length(length) => write!(
                 f,
@@ -227,13 +226,14 @@ fn check_certificate(
     if certificate.has_name_constraints() {
         return Err(PathError::NameConstraints { position });
     }
-    if let Some((oid, _)) = certificate
+    if let Some(extension) = certificate
         .extensions()
-        .find(|(oid, critical)| *critical && !processes(oid, position, purpose))
+        .iter()
+        .find(|e| e.critical && !processes(&e.oid, position, purpose))
     {
         return Err(PathError::CriticalExtension {
             position,
-            oid: crate::der::oid_text(oid),
+            oid: crate::encoding::der::oid_text(&extension.oid),
         });
     }
     let usage = |what| Err(PathError::Usage { position, what });
@@ -341,33 +341,42 @@ pub fn check_authorities(cas: &[Certificate], purpose: Purpose) -> Result<(), Pa
     Ok(())
 }
 
-/// Checks a whole path at `times`: the leaf's own rules, its issuer's name and signature
-/// (`chain`'s first certificate), the chain's own outcome (checked when it was read), and every
-/// certificate valid at each time.
+/// Checks a leaf against authorities that [`check_authorities`] passed, at `times`: the
+/// leaf's own rules, its issuer's name and signature (`cas[0]`), and every certificate valid
+/// at each time.
 ///
 /// # Errors
 /// The first [`PathError`], in that order.
-pub fn check_path(
+pub fn check_leaf(
     leaf: &Certificate,
-    chain: &CheckedChain,
+    cas: &[Certificate],
     purpose: Purpose,
     times: &[i64],
 ) -> Result<(), PathError> {
-    if chain.certificates.is_empty() {
+    check_issued_leaf(leaf, cas, purpose)?;
+    check_validity(leaf, cas, times)
+}
+
+/// The leaf's own rules for `purpose`, and its issuer's name and signature (`cas[0]`).
+///
+/// # Errors
+/// The first [`PathError`]; [`PathError::NotIssuedBy`] at the leaf when `cas[0]` did not
+/// issue it.
+pub fn check_issued_leaf(
+    leaf: &Certificate,
+    cas: &[Certificate],
+    purpose: Purpose,
+) -> Result<(), PathError> {
+    let Some(issuer) = cas.first() else {
         return Err(PathError::Length(1));
-    }
+    };
     check_certificate(leaf, Position::Leaf, purpose)?;
-    if !chain
-        .certificates
-        .first()
-        .is_some_and(|issuer| leaf.issued_by(issuer))
-    {
+    if !leaf.issued_by(issuer) {
         return Err(PathError::NotIssuedBy {
             position: Position::Leaf,
         });
     }
-    chain.holds.clone()?;
-    check_validity(leaf, &chain.certificates, times)
+    Ok(())
 }
 
 /// Every certificate of a path valid at each of `times`, from the leaf up.
@@ -394,38 +403,4 @@ pub fn check_validity(
         }
     }
     Ok(())
-}
-
-/// A chain of certificate authorities from a trusted root, issuer of the leaves first, with
-/// the outcome of [`check_authorities`] for its purpose, computed once, when the root is read.
-/// A chain that does not hold stays where it is, so that a verification that needs it says
-/// why, and one that does not is unaffected.
-#[derive(Clone, Debug)]
-pub struct CheckedChain {
-    certificates: Vec<Certificate>,
-    holds: Result<(), PathError>,
-}
-
-impl CheckedChain {
-    /// Checks `certificates` as the authorities of paths for `purpose`.
-    pub fn new(certificates: Vec<Certificate>, purpose: Purpose) -> Self {
-        let holds = check_authorities(&certificates, purpose);
-        Self {
-            certificates,
-            holds,
-        }
-    }
-
-    /// The certificates, issuer of the leaves first.
-    pub fn certificates(&self) -> &[Certificate] {
-        &self.certificates
-    }
-
-    /// Whether the chain holds for its purpose.
-    ///
-    /// # Errors
-    /// The [`PathError`] that stopped it.
-    pub fn holds(&self) -> Result<(), &PathError> {
-        self.holds.as_ref().copied()
-    }
 }

@@ -1,9 +1,9 @@
-//! Bundle parsing (`ocisig::bundle`) on every real bundle at hand: the 70 sigstore-conformance
+//! Bundle parsing (`ocisig::sigstore::bundle`) on every real bundle at hand: the 70 sigstore-conformance
 //! cases and the cosign v3 bundle of kubewarden-controller v1.34.0. The structural failures are
 //! refused for their own reason; every passing case parses, and its log entry's proof verifies
-//! through `ocisig::tlog`.
+//! through `ocisig::sigstore::tlog`.
 
-use ocisig::bundle::{Bundle, BundleError, Content, Material, Version, pae};
+use ocisig::sigstore::bundle::{Bundle, BundleError, Content, Material, Version, pae};
 use serde_json::Value;
 
 use crate::support::{conformance_trusted_root, trusted_log, vectors_dir};
@@ -77,7 +77,7 @@ fn conformance_bundles_parse_and_the_malformed_ones_are_refused_for_their_reason
         let entry = &bundle.tlog_entries[0];
         let (proof, checkpoint) = entry.inclusion_proof.as_ref().expect(name);
         let (log_id, key) = trusted_log(&root, &entry.log_id).expect(name);
-        ocisig::tlog::verify_inclusion(
+        ocisig::sigstore::tlog::verify_inclusion(
             &entry.canonicalized_body,
             proof,
             checkpoint.as_deref().expect(name),

@@ -1,4 +1,4 @@
-//! Fulcio certificates and their chains (`ocisig::certificate`, the first piece of keyless
+//! Fulcio certificates and their chains (`ocisig::x509::certificate`, the first piece of keyless
 //! verification, issue #16), on every real keyless bundle at hand: each passing
 //! sigstore-conformance case's leaf chains to its trusted root's CA at the time its log entry
 //! proves, names its signer and OIDC issuer, and may sign code; outside that time, or against
@@ -6,11 +6,21 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ocisig::certificate::{
-    AlternativeName, Certificate, CertificateError, trusted_root_authorities, verify_chain,
-    verify_embedded_sct,
-};
-use ocisig::rekor::trusted_root_ct_logs;
+use ocisig::sigstore::fulcio::{FulcioCertificate, NoValidSct, OID_SCT_LIST, verify_embedded_sct};
+use ocisig::sigstore::trusted_root::certificate_authorities as trusted_root_authorities;
+use ocisig::x509::authority::{Authority, ChainError, verify_leaf};
+use ocisig::x509::certificate::{AlternativeName, Certificate};
+use ocisig::x509::path::Purpose;
+
+/// The authority of `authorities` that issued `leaf`, at one time, as a code-signing path.
+fn verify_chain(
+    leaf: &Certificate,
+    authorities: &[Authority],
+    time: i64,
+) -> Result<usize, ChainError> {
+    verify_leaf(leaf, authorities, Purpose::CodeSigning, &[time])
+}
+use ocisig::sigstore::rekor::trusted_root_ct_logs;
 use serde_json::Value;
 
 use crate::support::{conformance_trusted_root, vectors_dir};
@@ -53,47 +63,51 @@ fn conformance_leaves_chain_to_their_trusted_root_at_the_proven_time() {
         };
         let root = conformance_trusted_root(&vectors, &dir);
         let authorities = trusted_root_authorities(&root).expect(name);
-        let leaf = Certificate::from_der(&der).expect(name);
-        let authority = verify_chain(&leaf, &authorities, time).expect(name);
+        let fulcio = FulcioCertificate::from_der(&der).expect(name);
+        let leaf = fulcio.certificate();
+        let authority = verify_chain(leaf, &authorities, time).expect(name);
         // Its embedded SCT verifies under the root's CT log, over the precertificate entry
         // rebuilt from the leaf (the TBS without the SCT list) and the issuer's key hash.
         let issuer = &authorities[authority].chain()[0];
         let ct_logs = trusted_root_ct_logs(&root).expect(name);
         assert_eq!(
-            verify_embedded_sct(&leaf, issuer, &ct_logs),
+            verify_embedded_sct(leaf, issuer, &ct_logs),
             Ok(()),
             "{name}"
         );
         // Not under another issuer's key hash (the leaf's own), nor without the root's CT logs.
         assert_eq!(
-            verify_embedded_sct(&leaf, &leaf, &ct_logs),
-            Err(CertificateError::NoValidSct),
+            verify_embedded_sct(leaf, leaf, &ct_logs),
+            Err(NoValidSct),
             "{name}"
         );
         assert_eq!(
-            verify_embedded_sct(&leaf, issuer, &[]),
-            Err(CertificateError::NoValidSct),
+            verify_embedded_sct(leaf, issuer, &[]),
+            Err(NoValidSct),
             "{name}"
         );
         assert_eq!(authorities[authority].holds(), Ok(()), "{name}");
         assert!(!leaf.alternative_names().is_empty(), "{name}");
-        assert!(leaf.oidc_issuer().is_some(), "{name}");
-        assert!(leaf.sct_list().is_some(), "{name}: Fulcio embeds an SCT");
+        assert!(fulcio.oidc_issuer().is_some(), "{name}");
+        assert!(
+            leaf.extension(OID_SCT_LIST).is_some(),
+            "{name}: Fulcio embeds an SCT"
+        );
         // After the leaf expired, and before it was issued, it is not valid.
         let (not_before, not_after) = leaf.validity();
         assert_eq!(
-            verify_chain(&leaf, &authorities, not_after + 1),
-            Err(CertificateError::NotValidAt(not_after + 1)),
+            verify_chain(leaf, &authorities, not_after + 1),
+            Err(ChainError::NotValidAt(not_after + 1)),
             "{name}"
         );
         assert!(
-            verify_chain(&leaf, &authorities, not_before - 1).is_err(),
+            verify_chain(leaf, &authorities, not_before - 1).is_err(),
             "{name}"
         );
         // A root without CAs trusts nothing.
         assert_eq!(
-            verify_chain(&leaf, &[], time),
-            Err(CertificateError::Untrusted),
+            verify_chain(leaf, &[], time),
+            Err(ChainError::Untrusted),
             "{name}"
         );
         chained.push(name.clone());
@@ -113,7 +127,8 @@ fn a_fulcio_leaf_names_its_workflow_and_issuer() {
     );
     let bundle: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let (der, _) = leaf_and_time(&bundle).unwrap();
-    let leaf = Certificate::from_der(&der).unwrap();
+    let fulcio = FulcioCertificate::from_der(&der).unwrap();
+    let leaf = fulcio.certificate();
     assert_eq!(
         leaf.alternative_names(),
         [AlternativeName::Uri(
@@ -121,7 +136,7 @@ fn a_fulcio_leaf_names_its_workflow_and_issuer() {
         )]
     );
     assert_eq!(
-        leaf.oidc_issuer(),
+        fulcio.oidc_issuer(),
         Some("https://token.actions.githubusercontent.com")
     );
     // One byte changed anywhere in the signed part: the chain no longer holds, or the bytes
@@ -129,7 +144,7 @@ fn a_fulcio_leaf_names_its_workflow_and_issuer() {
     let root = conformance_trusted_root(&vectors, std::path::Path::new("/nonexistent"));
     let authorities = trusted_root_authorities(&root).unwrap();
     let time = 1_710_869_186;
-    assert!(verify_chain(&leaf, &authorities, time).is_ok());
+    assert!(verify_chain(leaf, &authorities, time).is_ok());
     let mut altered = der.clone();
     let at = der.len() / 2;
     altered[at] ^= 1;
@@ -163,11 +178,11 @@ fn a_real_cosign_v3_keyless_leaf_chains_to_the_production_root() {
     )
     .unwrap();
     let authorities = trusted_root_authorities(&root).unwrap();
-    let leaf = Certificate::from_der(&der).unwrap();
-    let authority = verify_chain(&leaf, &authorities, time.unwrap()).unwrap();
+    let leaf = &Certificate::from_der(&der).unwrap();
+    let authority = verify_chain(leaf, &authorities, time.unwrap()).unwrap();
     let ct_logs = trusted_root_ct_logs(&root).unwrap();
     assert_eq!(
-        verify_embedded_sct(&leaf, &authorities[authority].chain()[0], &ct_logs),
+        verify_embedded_sct(leaf, &authorities[authority].chain()[0], &ct_logs),
         Ok(())
     );
     assert!(leaf.alternative_names().iter().any(|n| matches!(n,
@@ -188,12 +203,12 @@ fn an_sct_under_an_untrusted_ct_key_is_refused() {
     let (der, time) = leaf_and_time(&bundle).unwrap();
     let root = conformance_trusted_root(&vectors, &dir);
     let authorities = trusted_root_authorities(&root).unwrap();
-    let leaf = Certificate::from_der(&der).unwrap();
-    let authority = verify_chain(&leaf, &authorities, time.unwrap()).unwrap();
+    let leaf = &Certificate::from_der(&der).unwrap();
+    let authority = verify_chain(leaf, &authorities, time.unwrap()).unwrap();
     let ct_logs = trusted_root_ct_logs(&root).unwrap();
     assert_eq!(ct_logs.len(), 3);
     assert_eq!(
-        verify_embedded_sct(&leaf, &authorities[authority].chain()[0], &ct_logs),
-        Err(CertificateError::NoValidSct)
+        verify_embedded_sct(leaf, &authorities[authority].chain()[0], &ct_logs),
+        Err(NoValidSct)
     );
 }

@@ -26,7 +26,7 @@ fn every_bundled_example_gives_its_expected_reason() {
 }
 
 /// Kubewarden's host serves manifests but no blobs, so its policy rebuilds cosign's payloads
-/// (`ocisig::rebuild`). Over the real cosign examples: a rebuild admits what the fetched blobs
+/// (`ocisig::evidence::rebuild`). Over the real cosign examples: a rebuild admits what the fetched blobs
 /// admit when the policy names the signature's annotations, and never admits more.
 #[test]
 fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
@@ -46,7 +46,7 @@ fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
         let dir = repo_root().join("examples").join(name);
         let policy = ocisig::Policy::from_json(&read(&dir.join("policy.json"))).unwrap();
         let fetched = ocisig::Evidence::from_json(&read(&dir.join("evidence.json"))).unwrap();
-        let rebuilt = ocisig::rebuild::rebuilt_evidence(
+        let rebuilt = ocisig::evidence::rebuild::rebuilt_evidence(
             fetched.image(),
             fetched.digest(),
             fetched.signature_manifest().map(str::to_string),
@@ -63,7 +63,7 @@ fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
             assert!(ocisig::verify(&policy, &fetched).verified(), "{name}");
             // The rebuilt blobs are byte for byte the ones cosign pushed.
             let manifest = fetched.signature_manifest().unwrap().as_bytes();
-            for layer in ocisig::manifest::parse_layers(manifest).unwrap() {
+            for layer in ocisig::oci::manifest::parse_layers(manifest).unwrap() {
                 if let Some(blob) = rebuilt.blob(&layer.digest) {
                     assert_eq!(Some(blob), fetched.blob(&layer.digest), "{name}");
                 }

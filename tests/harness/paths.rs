@@ -433,9 +433,9 @@ fn every_real_trusted_root_holds_under_the_path_rules() {
         let root: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         // Some conformance roots are broken elsewhere on purpose (a log without a start): only
         // their certificate chains are read here.
-        let authorities = ocisig::certificate::trusted_root_authorities(&root)
+        let authorities = ocisig::sigstore::trusted_root::certificate_authorities(&root)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let timestamp_authorities = ocisig::timestamp::trusted_root_timestamp_authorities(&root)
+        let timestamp_authorities = ocisig::sigstore::trusted_root::timestamp_authorities(&root)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for (i, authority) in authorities.iter().enumerate() {
             assert_eq!(authority.holds(), Ok(()), "{} CA {i}", path.display());

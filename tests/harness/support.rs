@@ -475,7 +475,7 @@ pub fn statement(digest: &str, predicate_type: &str, annotations: Option<Value>)
     .into_bytes()
 }
 
-pub use ocisig::bundle::pae;
+pub use ocisig::sigstore::bundle::pae;
 
 /// A v0.3 bundle as cosign v3 writes it for a key: a key hint and a DSSE envelope whose
 /// signature is over `signed` (normally the PAE of the envelope's own type and payload).

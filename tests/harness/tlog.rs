@@ -1,4 +1,4 @@
-//! The offline transparency-log checks (`ocisig::tlog`) on the real proofs of the
+//! The offline transparency-log checks (`ocisig::sigstore::tlog`) on the real proofs of the
 //! sigstore-conformance bundles: Rekor v1 (ECDSA P-256 checkpoints) and Rekor v2 (Ed25519
 //! checkpoints with witness cosignatures). The good ones verify; the proof and checkpoint
 //! failures fail, each for its own reason.
@@ -8,7 +8,7 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ocisig::PublicKey;
-use ocisig::tlog::{Hash, InclusionProof, TlogError, verify_inclusion};
+use ocisig::sigstore::tlog::{Hash, InclusionProof, TlogError, verify_inclusion};
 use serde_json::Value;
 
 use crate::support::{conformance_trusted_root, trusted_log, vectors_dir};

@@ -51,7 +51,7 @@ pub fn verify(policy: &JsValue, evidence: &JsValue) -> JsValue {
 #[wasm_bindgen(js_name = inspectKey)]
 pub fn inspect_key(pem: &str) -> Result<JsValue, JsError> {
     let description =
-        ocisig::inspect::describe_key(pem).map_err(|e| JsError::new(&e.to_string()))?;
+        ocisig::host::inspect::describe_key(pem).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(to_js(&serialize(&description)))
 }
 
@@ -64,22 +64,22 @@ pub fn inspect_key(pem: &str) -> Result<JsValue, JsError> {
 pub fn inspect_evidence(evidence: &JsValue) -> Result<JsValue, JsError> {
     let bytes = document_bytes(evidence).map_err(|e| JsError::new(&e))?;
     let evidence = Evidence::from_json(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(to_js(&serialize(&ocisig::inspect::summarize_evidence(
-        &evidence,
-    ))))
+    Ok(to_js(&serialize(
+        &ocisig::host::inspect::summarize_evidence(&evidence),
+    )))
 }
 
 /// The per-layer checks in the order they run: `[{status, check, failure}]`.
 #[wasm_bindgen(js_name = layerChecks)]
 pub fn layer_checks() -> JsValue {
-    to_js(&serialize(&ocisig::inspect::LAYER_CHECKS))
+    to_js(&serialize(&ocisig::host::inspect::LAYER_CHECKS))
 }
 
 /// The certificate checks of a keyless signature in the order they run:
 /// `[{status, check, failure}]`.
 #[wasm_bindgen(js_name = keylessChecks)]
 pub fn keyless_checks() -> JsValue {
-    to_js(&serialize(&ocisig::inspect::KEYLESS_CHECKS))
+    to_js(&serialize(&ocisig::host::inspect::KEYLESS_CHECKS))
 }
 
 /// Builds an evidence document (as JSON text) from its parts: the image reference, its

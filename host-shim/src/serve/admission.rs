@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ocisig::{Reference, Sha256Digest, workload};
+use ocisig::host::workload;
+use ocisig::{Reference, Sha256Digest};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -38,7 +39,7 @@ struct Review {
 
 fn parse(body: &[u8]) -> Result<Review, BadReview> {
     let bad = |what: &str| BadReview(format!("not an AdmissionReview {API_VERSION}: {what}"));
-    let review = ocisig::strict_json::parse_value(body).map_err(|err| bad(&err))?;
+    let review = ocisig::encoding::json::parse_value(body).map_err(|err| bad(&err))?;
     if review.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION)
         || review.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
     {

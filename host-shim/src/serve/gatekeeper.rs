@@ -33,7 +33,7 @@ fn response(api_version: &str, items: Vec<Value>, system_error: Option<String>) 
 /// The `systemError` response for a malformed request.
 pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
     let bad = |what: String| response(API_VERSIONS[0], Vec::new(), Some(what));
-    let request = ocisig::strict_json::parse_value(body)
+    let request = ocisig::encoding::json::parse_value(body)
         .map_err(|err| bad(format!("not a ProviderRequest: {err}")))?;
     let api_version = request
         .get("apiVersion")

@@ -1,8 +1,8 @@
 //! `validate`: find the images of a workload, verify each against the rules that match it, and
 //! admit (pinning tags to the verified digests), or reject naming every failing image.
 
-use ocisig::fetch::{FetchError, Source};
-use ocisig::workload;
+use ocisig::evidence::plan::{FetchError, Source};
+use ocisig::host::workload;
 use ocisig::{Evidence, LimitsDocument, Policy, Reason, Reference, Sha256Digest, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -119,7 +119,7 @@ impl AdmissionRequest {
     /// Reads `kind.kind` and `object` with the core's strict JSON reader (duplicate keys are
     /// refused here as everywhere), walking the value rather than deriving a reader for it.
     fn parse(body: &[u8]) -> Result<Self, String> {
-        let Value::Object(mut request) = ocisig::strict_json::parse_value(body)? else {
+        let Value::Object(mut request) = ocisig::encoding::json::parse_value(body)? else {
             return Err("not a JSON object".into());
         };
         let kind = match request.get("kind").and_then(|kind| kind.get("kind")) {
@@ -343,16 +343,16 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             .unwrap_or(ocisig::limits::DEFAULT_MAX_MANIFEST_BYTES),
         ..LimitsDocument::default()
     };
-    let mut evidence = match ocisig::fetch::gather(&repository, image.to_string(), digest, &limits)
-    {
-        Ok(evidence) => evidence,
-        Err(err) => {
-            return failed(
-                "host_capability_error",
-                format!("the host could not fetch the signatures: {err}"),
-            );
-        }
-    };
+    let mut evidence =
+        match ocisig::evidence::plan::gather(&repository, image.to_string(), digest, &limits) {
+            Ok(evidence) => evidence,
+            Err(err) => {
+                return failed(
+                    "host_capability_error",
+                    format!("the host could not fetch the signatures: {err}"),
+                );
+            }
+        };
     if rules.iter().any(|rule| rule.policy.verify_platforms()) {
         evidence = match with_listed_platforms(evidence, &repository, &limits) {
             Ok(evidence) => evidence,
@@ -364,7 +364,7 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
     check_rules(&rules, |policy| {
         ocisig::verify(
             policy,
-            &ocisig::rebuild::rebuild_payloads(&evidence, policy),
+            &ocisig::evidence::rebuild::rebuild_payloads(&evidence, policy),
         )
     })
 }
@@ -381,14 +381,15 @@ fn with_listed_platforms(
     let manifest = repository
         .manifest(&evidence.digest().to_string(), limits.max_manifest_bytes)
         .map_err(|err| format!("the host could not fetch the image manifest: {err}"))?;
-    let listed = match ocisig::platforms::listed_manifests(&manifest) {
+    let listed = match ocisig::oci::platforms::listed_manifests(&manifest) {
         Ok(Some(listed)) => listed,
         // Not an index: nothing else to verify.
         Ok(None) => return Ok(evidence),
         Err(err) => return Err(format!("the host's image index is malformed: {err}")),
     };
-    let platforms = ocisig::fetch::gather_platforms(repository, &evidence, &manifest, limits)
-        .map_err(|err| format!("the host could not fetch a platform's signatures: {err}"))?;
+    let platforms =
+        ocisig::evidence::plan::gather_platforms(repository, &evidence, &manifest, limits)
+            .map_err(|err| format!("the host could not fetch a platform's signatures: {err}"))?;
     Ok(evidence.with_listed_platforms(
         listed.into_iter().map(|entry| entry.digest).collect(),
         platforms,

@@ -4,7 +4,7 @@
 //!
 //! The guest asks the host only for what Kubewarden's capabilities give: an image's digest
 //! (`kubewarden/oci/v1/manifest_digest`) and the `.sig` manifest (`kubewarden/oci/v1/oci_manifest`).
-//! Payload blobs are rebuilt and hash-checked (see [`ocisig::rebuild`]). A raw-policy request
+//! Payload blobs are rebuilt and hash-checked (see [`ocisig::evidence::rebuild`]). A raw-policy request
 //! may instead carry a whole evidence document, which is verified with no host calls.
 //!
 //! The logic is host-independent ([`admission::Host`]); the waPC glue is in `guest`.

@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use ocisig::memo::LastParsed;
+use ocisig::host::memo::LastParsed;
 use ocisig::{Policy, Reference};
 use serde_json::{Map, Value};
 
@@ -38,7 +38,7 @@ impl SettingsDocument {
     /// Reads the document with the core's strict JSON reader and walks the value: a reader
     /// derived for it would cost the module tens of kilobytes for three fields.
     fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let Value::Object(fields) = ocisig::strict_json::parse_value(bytes)? else {
+        let Value::Object(fields) = ocisig::encoding::json::parse_value(bytes)? else {
             return Err("the settings are not a JSON object".into());
         };
         let mut document = Self {
@@ -188,7 +188,7 @@ thread_local! {
     static LAST: LastParsed<Settings> = const { LastParsed::new() };
 }
 
-/// The settings for `bytes`, parsed once per distinct document ([`ocisig::memo`]).
+/// The settings for `bytes`, parsed once per distinct document ([`ocisig::host::memo`]).
 ///
 /// # Errors
 /// As [`Settings::from_json`].

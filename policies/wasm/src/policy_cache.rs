@@ -1,10 +1,10 @@
 //! The last policy this instance parsed, kept with its keys' precomputed tables
-//! ([`ocisig::memo`]). A host that reuses one instance for many images with one policy (the
+//! ([`ocisig::host::memo`]). A host that reuses one instance for many images with one policy (the
 //! `ocisig` binary does) parses the policy once; a different policy simply replaces it.
 
 use std::rc::Rc;
 
-use ocisig::memo::LastParsed;
+use ocisig::host::memo::LastParsed;
 use ocisig::{Policy, Verdict};
 
 thread_local! {

@@ -1,0 +1,6 @@
+//! OCI: image references, manifests, the referrers of an image, and the manifests an index
+//! lists.
+
+pub mod manifest;
+pub mod platforms;
+pub(crate) mod reference;

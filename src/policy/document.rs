@@ -1,0 +1,472 @@
+//! The policy document, as written: its shape (the types), and the one reader of it. What the
+//! fields mean, and the rules they must keep, are [`crate::policy::compiled`]'s.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::keys::KeyError;
+use crate::crypto::options::{HashAlgorithm, RsaScheme};
+use crate::encoding::json::{self, Fields};
+use crate::limits;
+
+/// Why a policy document was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The document is larger than [`limits::MAX_POLICY_BYTES`].
+    TooLarge(usize),
+    /// The document is not strict JSON of the policy's shape.
+    Syntax(String),
+    /// The document parses but breaks a rule.
+    Invalid {
+        /// The field at fault, as a path (`keys[2].name`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A public key the policy names was refused.
+    InvalidKey {
+        /// The field at fault (`keys[2].publicKey`).
+        field: String,
+        /// The key's name in the policy, if it has one.
+        name: Option<String>,
+        /// Why the key was refused.
+        error: KeyError,
+    },
+}
+
+pub(crate) fn invalid(field: impl Into<String>, problem: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+impl core::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooLarge(n) => write!(
+                f,
+                "policy is {n} bytes; the most accepted is {}",
+                limits::MAX_POLICY_BYTES
+            ),
+            Self::Syntax(msg) => write!(f, "policy is not valid JSON of the policy shape: {msg}"),
+            Self::Invalid { field, problem } => write!(f, "invalid policy: {field}: {problem}"),
+            Self::InvalidKey {
+                field,
+                name: Some(name),
+                error,
+            } => write!(f, "invalid policy: {field} ({name:?}): {error}"),
+            Self::InvalidKey {
+                field,
+                name: None,
+                error,
+            } => write!(f, "invalid policy: {field}: {error}"),
+        }
+    }
+}
+
+impl core::error::Error for PolicyError {}
+
+/// The policy document, as written (camelCase JSON). See `docs/contracts.md`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyDocument {
+    /// The trusted keys.
+    #[serde(default)]
+    pub keys: Vec<KeyDocument>,
+    /// The trusted keyless signers: OIDC identities whose Fulcio certificates count like keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityDocument>,
+    /// A Sigstore `trusted_root.json`: the transparency logs, certificate authorities, CT logs
+    /// and timestamp authorities to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_root: Option<serde_json::Value>,
+    /// How many distinct keys must each verify a layer (default 1).
+    #[serde(default = "default_threshold")]
+    pub threshold: u32,
+    /// Key names that must be among those that verified.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// Pairs that must appear in the `optional` section of the same payload that verified.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Require `critical.identity.docker-reference` to name the evidence image's repository.
+    #[serde(default)]
+    pub match_reference: bool,
+    /// For an image index, every manifest it lists must verify under this policy too (what
+    /// `cosign sign --recursive` promises), not only the index itself.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub verify_platforms: bool,
+    /// Size and count caps.
+    #[serde(default)]
+    pub limits: LimitsDocument,
+    /// Offline checks of the Rekor bundles cosign attaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekor: Option<RekorDocument>,
+    /// Which signature formats count: `simplesigning` (the `.sig` tag) and `bundle` (Sigstore
+    /// bundles attached as OCI referrers). Both by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formats: Option<Vec<Format>>,
+    /// Attestations the image must have: each rule must be met, beside the signature rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationDocument>,
+}
+
+/// One attestation rule, as written: a predicate type, who must have signed it, and what the
+/// predicate must say.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AttestationDocument {
+    /// The name the verdict uses [default: the predicate type as written].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A URI, or one of cosign's short names (`slsaprovenance1`, `spdxjson`, `vuln`, …).
+    pub predicate_type: String,
+    /// The keys that may sign it [default: the policy's keys and identities, when the rule
+    /// names neither keys nor identities].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyDocument>,
+    /// The keyless signers that may sign it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityDocument>,
+    /// How many distinct signers must have signed a statement of this type (default 1).
+    #[serde(default = "default_threshold")]
+    pub threshold: u32,
+    /// Signer names that must be among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+    /// JSON pointer (into the predicate) → `{"equals": V}`, `{"oneOf": [V…]}` or
+    /// `{"prefix": "S"}`; every one must hold.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, serde_json::Value>,
+}
+
+/// A signature storage format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// cosign's legacy `.sig` tag of simple-signing layers.
+    Simplesigning,
+    /// Sigstore bundles attached to the image as OCI referrers (cosign v3).
+    Bundle,
+}
+
+/// The `rekor` section: which transparency-log keys to trust, and how much to insist.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RekorDocument {
+    /// PEM public keys of trusted Rekor logs.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// A Sigstore `trusted_root.json`, whose `tlogs` keys are trusted too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_root: Option<serde_json::Value>,
+    /// `require`, `verify-if-present` or `ignore`; the default is `verify-if-present` when
+    /// keys are given and `ignore` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RekorMode>,
+}
+
+/// How Rekor bundles count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RekorMode {
+    /// A layer counts only with a bundle that verifies.
+    Require,
+    /// A layer's bundle, if it has one, must verify.
+    VerifyIfPresent,
+    /// Bundles are not looked at.
+    Ignore,
+}
+
+/// One trusted keyless signer: an OIDC issuer and a certificate subject, each exact or an
+/// anchored regular expression.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityDocument {
+    /// The name `required` and the verdict use [default: the subject or its pattern].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The OIDC issuer, exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The OIDC issuer, as a pattern matching all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_reg_exp: Option<String>,
+    /// The certificate's subject (its URI, email or other name), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The certificate's subject, as a pattern matching all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_reg_exp: Option<String>,
+    /// The GitHub workflow trigger (Fulcio extension `…57264.1.2`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_trigger: Option<String>,
+    /// The GitHub workflow commit SHA (`…1.3`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_sha: Option<String>,
+    /// The GitHub workflow name (`…1.4`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_name: Option<String>,
+    /// The GitHub workflow repository, `owner/repo` (`…1.5`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_repository: Option<String>,
+    /// The GitHub workflow ref (`…1.6`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_workflow_ref: Option<String>,
+}
+
+/// One trusted key.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyDocument {
+    /// A unique, non-empty name, used in verdicts and in `required`.
+    pub name: String,
+    /// The PEM `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1) block.
+    pub public_key: String,
+    /// The digest the key signs over; `auto` (the default) accepts what real signers produce.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub hash_algorithm: HashAlgorithm,
+    /// For RSA keys: `pkcs1v15` (the default) or `pss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<RsaScheme>,
+}
+
+impl KeyDocument {
+    /// A key with the default options.
+    pub fn new(name: impl Into<String>, public_key: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            public_key: public_key.into(),
+            hash_algorithm: HashAlgorithm::Auto,
+            scheme: None,
+        }
+    }
+}
+
+fn is_auto(hash: &HashAlgorithm) -> bool {
+    *hash == HashAlgorithm::Auto
+}
+
+/// Size and count caps; each defaults as documented in [`limits`].
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsDocument {
+    /// The most layers a `.sig` manifest may have.
+    #[serde(default = "default_max_layers")]
+    pub max_layers: u32,
+    /// The largest payload blob, in bytes.
+    #[serde(default = "default_max_payload_bytes")]
+    pub max_payload_bytes: u64,
+    /// The largest `.sig` manifest, in bytes.
+    #[serde(default = "default_max_manifest_bytes")]
+    pub max_manifest_bytes: u64,
+}
+
+impl Default for LimitsDocument {
+    fn default() -> Self {
+        Self {
+            max_layers: limits::DEFAULT_MAX_LAYERS,
+            max_payload_bytes: limits::DEFAULT_MAX_PAYLOAD_BYTES,
+            max_manifest_bytes: limits::DEFAULT_MAX_MANIFEST_BYTES,
+        }
+    }
+}
+
+impl PolicyDocument {
+    /// Parses a policy document strictly, without checking its rules (see
+    /// [`Policy::from_document`]); for hosts that add to a policy file before checking it.
+    ///
+    /// # Errors
+    /// [`PolicyError::TooLarge`] or [`PolicyError::Syntax`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, PolicyError> {
+        if bytes.len() > limits::MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge(bytes.len()));
+        }
+        json::parse_value(bytes)
+            .and_then(|value| Self::read(&value))
+            .map_err(PolicyError::Syntax)
+    }
+
+    /// Reads the document from a strictly parsed value, field by field (every object's
+    /// unknown fields refused), without serde's derived readers: the WebAssembly modules carry
+    /// one small reader instead of serde's machinery per document type.
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "keys",
+            "identities",
+            "trustedRoot",
+            "threshold",
+            "required",
+            "annotations",
+            "matchReference",
+            "verifyPlatforms",
+            "limits",
+            "rekor",
+            "formats",
+            "attestations",
+        ])?;
+        Ok(Self {
+            keys: f.list("keys", KeyDocument::read)?,
+            identities: f.list("identities", IdentityDocument::read)?,
+            trusted_root: f.opt("trustedRoot", |v| Ok(v.clone()))?,
+            threshold: f.opt("threshold", json::unsigned)?.unwrap_or(1),
+            required: f.list("required", json::string)?,
+            annotations: f.opt("annotations", json::string_map)?.unwrap_or_default(),
+            match_reference: f.opt("matchReference", boolean)?.unwrap_or(false),
+            verify_platforms: f.opt("verifyPlatforms", boolean)?.unwrap_or(false),
+            limits: f.opt("limits", LimitsDocument::read)?.unwrap_or_default(),
+            rekor: f.opt("rekor", RekorDocument::read)?,
+            formats: f
+                .opt("formats", |_| Ok(()))?
+                .map(|()| {
+                    f.list("formats", |v| match v.as_str() {
+                        Some("simplesigning") => Ok(Format::Simplesigning),
+                        Some("bundle") => Ok(Format::Bundle),
+                        _ => Err(format!("{v} is not simplesigning or bundle")),
+                    })
+                })
+                .transpose()?,
+            attestations: f.list("attestations", AttestationDocument::read)?,
+        })
+    }
+}
+
+fn boolean(value: &serde_json::Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("expected true or false, found {value}"))
+}
+
+impl KeyDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["name", "publicKey", "hashAlgorithm", "scheme"])?;
+        Ok(Self {
+            name: f.string("name")?,
+            public_key: f.string("publicKey")?,
+            hash_algorithm: f
+                .opt("hashAlgorithm", |v| match v.as_str() {
+                    Some("auto") => Ok(HashAlgorithm::Auto),
+                    Some("sha256") => Ok(HashAlgorithm::Sha256),
+                    Some("sha384") => Ok(HashAlgorithm::Sha384),
+                    Some("sha512") => Ok(HashAlgorithm::Sha512),
+                    _ => Err(format!("{v} is not auto, sha256, sha384 or sha512")),
+                })?
+                .unwrap_or_default(),
+            scheme: f.opt("scheme", |v| match v.as_str() {
+                Some("pkcs1v15") => Ok(RsaScheme::Pkcs1v15),
+                Some("pss") => Ok(RsaScheme::Pss),
+                _ => Err(format!("{v} is not pkcs1v15 or pss")),
+            })?,
+        })
+    }
+}
+
+impl IdentityDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "name",
+            "issuer",
+            "issuerRegExp",
+            "subject",
+            "subjectRegExp",
+            "githubWorkflowTrigger",
+            "githubWorkflowSha",
+            "githubWorkflowName",
+            "githubWorkflowRepository",
+            "githubWorkflowRef",
+        ])?;
+        Ok(Self {
+            name: f.opt_string("name")?,
+            issuer: f.opt_string("issuer")?,
+            issuer_reg_exp: f.opt_string("issuerRegExp")?,
+            subject: f.opt_string("subject")?,
+            subject_reg_exp: f.opt_string("subjectRegExp")?,
+            github_workflow_trigger: f.opt_string("githubWorkflowTrigger")?,
+            github_workflow_sha: f.opt_string("githubWorkflowSha")?,
+            github_workflow_name: f.opt_string("githubWorkflowName")?,
+            github_workflow_repository: f.opt_string("githubWorkflowRepository")?,
+            github_workflow_ref: f.opt_string("githubWorkflowRef")?,
+        })
+    }
+}
+
+impl LimitsDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["maxLayers", "maxPayloadBytes", "maxManifestBytes"])?;
+        let defaults = Self::default();
+        Ok(Self {
+            max_layers: f
+                .opt("maxLayers", json::unsigned)?
+                .unwrap_or(defaults.max_layers),
+            max_payload_bytes: f
+                .opt("maxPayloadBytes", json::unsigned)?
+                .unwrap_or(defaults.max_payload_bytes),
+            max_manifest_bytes: f
+                .opt("maxManifestBytes", json::unsigned)?
+                .unwrap_or(defaults.max_manifest_bytes),
+        })
+    }
+}
+
+impl RekorDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&["publicKeys", "trustedRoot", "mode"])?;
+        Ok(Self {
+            public_keys: f.list("publicKeys", json::string)?,
+            trusted_root: f.opt("trustedRoot", |v| Ok(v.clone()))?,
+            mode: f.opt("mode", |v| match v.as_str() {
+                Some("require") => Ok(RekorMode::Require),
+                Some("verify-if-present") => Ok(RekorMode::VerifyIfPresent),
+                Some("ignore") => Ok(RekorMode::Ignore),
+                _ => Err(format!("{v} is not require, verify-if-present or ignore")),
+            })?,
+        })
+    }
+}
+
+impl AttestationDocument {
+    fn read(value: &serde_json::Value) -> Result<Self, String> {
+        let f = Fields::of(value)?.only(&[
+            "name",
+            "predicateType",
+            "keys",
+            "identities",
+            "threshold",
+            "required",
+            "conditions",
+        ])?;
+        Ok(Self {
+            name: f.opt_string("name")?,
+            predicate_type: f.string("predicateType")?,
+            keys: f.list("keys", KeyDocument::read)?,
+            identities: f.list("identities", IdentityDocument::read)?,
+            threshold: f.opt("threshold", json::unsigned)?.unwrap_or(1),
+            required: f.list("required", json::string)?,
+            conditions: f
+                .opt("conditions", |v| match v {
+                    serde_json::Value::Object(map) => {
+                        Ok(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    }
+                    other => Err(format!("expected an object, found {other}")),
+                })?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+fn default_threshold() -> u32 {
+    1
+}
+fn default_max_layers() -> u32 {
+    limits::DEFAULT_MAX_LAYERS
+}
+fn default_max_payload_bytes() -> u64 {
+    limits::DEFAULT_MAX_PAYLOAD_BYTES
+}
+fn default_max_manifest_bytes() -> u64 {
+    limits::DEFAULT_MAX_MANIFEST_BYTES
+}
