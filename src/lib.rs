@@ -27,6 +27,7 @@
 //! assert!(!verdict.verified());
 //! assert_eq!(verdict.reason(), ocisig::Reason::NoSignatures);
 //! ```
+#![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;

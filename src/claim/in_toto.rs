@@ -3,6 +3,7 @@
 //! Only ever parsed after the envelope's signature has verified over the exact payload bytes.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde_json::Value;

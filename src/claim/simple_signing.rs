@@ -1,5 +1,6 @@
 //! The cosign "simple signing" payload, read only after its signature has verified.
 
+use alloc::format;
 use alloc::string::String;
 use serde_json::{Map, Value};
 

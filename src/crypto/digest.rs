@@ -1,5 +1,7 @@
 //! `sha256:<hex>` digests: parsing, computing and printing.
 
+use alloc::format;
+use alloc::string::String;
 use core::fmt;
 use sha2::{Digest as _, Sha256};
 
@@ -91,6 +93,7 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn round_trips_the_canonical_form() {

@@ -29,9 +29,10 @@
 //! branches on digits and on the exceptional cases of the formulas.
 
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
+use once_cell::race::OnceBox;
 
 #[cfg(feature = "fuzzing")]
 use elliptic_curve::Field as _;
@@ -458,14 +459,16 @@ const USES_BEFORE_TABLES: u32 = 4;
 /// A key's tables, built on the key's fifth verification and owned by the key.
 pub(crate) struct KeyTable<C: TableCurve> {
     uses: AtomicU32,
-    table: OnceLock<Option<Arc<Tables<C>>>>,
+    // A race may build the tables twice; one copy wins and is kept. They are a pure function
+    // of the key, so which one does not matter.
+    table: OnceBox<Option<Arc<Tables<C>>>>,
 }
 
 impl<C: TableCurve> KeyTable<C> {
     pub(crate) fn new() -> Self {
         Self {
             uses: AtomicU32::new(0),
-            table: OnceLock::new(),
+            table: OnceBox::new(),
         }
     }
 
@@ -480,10 +483,12 @@ impl<C: TableCurve> KeyTable<C> {
         }
         self.table
             .get_or_init(|| {
-                Some(Arc::new(Tables {
-                    generator: FixedBaseTable::new(&generator::<C>()?)?,
-                    key: FixedBaseTable::new(key)?,
-                }))
+                alloc::boxed::Box::new((|| {
+                    Some(Arc::new(Tables {
+                        generator: FixedBaseTable::new(&generator::<C>()?)?,
+                        key: FixedBaseTable::new(key)?,
+                    }))
+                })())
             })
             .as_deref()
     }
@@ -491,9 +496,14 @@ impl<C: TableCurve> KeyTable<C> {
 
 impl<C: TableCurve> Clone for KeyTable<C> {
     fn clone(&self) -> Self {
+        let table = OnceBox::new();
+        if let Some(built) = self.table.get() {
+            // A fresh cell, just made here: setting it cannot fail.
+            let _ = table.set(alloc::boxed::Box::new(built.clone()));
+        }
         Self {
             uses: AtomicU32::new(self.uses.load(Ordering::Relaxed)),
-            table: self.table.clone(),
+            table,
         }
     }
 }

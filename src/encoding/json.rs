@@ -12,7 +12,9 @@
 //! readers (see there why).
 
 use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
 use alloc::string::String;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};

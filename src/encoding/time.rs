@@ -1,6 +1,7 @@
 //! Times written in documents (RFC 3339), as Unix seconds. The core reads no clock: every time
 //! it compares comes from the evidence or the policy.
 
+use alloc::format;
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` to Unix seconds (the fraction is dropped,
 /// so a time is never rounded up past a boundary). `None` for anything else.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {

@@ -1,7 +1,9 @@
 //! The evidence: what the host fetched for one image, handed over as one JSON document.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

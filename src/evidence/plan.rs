@@ -26,7 +26,9 @@
 //!   policy.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use crate::crypto::digest::Sha256Digest;

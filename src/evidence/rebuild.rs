@@ -9,6 +9,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use crate::claim::simple_signing::COSIGN_PAYLOAD_TYPE;

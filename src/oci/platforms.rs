@@ -5,6 +5,7 @@
 //! under the same policy. Which manifests those are comes from the index's exact bytes (which
 //! must hash to the image digest), so a host cannot leave one out.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 

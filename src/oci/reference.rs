@@ -4,6 +4,7 @@
 //! repository; cosign writes the last form into `docker-reference`, so that is our canonical
 //! form for Docker Hub.
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt;
 

@@ -10,6 +10,7 @@
 //! statement whose signature has verified; [`crate::verify::image`] finds the candidates and checks
 //! their signatures with the same code as signatures.
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::Value;

@@ -2,6 +2,7 @@
 //! fields mean, and the rules they must keep, are [`crate::policy::compiled`]'s.
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};

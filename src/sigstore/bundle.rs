@@ -17,6 +17,7 @@
 //! The JSON goes through the one strict reader ([`crate::encoding::json`]), which refuses
 //! duplicate keys; fields this module does not know are ignored, as protobuf-JSON readers do.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;

@@ -13,6 +13,7 @@
 //! written for them with `^…$` means the same here. The engine is `regex-lite` (no Unicode
 //! classes, linear time).
 
+use alloc::format;
 use alloc::string::String;
 
 use crate::limits::MAX_IDENTITY_BYTES;

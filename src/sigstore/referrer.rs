@@ -11,6 +11,7 @@
 //! It only says what to fetch. Whether a referrer counts is decided from its own bytes and its
 //! bundle's signature under a policy key ([`crate::verify::image`]).
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 

@@ -15,6 +15,7 @@
 //!
 //! Every input here is public, and nothing here reads a clock.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use base64::Engine as _;

@@ -6,7 +6,9 @@
 //! chain, an embedded TSA certificate or a key hint is never trust material.
 
 use crate::encoding::time::Window;
+use alloc::format;
 use alloc::string::String;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use crate::crypto::digest::Sha256Digest;

@@ -8,6 +8,7 @@
 //! not DER (long-form lengths that could be shorter, an explicit FALSE, trailing bytes) is
 //! refused.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
