@@ -20,6 +20,7 @@ mod keyless;
 mod keytypes;
 mod paths;
 mod platforms;
+mod progress;
 mod referrers;
 mod rekor;
 mod schema;
