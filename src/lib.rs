@@ -119,3 +119,23 @@ pub fn verify_evidence_json(policy: &Policy, evidence: &[u8]) -> Verdict {
         }
     }
 }
+
+/// Verifies one Sigstore bundle for an artifact whose sha256 `digest` names (`sha256:<hex>`,
+/// as bytes), under an already parsed policy ([`verify_artifact_bundle`]); a digest that is not
+/// one is a denial. What the raw module's `ocisig_verify_bundle` calls.
+pub fn verify_bundle_json(policy: &Policy, bundle: &[u8], digest: &[u8]) -> Verdict {
+    let digest = core::str::from_utf8(digest)
+        .ok()
+        .and_then(|text| Sha256Digest::parse(text).ok());
+    match digest {
+        Some(digest) => verify_artifact_bundle(policy, bundle, &digest),
+        None => {
+            let mut verdict = Verdict::denied(
+                Reason::InvalidEvidence,
+                "the artifact digest is not sha256:<64 lowercase hex>".into(),
+            );
+            verdict.policy_digest = Some(policy.digest().to_string());
+            verdict
+        }
+    }
+}

@@ -328,11 +328,7 @@ impl PolicyFlags {
             rekor_mode: self.rekor_mode,
             verify_platforms: self.verify_platforms,
             formats: self.formats,
-            identity: self
-                .identity
-                .document()?
-                .map(serde_json::from_value)
-                .transpose()?,
+            identity: self.identity.document()?,
             attestation_type,
         })
     }
@@ -539,50 +535,52 @@ impl IdentityFlags {
     ///
     /// # Errors
     /// When a subject is given without an issuer, or the other way round.
-    fn document(&self) -> anyhow::Result<Option<serde_json::Value>> {
-        let subject = self
-            .certificate_identity
-            .as_ref()
-            .map(|s| ("subject", s))
-            .or(self
-                .certificate_identity_regexp
-                .as_ref()
-                .map(|s| ("subjectRegExp", s)));
-        let issuer = self
-            .certificate_oidc_issuer
-            .as_ref()
-            .map(|s| ("issuer", s))
-            .or(self
-                .certificate_oidc_issuer_regexp
-                .as_ref()
-                .map(|s| ("issuerRegExp", s)));
-        let github = [
-            ("githubWorkflowTrigger", &self.github_workflow_trigger),
-            ("githubWorkflowSha", &self.github_workflow_sha),
-            ("githubWorkflowName", &self.github_workflow_name),
-            ("githubWorkflowRepository", &self.github_workflow_repository),
-            ("githubWorkflowRef", &self.github_workflow_ref),
-        ];
+    fn document(&self) -> anyhow::Result<Option<ocisig::IdentityDocument>> {
+        let subject =
+            self.certificate_identity.is_some() || self.certificate_identity_regexp.is_some();
+        let issuer =
+            self.certificate_oidc_issuer.is_some() || self.certificate_oidc_issuer_regexp.is_some();
+        let identity = ocisig::IdentityDocument {
+            subject: self.certificate_identity.clone(),
+            subject_reg_exp: self
+                .certificate_identity
+                .is_none()
+                .then(|| self.certificate_identity_regexp.clone())
+                .flatten(),
+            issuer: self.certificate_oidc_issuer.clone(),
+            issuer_reg_exp: self
+                .certificate_oidc_issuer
+                .is_none()
+                .then(|| self.certificate_oidc_issuer_regexp.clone())
+                .flatten(),
+            github_workflow_trigger: self.github_workflow_trigger.clone(),
+            github_workflow_sha: self.github_workflow_sha.clone(),
+            github_workflow_name: self.github_workflow_name.clone(),
+            github_workflow_repository: self.github_workflow_repository.clone(),
+            github_workflow_ref: self.github_workflow_ref.clone(),
+            ..ocisig::IdentityDocument::default()
+        };
+        let narrowed = [
+            &identity.github_workflow_trigger,
+            &identity.github_workflow_sha,
+            &identity.github_workflow_name,
+            &identity.github_workflow_repository,
+            &identity.github_workflow_ref,
+        ]
+        .iter()
+        .any(|value| value.is_some());
         match (subject, issuer) {
-            (None, None) if github.iter().all(|(_, value)| value.is_none()) => Ok(None),
-            (None, None) => anyhow::bail!(
+            (false, false) if !narrowed => Ok(None),
+            (false, false) => anyhow::bail!(
                 "--certificate-github-workflow-* narrow an identity: give \
                  --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] too"
             ),
-            (Some((sk, sv)), Some((ik, iv))) => {
-                let mut identity = serde_json::json!({ sk: sv, ik: iv });
-                for (key, value) in github {
-                    if let Some(value) = value {
-                        identity[key] = serde_json::json!(value);
-                    }
-                }
-                Ok(Some(identity))
-            }
-            (Some(_), None) => anyhow::bail!(
+            (true, true) => Ok(Some(identity)),
+            (true, false) => anyhow::bail!(
                 "--certificate-identity[-regexp] needs --certificate-oidc-issuer[-regexp]: an \
                  identity is a subject and the issuer that vouched for it"
             ),
-            (None, Some(_)) => anyhow::bail!(
+            (false, true) => anyhow::bail!(
                 "--certificate-oidc-issuer[-regexp] needs --certificate-identity[-regexp]: an \
                  identity is a subject and the issuer that vouched for it"
             ),
@@ -732,22 +730,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
             artifact,
         } => {
-            let identity = identity.document()?;
-            let (field, signers, what) = match (&key, identity) {
+            let mut document = ocisig::PolicyDocument::default();
+            let what = match (&key, identity.document()?) {
                 (Some(key), None) => {
                     let key_pem = String::from_utf8(read(key, "key")?)
                         .with_context(|| format!("{} is not a PEM file", key.display()))?;
-                    (
-                        "keys",
-                        serde_json::json!([{"name": "key", "publicKey": key_pem}]),
-                        key.display().to_string(),
-                    )
+                    document.keys.push(ocisig::KeyDocument::new("key", key_pem));
+                    key.display().to_string()
                 }
-                (None, Some(identity)) => (
-                    "identities",
-                    serde_json::json!([identity]),
-                    "the identity".to_string(),
-                ),
+                (None, Some(identity)) => {
+                    document.identities.push(identity);
+                    "the identity".to_string()
+                }
                 _ => anyhow::bail!(
                     "give --key FILE (a key-based bundle) or --certificate-identity and \
                      --certificate-oidc-issuer (keyless), one of the two"
@@ -767,28 +761,38 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let digest = artifact_digest(&artifact)?;
             let bundle_bytes = read(&bundle, "bundle")?;
-            let root: serde_json::Value = serde_json::from_slice(&root)
-                .with_context(|| "the trusted root is not JSON".to_string())?;
-            let mut document = serde_json::json!({
-                "trustedRoot": root,
-                "rekor": {"mode": "require"},
+            document.trusted_root = Some(
+                serde_json::from_slice(&root)
+                    .with_context(|| "the trusted root is not JSON".to_string())?,
+            );
+            // The suite's protocol, and cosign verify-blob: the log entry is required.
+            document.rekor = Some(ocisig::RekorDocument {
+                mode: Some(ocisig::RekorMode::Require),
+                ..ocisig::RekorDocument::default()
             });
-            document[field] = signers;
-            let policy = ocisig::Policy::from_json(document.to_string().as_bytes())
+            // Checked here too, so that a bad key or root is a usage error (exit 2), not a
+            // denial.
+            ocisig::Policy::from_document(document.clone())
                 .with_context(|| format!("cannot use {what} and the trusted root"))?;
-            let verdict = ocisig::verify_artifact_bundle(&policy, &bundle_bytes, &digest);
+            let policy = serde_json::to_vec(&document).context("the policy")?;
+            // Like every verdict, in the sandbox.
+            let verdict =
+                load_module(None)?.verify_bundle(&policy, &bundle_bytes, &digest.to_string());
             match output {
-                Output::Json => print_line(&verdict.to_json()),
-                Output::Text if verdict.verified() => {
-                    print_line(&format!("verified  {artifact}  {}", verdict.message()));
+                Output::Json => print_line(&verdict.json),
+                Output::Text if verdict.verified => {
+                    print_line(&format!(
+                        "verified  {artifact}  {}",
+                        verdict.field("message")
+                    ));
                 }
                 Output::Text => print_line(&format!(
                     "denied    {artifact}  {}: {}",
-                    verdict.reason(),
-                    verdict.message()
+                    verdict.field("reason"),
+                    verdict.field("message")
                 )),
             }
-            Ok(if verdict.verified() {
+            Ok(if verdict.verified {
                 EXIT_VERIFIED
             } else {
                 EXIT_NOT_VERIFIED
@@ -814,13 +818,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn parse_format(text: &str) -> Result<ocisig::Format, String> {
-    match text {
-        "simplesigning" => Ok(ocisig::Format::Simplesigning),
-        "bundle" => Ok(ocisig::Format::Bundle),
-        other => Err(format!(
-            "{other:?} is not a format; use simplesigning or bundle"
-        )),
-    }
+    text.parse()
+        .map_err(|expected| format!("{text:?} is not a format; use {expected}"))
 }
 
 /// The digest FILE_OR_DIGEST names: `sha256:<64 hex>` when no file has that name, else the
@@ -838,14 +837,8 @@ fn artifact_digest(artifact: &str) -> anyhow::Result<ocisig::Sha256Digest> {
 }
 
 fn parse_rekor_mode(text: &str) -> Result<ocisig::RekorMode, String> {
-    match text {
-        "require" => Ok(ocisig::RekorMode::Require),
-        "verify-if-present" => Ok(ocisig::RekorMode::VerifyIfPresent),
-        "ignore" => Ok(ocisig::RekorMode::Ignore),
-        other => Err(format!(
-            "{other:?} is not a mode; use require, verify-if-present or ignore"
-        )),
-    }
+    text.parse()
+        .map_err(|expected| format!("{text:?} is not a mode; use {expected}"))
 }
 
 /// One progress bar on standard error, shown only on a terminal and for more than one image.

@@ -69,6 +69,27 @@ struct Exports {
     alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
     verify: TypedFunc<(i32, i32, i32, i32), i64>,
+    /// `ocisig_verify_bundle`, which a module built for images only may lack.
+    verify_bundle: Option<VerifyBundle>,
+}
+
+/// `ocisig_verify_bundle(policy, bundle, digest)`, each a pointer and a length.
+type VerifyBundle = TypedFunc<(i32, i32, i32, i32, i32, i32), i64>;
+
+/// What the module is asked, with its inputs.
+#[derive(Clone, Copy, Debug)]
+enum Request<'a> {
+    /// `ocisig_verify`: an image's evidence document under a policy.
+    Image {
+        policy: &'a [u8],
+        evidence: &'a [u8],
+    },
+    /// `ocisig_verify_bundle`: one Sigstore bundle for an artifact's digest (`sha256:…`).
+    Bundle {
+        policy: &'a [u8],
+        bundle: &'a [u8],
+        digest: &'a [u8],
+    },
 }
 
 /// The verdict as the module wrote it, and parsed.
@@ -165,6 +186,7 @@ impl VerifierModule {
             alloc: typed(&instance, &mut store, "ocisig_alloc")?,
             free: typed(&instance, &mut store, "ocisig_free")?,
             verify: typed(&instance, &mut store, "ocisig_verify")?,
+            verify_bundle: typed(&instance, &mut store, "ocisig_verify_bundle").ok(),
         };
         Ok(WarmInstance { store, exports })
     }
@@ -190,19 +212,18 @@ impl VerifierModule {
     /// Verifies and always returns a verdict: a trap or ABI violation is a `module_trap`
     /// denial.
     pub fn verify(&self, policy: &[u8], evidence: &[u8]) -> ModuleVerdict {
-        match self.run(policy, evidence) {
-            Ok(verdict) => verdict,
-            Err(err) => {
-                let verdict =
-                    Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"));
-                ModuleVerdict {
-                    json: verdict.to_json(),
-                    value: serde_json::to_value(&verdict).unwrap_or_default(),
-                    verified: false,
-                    fuel_used: 0,
-                }
-            }
-        }
+        denial_on_error(self.run(policy, evidence))
+    }
+
+    /// Verifies one Sigstore bundle for an artifact whose sha256 is `digest` (`sha256:…`), as
+    /// `ocisig verify-bundle` does, in the sandbox like every other verdict; a trap or ABI
+    /// violation is a `module_trap` denial.
+    pub fn verify_bundle(&self, policy: &[u8], bundle: &[u8], digest: &str) -> ModuleVerdict {
+        denial_on_error(self.run_request(Request::Bundle {
+            policy,
+            bundle,
+            digest: digest.as_bytes(),
+        }))
     }
 
     /// One verification, in a warm instance when one is idle (a fresh one otherwise).
@@ -211,6 +232,10 @@ impl VerifierModule {
     /// A trap, exhausted fuel or memory, or a result that is not a verdict; the instance is
     /// then discarded.
     pub fn run(&self, policy: &[u8], evidence: &[u8]) -> anyhow::Result<ModuleVerdict> {
+        self.run_request(Request::Image { policy, evidence })
+    }
+
+    fn run_request(&self, request: Request<'_>) -> anyhow::Result<ModuleVerdict> {
         let idle = self.warm.lock().ok().and_then(|mut warm| warm.pop());
         let mut instance = match idle {
             Some(instance) => instance,
@@ -220,7 +245,7 @@ impl VerifierModule {
             .store
             .set_fuel(self.limits.fuel)
             .map_err(|e| anyhow!("{e}"))?;
-        let verdict = call(&mut instance, policy, evidence)?;
+        let verdict = call(&mut instance, request)?;
         if instance.exports.memory.data_size(&instance.store) <= MAX_WARM_MEMORY_BYTES
             && let Ok(mut warm) = self.warm.lock()
             && warm.len() < MAX_WARM_INSTANCES
@@ -237,49 +262,73 @@ impl VerifierModule {
     /// As [`VerifierModule::run`].
     pub fn run_fresh(&self, policy: &[u8], evidence: &[u8]) -> anyhow::Result<ModuleVerdict> {
         let mut instance = self.instantiate()?;
-        call(&mut instance, policy, evidence)
+        call(&mut instance, Request::Image { policy, evidence })
     }
 }
 
-/// Writes the inputs, calls `ocisig_verify`, reads the verdict back and frees all three.
-fn call(
-    instance: &mut WarmInstance,
-    policy: &[u8],
-    evidence: &[u8],
-) -> anyhow::Result<ModuleVerdict> {
+/// The verdict, or the `module_trap` denial that says why there is none.
+fn denial_on_error(result: anyhow::Result<ModuleVerdict>) -> ModuleVerdict {
+    match result {
+        Ok(verdict) => verdict,
+        Err(err) => {
+            let verdict = Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"));
+            ModuleVerdict {
+                json: verdict.to_json(),
+                value: serde_json::to_value(&verdict).unwrap_or_default(),
+                verified: false,
+                fuel_used: 0,
+            }
+        }
+    }
+}
+
+/// Writes the inputs, calls the request's export, reads the verdict back and frees every
+/// buffer.
+fn call(instance: &mut WarmInstance, request: Request<'_>) -> anyhow::Result<ModuleVerdict> {
     let WarmInstance { store, exports } = instance;
     let fuel_before = store.get_fuel().unwrap_or(0);
-    let (policy_ptr, policy_len) = write_input(store, exports, policy)?;
-    let (evidence_ptr, evidence_len) = write_input(store, exports, evidence)?;
-    let packed = exports
-        .verify
-        .call(
-            &mut *store,
-            (policy_ptr, policy_len, evidence_ptr, evidence_len),
-        )
-        .map_err(|e| anyhow!("{}", trap_cause(&e)))
-        .context("ocisig_verify trapped")?;
+    let (name, inputs): (&str, &[&[u8]]) = match &request {
+        Request::Image { policy, evidence } => ("ocisig_verify", &[policy, evidence]),
+        Request::Bundle {
+            policy,
+            bundle,
+            digest,
+        } => ("ocisig_verify_bundle", &[policy, bundle, digest]),
+    };
+    let mut buffers = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        buffers.push(write_input(store, exports, input)?);
+    }
+    let packed = match (buffers.as_slice(), &exports.verify_bundle) {
+        ([(p, pl), (e, el)], _) => exports.verify.call(&mut *store, (*p, *pl, *e, *el)),
+        ([(p, pl), (b, bl), (d, dl)], Some(verify_bundle)) => {
+            verify_bundle.call(&mut *store, (*p, *pl, *b, *bl, *d, *dl))
+        }
+        _ => bail!("the module has no usable export {name}"),
+    }
+    .map_err(|e| anyhow!("{}", trap_cause(&e)))
+    .with_context(|| format!("{name} trapped"))?;
     let packed = u64::from_ne_bytes(packed.to_ne_bytes());
     let ptr = usize::try_from(packed >> 32)?;
     let len = usize::try_from(packed & 0xffff_ffff)?;
     if len == 0 || len > MAX_VERDICT_BYTES {
-        bail!("ocisig_verify returned a verdict of {len} bytes");
+        bail!("{name} returned a verdict of {len} bytes");
     }
     let mut json = vec![0u8; len];
     // Bounds-checked: an out-of-range pointer is an error, never a host read out of bounds.
     exports
         .memory
         .read(&*store, ptr, &mut json)
-        .context("ocisig_verify returned a verdict outside its memory")?;
+        .with_context(|| format!("{name} returned a verdict outside its memory"))?;
     let verdict: serde_json::Value = serde_json::from_slice(&json)
-        .context("ocisig_verify returned a verdict that is not JSON")?;
+        .with_context(|| format!("{name} returned a verdict that is not JSON"))?;
     let verified = verdict
         .get("verified")
         .and_then(serde_json::Value::as_bool)
         .context("the verdict has no boolean `verified`")?;
     let json = String::from_utf8(json)?;
     // A warm instance serves the next image: give every buffer back.
-    for (ptr, len) in [(policy_ptr, policy_len), (evidence_ptr, evidence_len)] {
+    for (ptr, len) in buffers {
         exports
             .free
             .call(&mut *store, (ptr, len))

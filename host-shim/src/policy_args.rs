@@ -56,20 +56,7 @@ impl PolicyArgs {
                 PolicyDocument::from_json(&json)
                     .with_context(|| format!("{} is not a valid policy", path.display()))?
             }
-            None => PolicyDocument {
-                keys: Vec::new(),
-                identities: Vec::new(),
-                trusted_root: None,
-                threshold: 1,
-                required: Vec::new(),
-                annotations: Default::default(),
-                match_reference: false,
-                verify_platforms: false,
-                limits: Default::default(),
-                rekor: None,
-                formats: None,
-                attestations: Vec::new(),
-            },
+            None => PolicyDocument::default(),
         };
         let mut keys = Vec::with_capacity(self.keys.len());
         for spec in &self.keys {
@@ -77,13 +64,11 @@ impl PolicyArgs {
         }
         if let Some(predicate_type) = &self.attestation_type {
             document.attestations.push(ocisig::AttestationDocument {
-                name: None,
-                predicate_type: predicate_type.clone(),
                 keys,
                 identities: self.identity.iter().cloned().collect(),
                 threshold: self.threshold.unwrap_or(1),
                 required: self.required.clone(),
-                conditions: Default::default(),
+                ..ocisig::AttestationDocument::new(predicate_type.clone())
             });
         } else {
             document.keys.extend(keys);

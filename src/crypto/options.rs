@@ -2,11 +2,12 @@
 //! per-key fields of a policy).
 
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use core::str::FromStr;
+use serde::Serialize;
 use sha2::Digest as _;
 
 /// The digest a key signs over (`hashAlgorithm` in the policy).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashAlgorithm {
     /// What real signers produce: the curve's own hash, then SHA-256 (cosign 2.x signs with
@@ -41,8 +42,23 @@ impl HashAlgorithm {
     }
 }
 
+impl FromStr for HashAlgorithm {
+    type Err = &'static str;
+
+    /// `auto`, `sha256`, `sha384` or `sha512`; the error lists them.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "sha256" => Ok(Self::Sha256),
+            "sha384" => Ok(Self::Sha384),
+            "sha512" => Ok(Self::Sha512),
+            _ => Err("auto, sha256, sha384 or sha512"),
+        }
+    }
+}
+
 /// The RSA signature scheme (`scheme` in the policy).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RsaScheme {
     /// RSASSA-PKCS1-v1_5, what cosign uses for RSA keys.
@@ -59,4 +75,17 @@ pub struct KeyOptions {
     pub hash: HashAlgorithm,
     /// For RSA keys, the signature scheme.
     pub scheme: Option<RsaScheme>,
+}
+
+impl FromStr for RsaScheme {
+    type Err = &'static str;
+
+    /// `pkcs1v15` or `pss`; the error lists them.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pkcs1v15" => Ok(Self::Pkcs1v15),
+            "pss" => Ok(Self::Pss),
+            _ => Err("pkcs1v15 or pss"),
+        }
+    }
 }

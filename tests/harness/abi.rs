@@ -45,6 +45,9 @@ fn random_arguments_to_every_export_never_trap() {
     let verify = instance
         .get_typed_func::<(i32, i32, i32, i32), i64>(&mut store, "ocisig_verify")
         .unwrap();
+    let verify_bundle = instance
+        .get_typed_func::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, "ocisig_verify_bundle")
+        .unwrap();
     let version = instance
         .get_typed_func::<(), i32>(&mut store, "ocisig_abi_version")
         .unwrap();
@@ -97,9 +100,16 @@ fn random_arguments_to_every_export_never_trap() {
                 };
                 let (pp, pl) = pick(&mut rng, &live);
                 let (ep, el) = pick(&mut rng, &live);
-                let packed = verify
-                    .call(&mut store, (pp, pl, ep, el))
-                    .expect("ocisig_verify trapped") as u64;
+                let packed = if rng.next().is_multiple_of(2) {
+                    verify
+                        .call(&mut store, (pp, pl, ep, el))
+                        .expect("ocisig_verify trapped") as u64
+                } else {
+                    let (dp, dl) = pick(&mut rng, &live);
+                    verify_bundle
+                        .call(&mut store, (pp, pl, ep, el, dp, dl))
+                        .expect("ocisig_verify_bundle trapped") as u64
+                };
                 let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
                 let mut out = vec![0u8; len];
                 memory

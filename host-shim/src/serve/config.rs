@@ -133,11 +133,10 @@ pub fn from_lakom(bytes: &[u8]) -> anyhow::Result<PolicyDocument> {
         }
         keys.push(key);
     }
-    let mut document: PolicyDocument =
-        serde_json::from_value(serde_json::json!({})).context("an empty policy document")?;
-    document.keys = keys;
-    document.threshold = 1;
-    Ok(document)
+    Ok(PolicyDocument {
+        keys,
+        ..PolicyDocument::default()
+    })
 }
 
 #[cfg(test)]

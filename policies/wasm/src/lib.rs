@@ -7,6 +7,8 @@
 //! ocisig_free(ptr: i32, len: i32)                              unknown buffers are ignored
 //! ocisig_verify(policy_ptr, policy_len, evidence_ptr, evidence_len) -> i64
 //!                                                              (ptr << 32) | len of verdict JSON
+//! ocisig_verify_bundle(policy_ptr, policy_len, bundle_ptr, bundle_len, digest_ptr, digest_len)
+//!                                                              -> i64, as ocisig_verify
 //! ```
 //!
 //! A host allocates two buffers, writes the policy and evidence JSON into them, calls
@@ -75,6 +77,42 @@ pub extern "C" fn ocisig_verify(
         )
         .unwrap_or_else(|why| {
             Verdict::denied(Reason::InvalidEvidence, format!("evidence buffer: {why}"))
+        })
+    })
+    .unwrap_or_else(|why| Verdict::denied(Reason::InvalidPolicy, format!("policy buffer: {why}")));
+    buffers::hand_out(verdict.to_json().into_bytes())
+}
+
+/// Verifies one Sigstore bundle (one buffer) for an artifact whose sha256 is in a third
+/// (`sha256:<64 hex>`), under the policy in the first, as `ocisig verify-bundle` does; returns
+/// the verdict as [`ocisig_verify`] does.
+// SAFETY: as for `ocisig_abi_version`: a unique export name.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub extern "C" fn ocisig_verify_bundle(
+    policy_ptr: i32,
+    policy_len: i32,
+    bundle_ptr: i32,
+    bundle_len: i32,
+    digest_ptr: i32,
+    digest_len: i32,
+) -> i64 {
+    let verdict = buffers::with_input(policy_ptr, policy_len, |policy| {
+        buffers::with_input(bundle_ptr, bundle_len, |bundle| {
+            buffers::with_input(
+                digest_ptr,
+                digest_len,
+                |digest| match policy_cache::policy(policy) {
+                    Ok(policy) => ocisig::verify_bundle_json(&policy, bundle, digest),
+                    Err(denial) => denial,
+                },
+            )
+            .unwrap_or_else(|why| {
+                Verdict::denied(Reason::InvalidEvidence, format!("digest buffer: {why}"))
+            })
+        })
+        .unwrap_or_else(|why| {
+            Verdict::denied(Reason::InvalidEvidence, format!("bundle buffer: {why}"))
         })
     })
     .unwrap_or_else(|why| Verdict::denied(Reason::InvalidPolicy, format!("policy buffer: {why}")));
