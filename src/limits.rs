@@ -22,6 +22,9 @@ pub const CEILING_MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_EVIDENCE_BYTES: usize = 64 * 1024 * 1024;
 /// The most manifests an image index may list for `verifyPlatforms`.
 pub const MAX_PLATFORMS: usize = 256;
+/// The largest image index read for `verifyPlatforms`, in bytes (the registry client's cap on
+/// any image manifest).
+pub const MAX_PLATFORM_INDEX_BYTES: u64 = 4 * 1024 * 1024;
 /// The most referrers of one image considered (before any is fetched), and the most referrer
 /// manifests one evidence document may carry (its platforms' included).
 pub const MAX_REFERRERS: usize = 1000;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use ocisig::LimitsDocument;
+use ocisig::evidence::plan::Plan;
 
 use crate::evidence::{self, Source};
 use crate::module::{ModuleVerdict, VerifierModule};
@@ -24,12 +24,8 @@ pub enum ImageOutcome {
 pub struct Batch<'a> {
     /// The policy document handed to the module.
     pub policy_json: &'a [u8],
-    /// The policy's limits, which bound what is fetched.
-    pub limits: &'a LimitsDocument,
-    /// Fetch the signatures of every manifest an index lists (the policy's `verifyPlatforms`).
-    pub platforms: bool,
-    /// The signature formats to fetch (those the policy accepts).
-    pub formats: evidence::Formats,
+    /// What to fetch for each image, and under which caps (the policy's plan).
+    pub plan: Plan,
     /// The registry client (one connection pool and token cache for all images).
     pub registry: Option<&'a Registry>,
     /// The compiled verifier module.
@@ -76,13 +72,7 @@ impl Batch<'_> {
     }
 
     fn one(&self, source: &Source) -> ImageOutcome {
-        match evidence::fetch(
-            source,
-            self.registry,
-            self.limits,
-            self.platforms,
-            self.formats,
-        ) {
+        match evidence::fetch(source, self.registry, &self.plan) {
             Ok(fetched) => {
                 ImageOutcome::Verdict(self.module.verify(self.policy_json, &fetched.document))
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use ocisig::evidence::plan::Plan;
 use ocisig_host::batch::{Batch, ImageOutcome};
 use ocisig_host::credentials::Credentials;
 use ocisig_host::evidence::{self, Source};
@@ -700,14 +701,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let source = Source::parse(&image)?;
             let registry = registry.client(std::slice::from_ref(&source))?;
-            let limits = ocisig::LimitsDocument::default();
-            let fetched = match evidence::fetch(
-                &source,
-                registry.as_ref(),
-                &limits,
-                platforms,
-                evidence::Formats::BOTH,
-            ) {
+            let plan =
+                Plan::everything(&ocisig::LimitsDocument::default()).with_platforms(platforms);
+            let fetched = match evidence::fetch(&source, registry.as_ref(), &plan) {
                 Ok(fetched) => fetched,
                 Err(err) => {
                     eprintln!("ocisig: {image}: {err:#}");
@@ -880,9 +876,7 @@ fn verify_images(
     let mut worst = EXIT_VERIFIED;
     let batch = Batch {
         policy_json,
-        limits: policy.limits(),
-        platforms: policy.verify_platforms(),
-        formats: evidence::Formats::of(policy),
+        plan: Plan::of(policy),
         registry: registry.as_ref(),
         module: &verifier,
         concurrency: usize::from(batch.concurrency),

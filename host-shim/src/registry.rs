@@ -614,6 +614,15 @@ impl ocisig::evidence::plan::Source for RepositorySource<'_> {
             }),
         }
     }
+
+    /// The plan's two halves at once: the `.sig` side on this thread, the referrers on another,
+    /// over the one connection pool.
+    fn join(&self, first: &mut (dyn FnMut() + Send), second: &mut (dyn FnMut() + Send)) {
+        std::thread::scope(|scope| {
+            scope.spawn(second);
+            first();
+        });
+    }
 }
 
 #[cfg(test)]

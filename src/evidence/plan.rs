@@ -4,8 +4,11 @@
 //! This is the sans-I/O half of fetching. The core decides *what* to fetch and *how to read
 //! the answer*; a host implements [`Source`] to do the fetching (the registry client and the
 //! OCI layout reader in the `ocisig` binary, Kubewarden's host capabilities in the policy), and
-//! [`gather`] drives it. No adapter builds a signature tag, decides "unsigned" or checks a blob
-//! on its own.
+//! [`Plan::gather`] drives it. A [`Plan`] comes from the policies an image is checked under
+//! ([`Plan::of`]): only the formats they accept, the `.att` tag only for attestation rules, the
+//! platforms only for `verifyPlatforms`, all under one blob budget, so that a host never
+//! fetches evidence the verifier would refuse. No adapter builds a signature tag, decides
+//! "unsigned", checks a blob or sizes a budget on its own.
 //!
 //! The rules, written once here:
 //! - Only [`FetchError::NotFound`] of the signature manifest means "not signed". Every other
@@ -30,11 +33,13 @@ use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::crypto::digest::Sha256Digest;
 use crate::evidence::document::Evidence;
 use crate::oci::manifest::{self, SIMPLE_SIGNING_MEDIA_TYPE};
-use crate::policy::document::LimitsDocument;
+use crate::policy::compiled::Policy;
+use crate::policy::document::{Format, LimitsDocument};
 
 /// The tag cosign stores an image's signatures under: `sha256-<hex>.sig`.
 pub fn signature_tag(digest: &Sha256Digest) -> String {
@@ -134,6 +139,13 @@ pub trait Source {
         })
     }
 
+    /// Runs two halves of a plan that share nothing. The default runs one after the other; a
+    /// source that can fetch concurrently (the registry client) runs them at once.
+    fn join(&self, first: &mut (dyn FnMut() + Send), second: &mut (dyn FnMut() + Send)) {
+        first();
+        second();
+    }
+
     /// Whether a manifest fetched by digest comes as the exact bytes that hash to it. A host that
     /// hands over re-serialized manifests (Kubewarden's) says no, and the plan then does not
     /// insist on the hash: the verifier trusts nothing in a referrer manifest but what its
@@ -211,39 +223,241 @@ pub fn check_blob(bytes: &[u8], digest: &Sha256Digest, size: u64) -> Result<(), 
     Ok(())
 }
 
-/// Fetches the evidence for `image` (as the user wrote it) at the resolved `digest`: the
-/// signature manifest and every payload it names, within `limits`.
-///
-/// # Errors
-/// The first [`FetchError`] that is not a "not found" the plan allows for: the image has then
-/// not been verified, and the caller must say so rather than report "no signatures".
-pub fn gather<S: Source + ?Sized>(
-    source: &S,
-    image: String,
-    digest: Sha256Digest,
-    limits: &LimitsDocument,
-) -> Result<Evidence, FetchError> {
-    gather_within(source, image, digest, limits, &mut {
-        crate::limits::MAX_EVIDENCE_BLOBS
-    })
+/// What to fetch for one image: the formats and parts the policies it is checked under can
+/// read, and the caps they allow. Everything it fetches together stays within what the verifier
+/// accepts ([`crate::limits::MAX_EVIDENCE_BLOBS`] blobs, each blob and manifest within its
+/// cap), checked before each part is fetched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The `.sig` tag and the payloads its layers name.
+    pub signatures: bool,
+    /// The referrers and their Sigstore bundles (signatures and attestations).
+    pub bundles: bool,
+    /// The `.att` tag and the envelopes its layers name.
+    pub attestations: bool,
+    /// For an image index: the image manifest and the evidence of every manifest it lists.
+    pub platforms: bool,
+    /// The caps (the widest of the policies').
+    pub limits: LimitsDocument,
 }
 
-/// [`gather`], fetching no more than `budget` blobs (and taking what it fetches from it).
-fn gather_within<S: Source + ?Sized>(
-    source: &S,
-    image: String,
-    digest: Sha256Digest,
-    limits: &LimitsDocument,
-    budget: &mut usize,
-) -> Result<Evidence, FetchError> {
-    let signatures = gather_signatures(source, &image, &digest, limits, budget)?;
-    let bundles = gather_bundles(source, &digest, limits, budget)?;
-    Ok(assemble(image, digest, signatures, bundles))
+impl Plan {
+    /// What `policy` reads: the formats it accepts, the `.sig` tag only for signature rules,
+    /// the `.att` tag only for attestation rules, the platforms only for `verifyPlatforms`.
+    pub fn of(policy: &Policy) -> Self {
+        let legacy = policy.accepts(Format::Simplesigning);
+        Self {
+            signatures: legacy && policy.has_signature_rules(),
+            bundles: policy.accepts(Format::Bundle),
+            attestations: legacy && !policy.attestations().is_empty(),
+            platforms: policy.verify_platforms(),
+            limits: *policy.limits(),
+        }
+    }
+
+    /// What any of `policies` reads (an image several rules apply to), under the widest caps.
+    pub fn of_all<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Self {
+        let mut plans = policies.into_iter().map(Self::of);
+        let Some(first) = plans.next() else {
+            return Self::everything(&LimitsDocument::default());
+        };
+        plans.fold(first, |a, b| Self {
+            signatures: a.signatures || b.signatures,
+            bundles: a.bundles || b.bundles,
+            attestations: a.attestations || b.attestations,
+            platforms: a.platforms || b.platforms,
+            limits: LimitsDocument {
+                max_layers: a.limits.max_layers.max(b.limits.max_layers),
+                max_payload_bytes: a.limits.max_payload_bytes.max(b.limits.max_payload_bytes),
+                max_manifest_bytes: a.limits.max_manifest_bytes.max(b.limits.max_manifest_bytes),
+            },
+        })
+    }
+
+    /// Every format, under `limits`: evidence any policy can be verified against (`ocisig
+    /// fetch`); the platforms of an index only with [`Plan::with_platforms`].
+    pub fn everything(limits: &LimitsDocument) -> Self {
+        Self {
+            signatures: true,
+            bundles: true,
+            attestations: true,
+            platforms: false,
+            limits: *limits,
+        }
+    }
+
+    /// This plan, and for an index the evidence of every manifest it lists too (or not).
+    #[must_use]
+    pub fn with_platforms(self, platforms: bool) -> Self {
+        Self { platforms, ..self }
+    }
+
+    /// Fetches the evidence for `image` (as the user wrote it) at the resolved `digest`.
+    /// `image_manifest` is the image's own manifest, when the host already has its bytes (it
+    /// resolved a tag with them); with `platforms` and none given, it is fetched by digest.
+    ///
+    /// The `.sig` and `.att` halves and the bundle half share nothing and may run at once
+    /// ([`Source::join`]): the bundles' share of the budget is [`crate::limits::MAX_REFERRERS`]
+    /// blobs, the legacy halves' the rest. The platforms' evidence is fetched after, within what
+    /// is left.
+    ///
+    /// # Errors
+    /// The first [`FetchError`] that is not a "not found" the plan allows for: the image has
+    /// then not been verified, and the caller must say so rather than report "no signatures".
+    pub fn gather<S: Source + Sync + ?Sized>(
+        &self,
+        source: &S,
+        image: String,
+        digest: Sha256Digest,
+        image_manifest: Option<&[u8]>,
+    ) -> Result<Evidence, FetchError> {
+        let mut budget = crate::limits::MAX_EVIDENCE_BLOBS;
+        let evidence = self.gather_one(source, image, digest, &mut budget, true)?;
+        if !self.platforms {
+            return Ok(evidence);
+        }
+        let fetched;
+        let manifest = match image_manifest {
+            Some(bytes) => bytes,
+            None => {
+                fetched = source
+                    .manifest(&digest.to_string(), crate::limits::MAX_PLATFORM_INDEX_BYTES)?;
+                &fetched
+            }
+        };
+        let Ok(Some(listed)) = crate::oci::platforms::listed_manifests(manifest) else {
+            // Not an index (the image is its own only manifest), or one the verifier refuses
+            // from the manifest alone: nothing more to fetch.
+            return Ok(evidence);
+        };
+        if listed.len() > crate::limits::MAX_PLATFORMS {
+            return Ok(evidence);
+        }
+        let mut platforms: Vec<Evidence> = Vec::with_capacity(listed.len());
+        for entry in &listed {
+            if platforms.iter().any(|p| p.digest() == entry.digest) {
+                continue;
+            }
+            platforms.push(self.gather_one(
+                source,
+                evidence.image().into(),
+                entry.digest,
+                &mut budget,
+                false,
+            )?);
+        }
+        Ok(if source.exact_manifests() {
+            match String::from_utf8(manifest.to_vec()) {
+                Ok(text) => evidence.with_platforms(text, platforms),
+                Err(_) => evidence,
+            }
+        } else {
+            // A host that re-serializes manifests hands over its word for the list, as it does
+            // for the digest.
+            evidence
+                .with_listed_platforms(listed.iter().map(|entry| entry.digest).collect(), platforms)
+        })
+    }
+
+    /// One manifest's evidence (the image's, or one platform's), taking what it fetches from
+    /// `budget`: the two halves at once when `concurrently` (and there are two), each with its
+    /// own share, else one after the other from one budget.
+    fn gather_one<S: Source + Sync + ?Sized>(
+        &self,
+        source: &S,
+        image: String,
+        digest: Sha256Digest,
+        budget: &mut usize,
+        concurrently: bool,
+    ) -> Result<Evidence, FetchError> {
+        let both = self.bundles && (self.signatures || self.attestations);
+        let (legacy, bundles) = if concurrently && both {
+            let mut bundle_budget = (*budget).min(crate::limits::MAX_REFERRERS);
+            let mut legacy_budget = *budget - bundle_budget;
+            let mut legacy = None;
+            let mut bundles = None;
+            // A source that runs the halves in turn skips the second once the first failed:
+            // the image is not verified either way.
+            let failed = AtomicBool::new(false);
+            source.join(
+                &mut || {
+                    let half = self.legacy_half(source, &image, &digest, &mut legacy_budget);
+                    failed.fetch_or(half.is_err(), Ordering::Relaxed);
+                    legacy = Some(half);
+                },
+                &mut || {
+                    if !failed.load(Ordering::Relaxed) {
+                        bundles = Some(self.bundle_half(source, &digest, &mut bundle_budget));
+                    }
+                },
+            );
+            *budget = legacy_budget + bundle_budget;
+            (
+                legacy.unwrap_or_else(|| Err(not_run(&digest)))?,
+                bundles.unwrap_or_else(|| Err(not_run(&digest)))?,
+            )
+        } else {
+            let legacy = self.legacy_half(source, &image, &digest, budget)?;
+            (legacy, self.bundle_half(source, &digest, budget)?)
+        };
+        let (signatures, attestations) = legacy;
+        let evidence = assemble(image, digest, signatures, bundles);
+        Ok(match attestations {
+            Some(attestations) => {
+                evidence.with_attestations(attestations.manifest, attestations.blobs)
+            }
+            None => evidence,
+        })
+    }
+
+    /// The `.sig` tag and payloads, then the `.att` tag and envelopes, as the plan asks.
+    fn legacy_half<S: Source + ?Sized>(
+        &self,
+        source: &S,
+        image: &str,
+        digest: &Sha256Digest,
+        budget: &mut usize,
+    ) -> Result<(Signatures, Option<Signatures>), FetchError> {
+        let signatures = if self.signatures {
+            gather_signatures(source, image, digest, &self.limits, budget)?
+        } else {
+            Signatures::default()
+        };
+        let attestations = if self.attestations {
+            Some(gather_attestations(source, digest, &self.limits, budget)?)
+        } else {
+            None
+        };
+        Ok((signatures, attestations))
+    }
+
+    /// The referrers and their bundles, as the plan asks.
+    fn bundle_half<S: Source + ?Sized>(
+        &self,
+        source: &S,
+        digest: &Sha256Digest,
+        budget: &mut usize,
+    ) -> Result<Bundles, FetchError> {
+        if self.bundles {
+            gather_bundles(source, digest, &self.limits, budget)
+        } else {
+            Ok(Bundles::default())
+        }
+    }
+}
+
+/// A half the source's [`Source::join`] never ran: nothing was verified.
+fn not_run(digest: &Sha256Digest) -> FetchError {
+    FetchError::Transport {
+        what: format!("the signatures of {digest}"),
+        detail: "the source did not run every part of the plan".into(),
+    }
 }
 
 /// What [`gather_signatures`] fetched: the `.sig` manifest and its payloads.
 #[derive(Clone, Debug, Default)]
-pub struct Signatures {
+struct Signatures {
     manifest: Option<String>,
     blobs: BTreeMap<Sha256Digest, Vec<u8>>,
     blobs_unsupported: bool,
@@ -251,16 +465,14 @@ pub struct Signatures {
 
 /// What [`gather_bundles`] fetched: the bundle referrer manifests and their bundles.
 #[derive(Clone, Debug, Default)]
-pub struct Bundles {
+struct Bundles {
     referrers: Vec<String>,
     blobs: BTreeMap<Sha256Digest, Vec<u8>>,
     blobs_unsupported: bool,
 }
 
-/// Puts the two halves of one image's evidence together. A host may fetch them concurrently
-/// ([`gather_signatures`] and [`gather_bundles`] share nothing), each with its own share of
-/// [`crate::limits::MAX_EVIDENCE_BLOBS`].
-pub fn assemble(
+/// Puts the two halves of one image's evidence together.
+fn assemble(
     image: String,
     digest: Sha256Digest,
     signatures: Signatures,
@@ -282,8 +494,8 @@ pub fn assemble(
 /// annotations is rebuilt from it and `digest` ([`rebuilt_payload`]) rather than fetched.
 ///
 /// # Errors
-/// As [`gather`].
-pub fn gather_signatures<S: Source + ?Sized>(
+/// As [`Plan::gather`].
+fn gather_signatures<S: Source + ?Sized>(
     source: &S,
     image: &str,
     digest: &Sha256Digest,
@@ -326,8 +538,8 @@ pub fn rebuilt_payload(
 /// [`Evidence::with_attestations`].
 ///
 /// # Errors
-/// As [`gather`].
-pub fn gather_attestations<S: Source + ?Sized>(
+/// As [`Plan::gather`].
+fn gather_attestations<S: Source + ?Sized>(
     source: &S,
     digest: &Sha256Digest,
     limits: &LimitsDocument,
@@ -390,14 +602,6 @@ fn gather_tagged<S: Source + ?Sized>(
     })
 }
 
-impl Evidence {
-    /// Adds what [`gather_attestations`] fetched.
-    #[must_use]
-    pub fn with_gathered_attestations(self, attestations: Signatures) -> Self {
-        self.with_attestations(attestations.manifest, attestations.blobs)
-    }
-}
-
 /// Takes `count` blobs from `budget`, or fails before any is fetched.
 fn take(budget: &mut usize, count: usize, what: &str) -> Result<(), FetchError> {
     *budget = budget
@@ -427,8 +631,8 @@ fn take(budget: &mut usize, count: usize, what: &str) -> Result<(), FetchError> 
 ///   it does not count.
 ///
 /// # Errors
-/// As [`gather`].
-pub fn gather_bundles<S: Source + ?Sized>(
+/// As [`Plan::gather`].
+fn gather_bundles<S: Source + ?Sized>(
     source: &S,
     digest: &Sha256Digest,
     limits: &LimitsDocument,
@@ -503,60 +707,60 @@ pub fn gather_bundles<S: Source + ?Sized>(
     Ok(bundles)
 }
 
-/// With `verifyPlatforms`: the evidence of every manifest the index `image_manifest` lists,
-/// each gathered as [`gather`] gathers the image's own. Nothing for a manifest that is not an
-/// index, is malformed, or lists more than [`crate::limits::MAX_PLATFORMS`] manifests: the
-/// verifier refuses those from the manifest alone. The payloads of the index (`image`'s own
-/// evidence) and of all its manifests together stay within
-/// [`crate::limits::MAX_EVIDENCE_BLOBS`], checked before each manifest's are fetched.
-///
-/// # Errors
-/// As [`gather`], for any listed manifest, and [`FetchError::LimitExceeded`] past that cap.
-pub fn gather_platforms<S: Source + ?Sized>(
-    source: &S,
-    image: &Evidence,
-    image_manifest: &[u8],
-    limits: &LimitsDocument,
-) -> Result<Vec<Evidence>, FetchError> {
-    let Ok(Some(listed)) = crate::oci::platforms::listed_manifests(image_manifest) else {
-        return Ok(Vec::new());
-    };
-    if listed.len() > crate::limits::MAX_PLATFORMS {
-        return Ok(Vec::new());
-    }
-    let mut budget = crate::limits::MAX_EVIDENCE_BLOBS.saturating_sub(image.blob_count());
-    let mut platforms: Vec<Evidence> = Vec::with_capacity(listed.len());
-    for entry in listed {
-        if platforms.iter().any(|p| p.digest() == entry.digest) {
-            continue;
-        }
-        platforms.push(gather_within(
-            source,
-            image.image().into(),
-            entry.digest,
-            limits,
-            &mut budget,
-        )?);
-    }
-    Ok(platforms)
-}
-
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
     use crate::limits;
-    use core::cell::RefCell;
+    use std::sync::Mutex;
 
     /// A source over fixed objects that records what it was asked for.
     struct Fixed {
         manifests: BTreeMap<String, Result<Vec<u8>, FetchError>>,
         blobs: BTreeMap<Sha256Digest, Result<Vec<u8>, FetchError>>,
-        asked: RefCell<Vec<String>>,
+        asked: Asked,
+    }
+
+    /// What a source was asked for, in order.
+    #[derive(Default)]
+    struct Asked(Mutex<Vec<String>>);
+
+    impl Asked {
+        fn push(&self, what: String) {
+            if let Ok(mut asked) = self.0.lock() {
+                asked.push(what);
+            }
+        }
+
+        fn borrow(&self) -> Vec<String> {
+            self.0.lock().map(|asked| asked.clone()).unwrap_or_default()
+        }
+    }
+
+    /// The `.sig` tag and the bundles, as the tests of one half and the other need.
+    fn plan(limits: &LimitsDocument) -> Plan {
+        Plan {
+            signatures: true,
+            bundles: true,
+            attestations: false,
+            platforms: false,
+            limits: *limits,
+        }
+    }
+
+    fn gather(
+        source: &Fixed,
+        image: String,
+        digest: Sha256Digest,
+        limits: &LimitsDocument,
+    ) -> Result<Evidence, FetchError> {
+        plan(limits).gather(source, image, digest, None)
     }
 
     impl Source for Fixed {
         fn manifest(&self, reference: &str, _max: u64) -> Result<Vec<u8>, FetchError> {
-            self.asked.borrow_mut().push(reference.into());
+            self.asked.push(reference.into());
             self.manifests
                 .get(reference)
                 .cloned()
@@ -566,7 +770,7 @@ mod tests {
         }
 
         fn blob(&self, digest: &Sha256Digest, _size: u64) -> Result<Vec<u8>, FetchError> {
-            self.asked.borrow_mut().push(digest.to_string());
+            self.asked.push(digest.to_string());
             self.blobs
                 .get(digest)
                 .cloned()
@@ -607,7 +811,7 @@ mod tests {
         Fixed {
             manifests,
             blobs: BTreeMap::new(),
-            asked: RefCell::new(Vec::new()),
+            asked: Asked::default(),
         }
     }
 
@@ -801,15 +1005,18 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let parent = Evidence::new("img".into(), image_digest(), None, BTreeMap::new());
-        let result = gather_platforms(&fixed, &parent, index.as_bytes(), &limits);
+        let plan = Plan {
+            platforms: true,
+            ..plan(&limits)
+        };
+        let result = plan.gather(&fixed, "img".into(), image_digest(), Some(index.as_bytes()));
         assert!(
             matches!(result, Err(FetchError::LimitExceeded { ref what, .. }) if *what == signature_tag(&children[2])),
             "{result:?}"
         );
-        // Three `.sig` manifests asked for, the referrers tag of the first two, and the blobs
-        // of the first two only.
-        assert_eq!(fixed.asked.borrow().len(), 3 + 2 + 2 * per_platform);
+        // The image's `.sig` and referrers tags, three `.sig` manifests, the referrers tag of
+        // the first two, and the blobs of the first two only.
+        assert_eq!(fixed.asked.borrow().len(), 2 + 3 + 2 + 2 * per_platform);
     }
 
     const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -944,6 +1151,79 @@ mod tests {
             Err(BlobMismatch::Digest {
                 actual: Sha256Digest::of(b"abd")
             })
+        );
+    }
+
+    /// The worst a repository can hold, every part at its cap: a plan's evidence is never more
+    /// than the verifier accepts. A full `.sig` manifest and a full referrers list fill the
+    /// budget exactly, and the verifier reads the evidence back; one `.att` layer more ends the
+    /// fetch before any envelope is asked for.
+    #[test]
+    fn a_plan_never_fetches_more_than_the_verifier_accepts() {
+        let limits = LimitsDocument {
+            max_layers: limits::CEILING_MAX_LAYERS,
+            ..LimitsDocument::default()
+        };
+        let payloads: Vec<Vec<u8>> = (0..limits::CEILING_MAX_LAYERS)
+            .map(|n| alloc::format!("payload {n}").into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+        let mut fixed = source(Some(Ok(manifest_naming(&refs))));
+        for payload in &payloads {
+            fixed
+                .blobs
+                .insert(Sha256Digest::of(payload), Ok(payload.clone()));
+        }
+        let referrers: Vec<Vec<u8>> = (0..limits::MAX_REFERRERS)
+            .map(|n| {
+                let bundle = alloc::format!("bundle {n}").into_bytes();
+                fixed
+                    .blobs
+                    .insert(Sha256Digest::of(&bundle), Ok(bundle.clone()));
+                referrer_manifest(&image_digest(), &bundle)
+            })
+            .collect();
+        let entries: Vec<(&[u8], &str)> = referrers
+            .iter()
+            .map(|m| (m.as_slice(), BUNDLE_TYPE))
+            .collect();
+        fixed.manifests.insert(
+            crate::sigstore::referrer::fallback_tag(&image_digest()),
+            Ok(listing(&entries)),
+        );
+        for manifest in &referrers {
+            fixed
+                .manifests
+                .insert(Sha256Digest::of(manifest).to_string(), Ok(manifest.clone()));
+        }
+        let full = Plan::everything(&limits);
+        let evidence = full
+            .gather(&fixed, "img".into(), image_digest(), None)
+            .unwrap_or_else(|err| unreachable!("{err}"));
+        assert_eq!(evidence.blob_count(), limits::MAX_EVIDENCE_BLOBS);
+        let read = Evidence::from_json(evidence.to_json().as_bytes());
+        assert!(read.is_ok(), "{:?}", read.err());
+
+        // One `.att` envelope more than the budget has room for.
+        fixed.manifests.insert(
+            attestation_tag(&image_digest()),
+            Ok(String::from_utf8(manifest_naming(&[b"envelope"]))
+                .unwrap_or_default()
+                .replace(
+                    SIMPLE_SIGNING_MEDIA_TYPE,
+                    crate::policy::attestation::DSSE_ENVELOPE_MEDIA_TYPE,
+                )
+                .into_bytes()),
+        );
+        let before = fixed.asked.borrow().len();
+        let result = full.gather(&fixed, "img".into(), image_digest(), None);
+        assert!(
+            matches!(result, Err(FetchError::LimitExceeded { ref what, .. }) if *what == attestation_tag(&image_digest())),
+            "{result:?}"
+        );
+        assert!(
+            !fixed.asked.borrow()[before..].contains(&Sha256Digest::of(b"envelope").to_string()),
+            "an envelope was fetched past the budget"
         );
     }
 }

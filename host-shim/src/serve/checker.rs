@@ -226,7 +226,7 @@ impl Checker {
         let registry = Arc::clone(&self.registry);
         let tags = Arc::clone(&self.tags);
         let work = Arc::clone(&self.work);
-        let max_bytes = policy.limits.max_manifest_bytes;
+        let max_bytes = policy.plan.limits.max_manifest_bytes;
         let target = reference.tag().unwrap_or("latest").to_string();
         let image = reference.clone();
         let cache_key = key.clone();
@@ -350,13 +350,7 @@ fn fetch_and_verify(
         Ok(source) => source,
         Err(err) => return Checked::failed(Failure::InvalidReference, format!("{err:#}")),
     };
-    let fetched = match evidence::fetch(
-        &source,
-        Some(registry),
-        &policy.limits,
-        policy.platforms,
-        policy.formats,
-    ) {
+    let fetched = match evidence::fetch(&source, Some(registry), &policy.plan) {
         Ok(fetched) => fetched,
         Err(err) => return Checked::failed(Failure::FetchFailed, format!("{err:#}")),
     };

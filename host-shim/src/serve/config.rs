@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use ocisig::{HashAlgorithm, KeyDocument, LimitsDocument, PolicyDocument, RsaScheme};
+use ocisig::evidence::plan::Plan;
+use ocisig::{HashAlgorithm, KeyDocument, PolicyDocument, RsaScheme};
 use serde::Deserialize;
 
-use crate::evidence::Formats;
 use crate::policy_args::PolicyArgs;
 
 /// Where the policy comes from.
@@ -35,12 +35,8 @@ pub struct ActivePolicy {
     pub json: Vec<u8>,
     /// The policy's canonical digest: half of every verdict cache key.
     pub digest: String,
-    /// Its limits, which bound what is fetched.
-    pub limits: LimitsDocument,
-    /// Whether every platform of an index must verify.
-    pub platforms: bool,
-    /// The formats to fetch.
-    pub formats: Formats,
+    /// What to fetch for an image under it (formats, parts, caps).
+    pub plan: Plan,
 }
 
 /// Reads and checks the policy.
@@ -65,9 +61,7 @@ pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
     };
     Ok(ActivePolicy {
         digest: policy.digest().to_string(),
-        limits: *policy.limits(),
-        platforms: policy.verify_platforms(),
-        formats: Formats::of(&policy),
+        plan: Plan::of(&policy),
         json,
     })
 }

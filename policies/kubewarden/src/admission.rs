@@ -1,9 +1,9 @@
 //! `validate`: find the images of a workload, verify each against the rules that match it, and
 //! admit (pinning tags to the verified digests), or reject naming every failing image.
 
-use ocisig::evidence::plan::{FetchError, Source};
+use ocisig::evidence::plan::{FetchError, Plan, Source};
 use ocisig::host::workload;
-use ocisig::{Evidence, LimitsDocument, Policy, Reason, Reference, Sha256Digest, Verdict};
+use ocisig::{Evidence, Policy, Reason, Reference, Sha256Digest, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -11,7 +11,9 @@ use serde_json::value::RawValue;
 use crate::settings::{Settings, SignatureRule, UnmatchedImages};
 
 /// The registry lookups the guest asks its host for (Kubewarden's `kubewarden/oci/v1/*`).
-pub trait Host {
+/// `Sync`, so that a fetch plan may run its halves at once on a host that can (this one runs
+/// them in turn).
+pub trait Host: Sync {
     /// The digest of the manifest `image` names (`v1/manifest_digest`).
     ///
     /// # Errors
@@ -333,32 +335,18 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
         host,
         repository: reference.repository_name(),
     };
-    // The plan's caps for fetching are the widest any matching rule allows; each rule's own
-    // caps are applied again when it verifies.
-    let limits = LimitsDocument {
-        max_manifest_bytes: rules
-            .iter()
-            .map(|rule| rule.policy.limits().max_manifest_bytes)
-            .max()
-            .unwrap_or(ocisig::limits::DEFAULT_MAX_MANIFEST_BYTES),
-        ..LimitsDocument::default()
+    // What any matching rule reads (formats, platforms), under the widest caps any allows;
+    // each rule's own caps are applied again when it verifies.
+    let plan = Plan::of_all(rules.iter().map(|rule| &rule.policy));
+    let evidence = match plan.gather(&repository, image.to_string(), digest, None) {
+        Ok(evidence) => evidence,
+        Err(err) => {
+            return failed(
+                "host_capability_error",
+                format!("the host could not fetch the signatures: {err}"),
+            );
+        }
     };
-    let mut evidence =
-        match ocisig::evidence::plan::gather(&repository, image.to_string(), digest, &limits) {
-            Ok(evidence) => evidence,
-            Err(err) => {
-                return failed(
-                    "host_capability_error",
-                    format!("the host could not fetch the signatures: {err}"),
-                );
-            }
-        };
-    if rules.iter().any(|rule| rule.policy.verify_platforms()) {
-        evidence = match with_listed_platforms(evidence, &repository, &limits) {
-            Ok(evidence) => evidence,
-            Err(message) => return failed("host_capability_error", message),
-        };
-    }
     // The host serves no blobs, so every payload (the platforms' too) is rebuilt from each
     // rule's policy, whatever the fetch got to.
     check_rules(&rules, |policy| {
@@ -367,33 +355,6 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
             &ocisig::evidence::rebuild::rebuild_payloads(&evidence, policy),
         )
     })
-}
-
-/// For `verifyPlatforms`: the manifests the image's index lists, as the host's
-/// `oci_manifest` gives the index, and the signatures of each. Kubewarden's host hands back
-/// the manifest it parsed rather than the registry's bytes, so the list is the host's word, as
-/// the digest already is.
-fn with_listed_platforms(
-    evidence: Evidence,
-    repository: &HostRepository<'_>,
-    limits: &LimitsDocument,
-) -> Result<Evidence, String> {
-    let manifest = repository
-        .manifest(&evidence.digest().to_string(), limits.max_manifest_bytes)
-        .map_err(|err| format!("the host could not fetch the image manifest: {err}"))?;
-    let listed = match ocisig::oci::platforms::listed_manifests(&manifest) {
-        Ok(Some(listed)) => listed,
-        // Not an index: nothing else to verify.
-        Ok(None) => return Ok(evidence),
-        Err(err) => return Err(format!("the host's image index is malformed: {err}")),
-    };
-    let platforms =
-        ocisig::evidence::plan::gather_platforms(repository, &evidence, &manifest, limits)
-            .map_err(|err| format!("the host could not fetch a platform's signatures: {err}"))?;
-    Ok(evidence.with_listed_platforms(
-        listed.into_iter().map(|entry| entry.digest).collect(),
-        platforms,
-    ))
 }
 
 /// Runs `verify` for each of an image's (non-empty) matching rules; all must pass.
