@@ -9,7 +9,9 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let workspace = manifest_dir.parent().map_or_else(|| manifest_dir.clone(), Path::to_path_buf);
+    let workspace = manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.clone(), Path::to_path_buf);
     let module = std::env::var_os("OCISIG_EMBED_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("dist/ocisig.wasm"));
@@ -51,7 +53,10 @@ fn build_module(workspace: &Path) -> Result<PathBuf, String> {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     let target_dir = out.join("module-target");
     for source in ["src", "fields/src", "policies/wasm/src", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(source).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(source).display()
+        );
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)

@@ -34,6 +34,8 @@ extern crate alloc;
 
 #[cfg(test)]
 mod architecture;
+#[cfg(test)]
+mod testing;
 
 pub mod claim;
 pub mod crypto;

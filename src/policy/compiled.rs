@@ -787,3 +787,91 @@ impl AttestationRule {
             .try_for_each(|condition| condition.check(&statement.predicate))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::testing::Signer;
+
+    fn check(document: &Value) -> Result<Policy, PolicyError> {
+        Policy::from_json(document.to_string().as_bytes())
+    }
+
+    fn refused(document: &Value, field: &str) {
+        match check(document) {
+            Err(
+                PolicyError::Invalid { field: f, .. } | PolicyError::InvalidKey { field: f, .. },
+            ) => {
+                assert_eq!(f, field, "{document}");
+            }
+            other => unreachable!("{document}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_rule_of_a_policy_is_checked_once_when_it_is_read() {
+        let (alice, bob) = (Signer::new("alice", 1), Signer::new("bob", 2));
+        let a = alice.key_entry();
+        refused(&json!({}), "keys");
+        refused(
+            &json!({"keys": [a, {"name": "alice", "publicKey": bob.public_pem()}]}),
+            "keys[1].name",
+        );
+        refused(
+            &json!({"keys": [a, {"name": "twin", "publicKey": alice.public_pem()}]}),
+            "keys[1].publicKey (\"twin\")",
+        );
+        refused(&json!({"keys": [a], "threshold": 2}), "threshold");
+        refused(&json!({"keys": [a], "threshold": 0}), "threshold");
+        refused(&json!({"keys": [a], "required": ["carol"]}), "required");
+        refused(
+            &json!({"keys": [a], "limits": {"maxLayers": 0}}),
+            "limits.maxLayers",
+        );
+        refused(
+            &json!({"keys": [a], "limits": {"maxLayers": 10_001}}),
+            "limits.maxLayers",
+        );
+        refused(&json!({"keys": [a], "formats": []}), "formats");
+        refused(&json!({"keys": [a], "rekor": {"mode": "require"}}), "rekor");
+        refused(
+            &json!({"keys": [{"name": "x", "publicKey": "not a key"}]}),
+            "keys[0].publicKey",
+        );
+        refused(
+            &json!({"identities": [{"issuer": "https://i", "subject": "s"}]}),
+            "identities",
+        );
+        refused(
+            &json!({"keys": [a], "attestations": [{"predicateType": "not a uri"}]}),
+            "attestations[0].predicateType",
+        );
+        refused(
+            &json!({"keys": [a], "attestations": [{"predicateType": "slsaprovenance1"}, {"predicateType": "slsaprovenance1"}]}),
+            "attestations[1].name",
+        );
+        let policy =
+            check(&json!({"keys": [a, bob.key_entry()], "threshold": 2, "required": ["bob"]}))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(policy.threshold(), 2);
+        assert_eq!(policy.signer_name(1), "bob");
+        assert!(policy.accepts(Format::Bundle) && policy.accepts(Format::Simplesigning));
+        assert_eq!(policy.rekor_mode(), RekorMode::Ignore);
+    }
+
+    #[test]
+    fn the_digest_is_of_the_meaning_not_the_spelling() {
+        let (alice, bob) = (Signer::new("alice", 1), Signer::new("bob", 2));
+        let one = check(&json!({"keys": [alice.key_entry(), bob.key_entry()]}))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let spelled = check(&json!({"threshold": 1, "keys": [alice.key_entry(), bob.key_entry()], "annotations": {}}))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(one.digest(), spelled.digest());
+        let stricter =
+            check(&json!({"keys": [alice.key_entry(), bob.key_entry()], "threshold": 2}))
+                .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_ne!(one.digest(), stricter.digest());
+    }
+}

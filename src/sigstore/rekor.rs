@@ -637,3 +637,77 @@ pub fn verify_bundle_entry(
         proven_time,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use serde_json::json;
+
+    use super::*;
+    use crate::testing::{Log, Signer as TestSigner, hashedrekord};
+
+    fn key_of(signer: &TestSigner) -> PublicKey {
+        PublicKey::from_pem(&signer.public_pem()).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    /// A `.sig` layer's Rekor bundle, checked offline: its SET under a trusted log, and its body
+    /// bound to this payload, signature and key; each lie refused for its own reason.
+    #[test]
+    fn a_rekor_bundle_is_bound_to_its_log_payload_signature_and_key() {
+        let (alice, mallory) = (TestSigner::new("alice", 1), TestSigner::new("mallory", 2));
+        let log = Log(TestSigner::new("log", 9));
+        let logs = [LogKey::new(key_of(&log.0))];
+        let payload = b"the payload";
+        let signature = alice.sign(payload);
+        let encoded = BASE64.encode(&signature);
+        let sha256 = Sha256Digest::of(payload);
+        let logged = Logged::Artifact { sha256: &sha256 };
+        let alice_key = key_of(&alice);
+        let check = |bundle: &str, key: &PublicKey| {
+            verify_bundle(bundle, &logs, logged, &signature, Signer::Key(key))
+        };
+        let good = log.bundle(&hashedrekord(payload, &encoded, &alice), 1_700_000_000);
+        let entry = check(&good, &alice_key).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(entry.proven_time, Some(1_700_000_000));
+        assert_eq!(entry.log_index, 42);
+
+        // Another log signed it.
+        let rogue = Log(TestSigner::new("rogue", 8));
+        let bundle = rogue.bundle(&hashedrekord(payload, &encoded, &alice), 1_700_000_000);
+        assert!(matches!(
+            check(&bundle, &alice_key),
+            Err(RekorError::UntrustedLog { .. })
+        ));
+        // The integrated time was changed after the log signed.
+        let mut moved: serde_json::Value =
+            serde_json::from_str(&good).unwrap_or_else(|e| unreachable!("{e}"));
+        moved["Payload"]["integratedTime"] = json!(1_700_000_001);
+        assert_eq!(
+            check(&moved.to_string(), &alice_key).err(),
+            Some(RekorError::InvalidSet)
+        );
+        // The entry logs another payload, another signature, another key.
+        let other = log.bundle(&hashedrekord(b"other", &encoded, &alice), 1);
+        assert_eq!(
+            check(&other, &alice_key).err(),
+            Some(RekorError::OtherPayload)
+        );
+        let other = log.bundle(&hashedrekord(payload, "c2ln", &alice), 1);
+        assert_eq!(
+            check(&other, &alice_key).err(),
+            Some(RekorError::OtherSignature)
+        );
+        let other = log.bundle(&hashedrekord(payload, &encoded, &mallory), 1);
+        assert_eq!(check(&other, &alice_key).err(), Some(RekorError::OtherKey));
+        // The right entry, but the policy key that verified is another.
+        assert_eq!(
+            check(&good, &key_of(&mallory)).err(),
+            Some(RekorError::OtherKey)
+        );
+        let huge = "x".repeat(crate::limits::MAX_REKOR_BUNDLE_BYTES + 1);
+        assert!(matches!(
+            check(&huge, &alice_key),
+            Err(RekorError::TooLarge { .. })
+        ));
+    }
+}

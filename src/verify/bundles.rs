@@ -394,3 +394,84 @@ pub fn verify_artifact_bundle(policy: &Policy, bundle: &[u8], digest: &Sha256Dig
     decide(policy, &satisfied, &mut verdict);
     verdict
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::claim::in_toto::COSIGN_SIGN_PREDICATE_TYPE;
+    use crate::crypto::digest::Sha256Digest;
+    use crate::testing::{
+        Signer, dsse_bundle, evidence, image_digest, message_bundle, policy, run, statement,
+    };
+    use crate::verdict::reason::Reason;
+
+    #[test]
+    fn a_bundle_by_a_policy_key_verifies_and_an_attestation_is_not_a_signature() {
+        let alice = Signer::new("alice", 1);
+        let signature = dsse_bundle(
+            &alice,
+            &statement(&image_digest(), COSIGN_SIGN_PREDICATE_TYPE),
+        );
+        let verdict = run(&policy(&[&alice], json!({})), &evidence(None, &[signature]));
+        assert!(verdict.verified(), "{}", verdict.to_json());
+        assert_eq!(
+            verdict.message(),
+            "signed by alice (Sigstore bundle) (threshold 1)"
+        );
+
+        let provenance = dsse_bundle(
+            &alice,
+            &statement(&image_digest(), "https://slsa.dev/provenance/v1"),
+        );
+        let verdict = run(
+            &policy(&[&alice], json!({})),
+            &evidence(None, &[provenance]),
+        );
+        assert_eq!(verdict.reason(), Reason::NotASignature);
+
+        let other = dsse_bundle(
+            &alice,
+            &statement(&Sha256Digest::of(b"other"), COSIGN_SIGN_PREDICATE_TYPE),
+        );
+        let verdict = run(&policy(&[&alice], json!({})), &evidence(None, &[other]));
+        assert_eq!(verdict.reason(), Reason::ClaimDigestMismatch);
+
+        let mallory = Signer::new("mallory", 3);
+        let forged = dsse_bundle(
+            &mallory,
+            &statement(&image_digest(), COSIGN_SIGN_PREDICATE_TYPE),
+        );
+        let verdict = run(&policy(&[&alice], json!({})), &evidence(None, &[forged]));
+        assert_eq!(verdict.reason(), Reason::NoMatchingSignature);
+
+        // Only bundles accepted: a .sig format policy sees nothing.
+        let legacy = policy(&[&alice], json!({"formats": ["simplesigning"]}));
+        let signature = dsse_bundle(
+            &alice,
+            &statement(&image_digest(), COSIGN_SIGN_PREDICATE_TYPE),
+        );
+        let verdict = run(&legacy, &evidence(None, &[signature]));
+        assert_eq!(verdict.reason(), Reason::NoSignatures);
+        assert!(
+            verdict.message().contains("excludes bundle")
+                || verdict.message().contains("exclude bundle"),
+            "{}",
+            verdict.message()
+        );
+    }
+
+    #[test]
+    fn an_artifact_bundle_verifies_for_its_digest_only() {
+        let alice = Signer::new("alice", 1);
+        let artifact = b"an artifact";
+        let bundle = message_bundle(&alice, artifact);
+        let ours = policy(&[&alice], json!({}));
+        let verdict = super::verify_artifact_bundle(&ours, &bundle, &Sha256Digest::of(artifact));
+        assert!(verdict.verified(), "{}", verdict.to_json());
+        let verdict = super::verify_artifact_bundle(&ours, &bundle, &Sha256Digest::of(b"another"));
+        assert_eq!(verdict.reason(), Reason::ClaimDigestMismatch);
+        let verdict = crate::verify_bundle_json(&ours, &bundle, b"sha256:nothex");
+        assert_eq!(verdict.reason(), Reason::InvalidEvidence);
+    }
+}

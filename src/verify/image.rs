@@ -307,3 +307,130 @@ impl Context<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testing::{
+        IMAGE, Layer, Log, REPOSITORY, Signer, cosign_payload, evidence, hashedrekord,
+        image_digest, json_of, policy, run,
+    };
+    use crate::verdict::reason::Reason;
+
+    #[test]
+    fn a_signed_layer_verifies_and_each_lie_is_refused_for_its_reason() {
+        let alice = Signer::new("alice", 1);
+        let payload = cosign_payload(&image_digest(), REPOSITORY);
+        let good = Layer::signed(&alice, payload.clone());
+        let verdict = run(&policy(&[&alice], json!({})), &evidence(Some(&[good]), &[]));
+        assert!(verdict.verified(), "{}", verdict.to_json());
+        assert_eq!(verdict.message(), "signed by alice (threshold 1)");
+
+        // The blob is not what the descriptor names.
+        let mut tampered = Layer::signed(&alice, payload.clone());
+        tampered.blob = Some(b"{}".to_vec());
+        let verdict = run(
+            &policy(&[&alice], json!({})),
+            &evidence(Some(&[tampered]), &[]),
+        );
+        assert_eq!(verdict.reason(), Reason::PayloadSizeMismatch);
+
+        // Another key signed it.
+        let mallory = Signer::new("mallory", 2);
+        let forged = Layer::signed(&mallory, payload.clone());
+        let verdict = run(
+            &policy(&[&alice], json!({})),
+            &evidence(Some(&[forged]), &[]),
+        );
+        assert_eq!(verdict.reason(), Reason::NoMatchingSignature);
+
+        // A valid signature of another image.
+        let other = Layer::signed(
+            &alice,
+            cosign_payload(
+                &crate::crypto::digest::Sha256Digest::of(b"other"),
+                REPOSITORY,
+            ),
+        );
+        let verdict = run(
+            &policy(&[&alice], json!({})),
+            &evidence(Some(&[other]), &[]),
+        );
+        assert_eq!(verdict.reason(), Reason::ClaimDigestMismatch);
+
+        // With matchReference, a payload that names another repository.
+        let elsewhere = Layer::signed(
+            &alice,
+            cosign_payload(&image_digest(), "registry.example/other/app"),
+        );
+        let strict = policy(&[&alice], json!({"matchReference": true}));
+        let verdict = run(&strict, &evidence(Some(&[elsewhere]), &[]));
+        assert_eq!(verdict.reason(), Reason::ReferenceMismatch);
+
+        // An annotation the policy requires and the payload lacks.
+        let annotated = policy(&[&alice], json!({"annotations": {"env": "prod"}}));
+        let plain = Layer::signed(&alice, payload.clone());
+        let verdict = run(&annotated, &evidence(Some(&[plain]), &[]));
+        assert_eq!(verdict.reason(), Reason::AnnotationMismatch);
+
+        // Nothing at all.
+        let verdict = run(&policy(&[&alice], json!({})), &evidence(None, &[]));
+        assert_eq!(verdict.reason(), Reason::NoSignatures);
+        assert!(verdict.message().contains(IMAGE) || verdict.message().contains("sha256:"));
+    }
+
+    #[test]
+    fn thresholds_count_distinct_keys_and_required_names_must_sign() {
+        let (alice, bob) = (Signer::new("alice", 1), Signer::new("bob", 2));
+        let payload = cosign_payload(&image_digest(), REPOSITORY);
+        let two = policy(&[&alice, &bob], json!({"threshold": 2}));
+        let once = Layer::signed(&alice, payload.clone());
+        let twice = Layer::signed(&alice, payload.clone());
+        let verdict = run(&two, &evidence(Some(&[once, twice]), &[]));
+        assert_eq!(verdict.reason(), Reason::ThresholdNotMet);
+        let both = [
+            Layer::signed(&alice, payload.clone()),
+            Layer::signed(&bob, payload.clone()),
+        ];
+        assert!(run(&two, &evidence(Some(&both), &[])).verified());
+        let required = policy(&[&alice, &bob], json!({"required": ["bob"]}));
+        let verdict = run(
+            &required,
+            &evidence(Some(&[Layer::signed(&alice, payload)]), &[]),
+        );
+        assert_eq!(verdict.reason(), Reason::RequiredKeyMissing);
+    }
+
+    #[test]
+    fn the_rekor_mode_decides_what_a_layers_log_entry_must_be() {
+        let alice = Signer::new("alice", 1);
+        let log = Log(Signer::new("log", 9));
+        let payload = cosign_payload(&image_digest(), REPOSITORY);
+        let require = policy(
+            &[&alice],
+            json!({"rekor": {"publicKeys": [log.0.public_pem()], "mode": "require"}}),
+        );
+        // No entry, under require.
+        let bare = Layer::signed(&alice, payload.clone());
+        let verdict = run(&require, &evidence(Some(&[bare]), &[]));
+        assert_eq!(verdict.reason(), Reason::TlogMissing);
+        // An entry of this signature, and one of another.
+        let mut logged = Layer::signed(&alice, payload.clone());
+        logged.annotations = json!({"dev.sigstore.cosign/bundle": log.bundle(
+            &hashedrekord(&payload, &logged.signature, &alice), 1_700_000_000)});
+        let verdict = run(&require, &evidence(Some(&[logged]), &[]));
+        assert!(verdict.verified(), "{}", verdict.to_json());
+        assert_eq!(json_of(&verdict)["signatures"][0]["logIndex"], 42);
+        let mut swapped = Layer::signed(&alice, payload.clone());
+        swapped.annotations = json!({"dev.sigstore.cosign/bundle": log.bundle(
+            &hashedrekord(&payload, "c2lnbmF0dXJl", &alice), 1_700_000_000)});
+        let verdict = run(&require, &evidence(Some(&[swapped]), &[]));
+        assert_eq!(verdict.reason(), Reason::TlogVerificationFailed);
+        // ignore reads no entry at all.
+        let ignore = policy(&[&alice], json!({"rekor": {"mode": "ignore"}}));
+        let mut garbage = Layer::signed(&alice, payload);
+        garbage.annotations = json!({"dev.sigstore.cosign/bundle": "not json"});
+        assert!(run(&ignore, &evidence(Some(&[garbage]), &[])).verified());
+    }
+}
