@@ -32,6 +32,31 @@
 
 extern crate alloc;
 
+/// Declares an error type that carries its sentence, for the document readers whose every
+/// failure is the words of the field at fault: a type of its own, so that a caller can tell a
+/// statement's error from a payload's, with the sentence as its `Display`.
+macro_rules! sentence_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(pub(crate) alloc::string::String);
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl core::error::Error for $name {}
+
+        impl From<$name> for alloc::string::String {
+            fn from(error: $name) -> Self {
+                error.0
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod architecture;
 #[cfg(test)]

@@ -133,7 +133,10 @@ impl ocisig::evidence::plan::Source for Layout {
             detail,
         };
         let (digest, size) = if reference.starts_with("sha256:") {
-            (Sha256Digest::parse(reference).map_err(transport)?, None)
+            (
+                Sha256Digest::parse(reference).map_err(|e| transport(e.to_string()))?,
+                None,
+            )
         } else {
             // `cosign save` marks the image's signatures and attestations by kind, without a
             // tag: each mark stands for that tag of the image the layout holds, and no other.
@@ -154,7 +157,8 @@ impl ocisig::evidence::plan::Source for Layout {
                     what: reference.to_string(),
                 });
             };
-            let digest = Sha256Digest::parse(&found.digest).map_err(transport)?;
+            let digest =
+                Sha256Digest::parse(&found.digest).map_err(|e| transport(e.to_string()))?;
             if found.size > max_bytes {
                 return Err(transport(format!(
                     "the manifest is {} bytes; the limit is {max_bytes}",

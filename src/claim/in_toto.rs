@@ -75,6 +75,11 @@ pub struct Subject {
     pub annotations: BTreeMap<String, Value>,
 }
 
+sentence_error! {
+    /// Why bytes are not an in-toto statement this verifier reads.
+    StatementError
+}
+
 /// A parsed statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
@@ -90,9 +95,13 @@ impl Statement {
     /// Parses a statement strictly (duplicate keys refused, as everywhere).
     ///
     /// # Errors
-    /// A sentence naming what is wrong.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let document = StatementDocument::read(&json::parse_value(bytes)?)?;
+    /// A [`StatementError`] naming what is wrong.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StatementError> {
+        Self::read(bytes).map_err(StatementError)
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, String> {
+        let document = StatementDocument::read(&json::parse(bytes)?)?;
         if !STATEMENT_TYPES.contains(&document.statement_type.as_str()) {
             return Err(format!(
                 "_type is {:?}, not an in-toto statement type this verifier reads",

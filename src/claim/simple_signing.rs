@@ -9,6 +9,11 @@ use crate::encoding::json;
 /// The value cosign writes as `critical.type`.
 pub const COSIGN_PAYLOAD_TYPE: &str = "cosign container image signature";
 
+sentence_error! {
+    /// Why bytes are not a simple-signing payload of cosign's shape.
+    PayloadError
+}
+
 /// The fields of a simple-signing payload that a policy looks at.
 #[derive(Clone, Debug)]
 pub struct Payload {
@@ -23,9 +28,13 @@ pub struct Payload {
 /// Reads `bytes` as a strict simple-signing payload.
 ///
 /// # Errors
-/// A message naming the field that is missing or of the wrong type, or the JSON error.
-pub fn parse(bytes: &[u8]) -> Result<Payload, String> {
-    let root = json::parse_value(bytes)?;
+/// A [`PayloadError`] naming the field that is missing or of the wrong type, or the JSON error.
+pub fn parse(bytes: &[u8]) -> Result<Payload, PayloadError> {
+    read(bytes).map_err(PayloadError)
+}
+
+fn read(bytes: &[u8]) -> Result<Payload, String> {
+    let root = json::parse(bytes)?;
     let critical = field(&root, "critical")?
         .as_object()
         .ok_or("critical is not an object")?;

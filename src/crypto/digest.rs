@@ -1,6 +1,5 @@
 //! `sha256:<hex>` digests: parsing, computing and printing.
 
-use alloc::format;
 use alloc::string::String;
 use core::fmt;
 use sha2::{Digest as _, Sha256};
@@ -14,6 +13,51 @@ pub struct Sha256Digest([u8; 32]);
 
 const PREFIX: &str = "sha256:";
 
+/// A text that is not `sha256:<64 lowercase hex>`, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DigestError {
+    /// The text as given.
+    pub text: String,
+    /// What is wrong with it.
+    pub problem: DigestProblem,
+}
+
+/// What is wrong with a digest's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DigestProblem {
+    /// It does not start with `sha256:`.
+    Form,
+    /// It does not have 64 digits.
+    Length,
+    /// A digit is not lowercase hex.
+    NotHex,
+}
+
+impl core::fmt::Display for DigestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let text = &self.text;
+        match self.problem {
+            DigestProblem::Form => {
+                write!(f, "{text:?} is not of the form sha256:<64 lowercase hex>")
+            }
+            DigestProblem::Length => write!(f, "{text:?} does not have 64 hex digits"),
+            DigestProblem::NotHex => {
+                write!(f, "{text:?} has a character that is not lowercase hex")
+            }
+        }
+    }
+}
+
+impl core::error::Error for DigestError {}
+
+impl From<DigestError> for String {
+    fn from(error: DigestError) -> Self {
+        alloc::string::ToString::to_string(&error)
+    }
+}
+
 impl Sha256Digest {
     /// Hashes `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
@@ -23,20 +67,22 @@ impl Sha256Digest {
     /// Parses `sha256:<64 lowercase hex>`.
     ///
     /// # Errors
-    /// Returns a message saying what is wrong when `text` is not in that exact form.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// A [`DigestError`] saying what is wrong when `text` is not in that exact form.
+    pub fn parse(text: &str) -> Result<Self, DigestError> {
+        let error = |problem| DigestError {
+            text: text.into(),
+            problem,
+        };
         let hex = text
             .strip_prefix(PREFIX)
-            .ok_or_else(|| format!("{text:?} is not of the form sha256:<64 lowercase hex>"))?;
+            .ok_or(error(DigestProblem::Form))?;
         if hex.len() != 64 {
-            return Err(format!("{text:?} does not have 64 hex digits"));
+            return Err(error(DigestProblem::Length));
         }
         let mut out = [0u8; 32];
         for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
             let (Some(high), Some(low)) = (hex_value(pair[0]), hex_value(pair[1])) else {
-                return Err(format!(
-                    "{text:?} has a character that is not lowercase hex"
-                ));
+                return Err(error(DigestProblem::NotHex));
             };
             *byte = (high << 4) | low;
         }

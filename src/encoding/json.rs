@@ -14,7 +14,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
-use alloc::string::ToString;
+use alloc::string::ToString as _;
 use alloc::vec::Vec;
 use core::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -23,12 +23,47 @@ use serde_json::{Map, Number, Value};
 /// Parses `bytes` as one strict JSON value.
 ///
 /// # Errors
-/// Returns serde_json's message, with line and column, for malformed JSON, duplicate keys or
-/// nesting deeper than 128.
-pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
+/// A [`JsonError`] for malformed JSON, duplicate keys or nesting deeper than 128.
+pub fn parse_value(bytes: &[u8]) -> Result<Value, JsonError> {
     serde_json::from_slice::<StrictValue>(bytes)
         .map(|strict| strict.0)
-        .map_err(|err| err.to_string())
+        .map_err(JsonError)
+}
+
+/// [`parse_value`], its error as words, for the crate's document readers (whose errors are
+/// the words of the field at fault).
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, String> {
+    parse_value(bytes).map_err(|err| err.to_string())
+}
+
+/// Why a document is not strict JSON: serde_json's error, which says where (line and column).
+#[derive(Debug)]
+pub struct JsonError(serde_json::Error);
+
+impl JsonError {
+    /// The line the error is on (1-based; 0 when it is not about a place in the text).
+    pub fn line(&self) -> usize {
+        self.0.line()
+    }
+
+    /// The column the error is at (1-based; 0 when it is not about a place in the text).
+    pub fn column(&self) -> usize {
+        self.0.column()
+    }
+}
+
+impl core::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl core::error::Error for JsonError {}
+
+impl From<JsonError> for String {
+    fn from(error: JsonError) -> Self {
+        error.to_string()
+    }
 }
 
 /// Folds a key the way Go's encoding/json matches a key to a field, as far as that can make
@@ -311,7 +346,7 @@ mod tests {
 
     #[test]
     fn rejects_exact_duplicate_keys() {
-        let err = parse_value(br#"{"a":1,"a":2}"#).unwrap_err();
+        let err = parse(br#"{"a":1,"a":2}"#).unwrap_err();
         assert!(err.contains("duplicate object key"), "{err}");
     }
 
@@ -351,7 +386,7 @@ mod tests {
         let depth = 100_000;
         let mut doc = "[".repeat(depth).into_bytes();
         doc.extend(core::iter::repeat_n(b']', depth));
-        let err = parse_value(&doc).unwrap_err();
+        let err = parse(&doc).unwrap_err();
         assert!(err.contains("recursion limit"), "{err}");
     }
 

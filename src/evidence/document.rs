@@ -219,13 +219,14 @@ impl Evidence {
         if bytes.len() > limits::MAX_EVIDENCE_BYTES {
             return Err(EvidenceError::TooLarge { bytes: bytes.len() });
         }
-        let document = json::parse_value(bytes)
+        let document = json::parse(bytes)
             .and_then(|value| EvidenceDocument::read(&value))
             .map_err(EvidenceError::Syntax)?;
         if document.image.is_empty() {
             return Err(invalid("image", "must not be empty"));
         }
-        let digest = Sha256Digest::parse(&document.digest).map_err(|msg| invalid("digest", msg))?;
+        let digest = Sha256Digest::parse(&document.digest)
+            .map_err(|err| invalid("digest", err.to_string()))?;
         let blob_count = document.blobs.len().saturating_add(
             document
                 .platforms

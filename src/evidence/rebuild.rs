@@ -30,20 +30,11 @@ pub fn docker_reference_forms(image: &str) -> Vec<String> {
             forms.push(alloc::format!("docker.io/{}", reference.repository()));
         }
     }
-    let as_written = strip_tag_and_digest(image);
+    let (as_written, _, _) = crate::oci::reference::split(image);
     if !as_written.is_empty() && !forms.iter().any(|form| form == as_written) {
         forms.push(as_written.into());
     }
     forms
-}
-
-fn strip_tag_and_digest(image: &str) -> &str {
-    let name = image.split_once('@').map_or(image, |(name, _)| name);
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    match name[last_slash..].find(':') {
-        Some(i) => &name[..last_slash + i],
-        None => name,
-    }
 }
 
 /// The payload cosign writes for `docker_reference` at `digest`, byte for byte: Go's compact

@@ -131,7 +131,7 @@ pub fn summarize_evidence(evidence: &Evidence) -> EvidenceSummary {
                     p.optional,
                     None,
                 ),
-                Err(err) => (None, None, serde_json::Map::new(), Some(err)),
+                Err(err) => (None, None, serde_json::Map::new(), Some(err.into())),
             };
             PayloadSummary {
                 text: String::from_utf8_lossy(blob).into_owned(),

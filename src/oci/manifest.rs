@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::crypto::digest::Sha256Digest;
+use crate::crypto::digest::{DigestError, Sha256Digest};
 use crate::encoding::json::{self, Fields};
 
 /// The media type of a cosign simple-signing layer.
@@ -70,7 +70,7 @@ pub enum ManifestError {
         /// The layer's index.
         index: usize,
         /// What is wrong with it.
-        problem: String,
+        problem: DigestError,
     },
 }
 
@@ -97,7 +97,7 @@ impl core::error::Error for ManifestError {}
 /// # Errors
 /// A [`ManifestError`] saying what is malformed.
 pub fn parse_layers(bytes: &[u8]) -> Result<Vec<Layer>, ManifestError> {
-    let document = json::parse_value(bytes)
+    let document = json::parse(bytes)
         .and_then(|value| ManifestDocument::read(&value))
         .map_err(ManifestError::Syntax)?;
     if document.schema_version != 2 {

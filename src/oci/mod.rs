@@ -3,4 +3,4 @@
 
 pub mod manifest;
 pub mod platforms;
-pub(crate) mod reference;
+pub mod reference;

@@ -79,7 +79,7 @@ pub struct Listed {
 /// # Errors
 /// A message when the bytes are not strict JSON, or a listed digest is not `sha256:`.
 pub fn listed_manifests(manifest: &[u8]) -> Result<Option<Vec<Listed>>, String> {
-    let shape = ManifestShape::read(&json::parse_value(manifest)?)?;
+    let shape = ManifestShape::read(&json::parse(manifest)?)?;
     let is_index = match shape.media_type.as_deref() {
         Some(OCI_INDEX_MEDIA_TYPE | DOCKER_LIST_MEDIA_TYPE) => true,
         Some(_) => false,

@@ -59,6 +59,24 @@ impl core::fmt::Display for ReferenceError {
 
 impl core::error::Error for ReferenceError {}
 
+/// Splits a reference as written, `name[:tag][@digest]`, into its three parts, checking
+/// nothing: the one place the spelling is taken apart (a tag follows the last `:` after the
+/// last `/`; an earlier `:` is a registry's port).
+pub fn split(text: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (name_and_tag, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
+    match name_and_tag[last_slash..].find(':') {
+        Some(i) => {
+            let at = last_slash + i;
+            (&name_and_tag[..at], Some(&name_and_tag[at + 1..]), digest)
+        }
+        None => (name_and_tag, None, digest),
+    }
+}
+
 impl Reference {
     /// Parses `[registry/]repository[:tag][@algorithm:hex]`.
     ///
@@ -68,24 +86,14 @@ impl Reference {
         if text.is_empty() || text.len() > crate::limits::MAX_REFERENCE_BYTES {
             return Err(ReferenceError::Length);
         }
-        let (name_and_tag, digest) = match text.split_once('@') {
-            Some((rest, digest)) => {
-                validate_digest(digest)?;
-                (rest, Some(digest.to_string()))
-            }
-            None => (text, None),
-        };
-        // A tag follows the last ':' that comes after the last '/'; an earlier ':' is a port.
-        let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match name_and_tag[last_slash..].find(':') {
-            Some(i) => {
-                let at = last_slash + i;
-                let tag = &name_and_tag[at + 1..];
-                validate_tag(tag)?;
-                (&name_and_tag[..at], Some(tag.to_string()))
-            }
-            None => (name_and_tag, None),
-        };
+        let (name, tag, digest) = split(text);
+        if let Some(digest) = digest {
+            validate_digest(digest)?;
+        }
+        if let Some(tag) = tag {
+            validate_tag(tag)?;
+        }
+        let (tag, digest) = (tag.map(String::from), digest.map(String::from));
         let (registry, path) = match name.split_once('/') {
             Some((first, rest)) if looks_like_registry(first) => (first, rest.to_string()),
             _ => (DOCKER_HUB_REGISTRY, name.to_string()),
@@ -238,6 +246,25 @@ fn validate_digest(digest: &str) -> Result<(), ReferenceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spelling_splits_into_name_tag_and_digest() {
+        let digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        assert_eq!(split("busybox"), ("busybox", None, None));
+        assert_eq!(split("nginx:1.27"), ("nginx", Some("1.27"), None));
+        assert_eq!(
+            split("localhost:5000/app:v1"),
+            ("localhost:5000/app", Some("v1"), None)
+        );
+        assert_eq!(
+            split("localhost:5000/app"),
+            ("localhost:5000/app", None, None)
+        );
+        let pinned = alloc::format!("host:5000/a/b:v1@{digest}");
+        assert_eq!(split(&pinned), ("host:5000/a/b", Some("v1"), Some(digest)));
+        let only = alloc::format!("app@{digest}");
+        assert_eq!(split(&only), ("app", None, Some(digest)));
+    }
 
     fn repo(text: &str) -> String {
         Reference::parse(text).unwrap().repository_name()

@@ -18,6 +18,12 @@ use serde_json::Value;
 use crate::claim::in_toto::COSIGN_SIGN_PREDICATE_TYPE;
 use crate::limits::{MAX_CONDITION_VALUES, MAX_VERDICT_PREDICATE_BYTES};
 
+sentence_error! {
+    /// Why an attestation rule's predicate type or condition cannot be read, or a condition
+    /// does not hold.
+    ConditionError
+}
+
 /// The media type of a legacy `.att` layer: a DSSE envelope.
 pub const DSSE_ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
 /// The layer annotation in which cosign repeats an `.att` layer's predicate type (unsigned).
@@ -43,7 +49,11 @@ pub const PREDICATE_TYPE_NAMES: [(&str, &str); 10] = [
 /// # Errors
 /// When `name` is neither a short name nor a URI (a typo would otherwise become a type that
 /// nothing ever matches), or is cosign's signature type, which is never an attestation.
-pub fn predicate_type_uri(name: &str) -> Result<String, String> {
+pub fn predicate_type_uri(name: &str) -> Result<String, ConditionError> {
+    resolve_predicate_type(name).map_err(ConditionError)
+}
+
+fn resolve_predicate_type(name: &str) -> Result<String, String> {
     if let Some((_, uri)) = PREDICATE_TYPE_NAMES
         .iter()
         .find(|(short, _)| *short == name)
@@ -105,7 +115,11 @@ impl Condition {
     ///
     /// # Errors
     /// A sentence saying what is wrong.
-    pub fn parse(pointer: &str, test: &Value) -> Result<Self, String> {
+    pub fn parse(pointer: &str, test: &Value) -> Result<Self, ConditionError> {
+        Self::read(pointer, test).map_err(ConditionError)
+    }
+
+    fn read(pointer: &str, test: &Value) -> Result<Self, String> {
         if !(pointer.is_empty() || pointer.starts_with('/')) {
             return Err("a JSON pointer is empty or starts with '/'".into());
         }
@@ -153,7 +167,11 @@ impl Condition {
     ///
     /// # Errors
     /// A sentence naming the pointer, what it found and what was wanted.
-    pub fn check(&self, predicate: &Value) -> Result<(), String> {
+    pub fn check(&self, predicate: &Value) -> Result<(), ConditionError> {
+        self.holds(predicate).map_err(ConditionError)
+    }
+
+    fn holds(&self, predicate: &Value) -> Result<(), String> {
         let found = predicate.pointer(&self.pointer);
         let holds = match (&self.test, found) {
             (_, None) => false,
@@ -248,7 +266,8 @@ mod tests {
             "/runDetails/builder/id",
             serde_json::json!({"equals": "https://evil"}),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("builder@v1") && err.contains("https://evil"),
             "{err}"

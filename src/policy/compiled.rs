@@ -785,6 +785,7 @@ impl AttestationRule {
         self.conditions
             .iter()
             .try_for_each(|condition| condition.check(&statement.predicate))
+            .map_err(String::from)
     }
 }
 

@@ -342,7 +342,7 @@ impl PolicyDocument {
         if bytes.len() > limits::MAX_POLICY_BYTES {
             return Err(PolicyError::TooLarge(bytes.len()));
         }
-        json::parse_value(bytes)
+        json::parse(bytes)
             .and_then(|value| Self::read(&value))
             .map_err(PolicyError::Syntax)
     }

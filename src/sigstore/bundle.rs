@@ -118,6 +118,7 @@ pub enum Material {
 
 /// One transparency-log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlogEntry {
     /// The entry's index in the log.
     pub log_index: u64,
@@ -164,6 +165,7 @@ pub enum Content {
 
 /// A parsed bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Bundle {
     /// The format version.
     pub version: Version,
@@ -452,7 +454,7 @@ impl Bundle {
         if bytes.len() > MAX_BUNDLE_BYTES {
             return Err(BundleError::TooLarge);
         }
-        let document = json::parse_value(bytes)
+        let document = json::parse(bytes)
             .and_then(|value| BundleDocument::read(&value))
             .map_err(BundleError::Syntax)?;
         let version = Version::from_media_type(&document.media_type)
@@ -700,7 +702,7 @@ pub fn parse_dsse_envelope(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
     if bytes.len() > MAX_BUNDLE_BYTES {
         return Err(EnvelopeError::TooLarge);
     }
-    let envelope = json::parse_value(bytes)
+    let envelope = json::parse(bytes)
         .and_then(|value| EnvelopeDocument::read(&value))
         .map_err(EnvelopeError::Syntax)?;
     let count = envelope.signatures.len();

@@ -80,6 +80,11 @@ pub struct Candidate {
     pub size: u64,
 }
 
+sentence_error! {
+    /// Why a referrers list is not an image index of the shape the plan reads.
+    ListingError
+}
+
 /// A referrers list, read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listing {
@@ -93,9 +98,13 @@ pub struct Listing {
 /// Reads a referrers list (the referrers API's answer, or the index under the fallback tag).
 ///
 /// # Errors
-/// A sentence when it is not an image index of well-formed sha256 descriptors.
-pub fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
-    let index = IndexDocument::read(&json::parse_value(bytes)?)?;
+/// A [`ListingError`] when it is not an image index of well-formed sha256 descriptors.
+pub fn parse_listing(bytes: &[u8]) -> Result<Listing, ListingError> {
+    read_listing(bytes).map_err(ListingError)
+}
+
+fn read_listing(bytes: &[u8]) -> Result<Listing, String> {
+    let index = IndexDocument::read(&json::parse(bytes)?)?;
     if index.schema_version != 2 {
         return Err(format!(
             "schemaVersion is {}; a referrers list is an image index (2)",
@@ -197,7 +206,7 @@ impl core::error::Error for ReferrerError {}
 /// # Errors
 /// [`ReferrerError`] saying which rule it breaks.
 pub fn parse_bundle_referrer(bytes: &[u8]) -> Result<BundleReferrer, ReferrerError> {
-    let manifest = json::parse_value(bytes)
+    let manifest = json::parse(bytes)
         .and_then(|value| ManifestDocument::read(&value))
         .map_err(ReferrerError::Malformed)?;
     if manifest.schema_version != 2 {

@@ -232,7 +232,7 @@ pub fn verify_bundle(
             bytes: bundle.len(),
         });
     }
-    let document = json::parse_value(bundle.as_bytes())
+    let document = json::parse(bundle.as_bytes())
         .and_then(|value| BundleDocument::read(&value))
         .map_err(|msg| RekorError::Malformed {
             what: "the Rekor bundle is malformed",
@@ -450,7 +450,7 @@ pub fn check_body(
     signature: &[u8],
     signer: Signer<'_>,
 ) -> Result<(), RekorError> {
-    let body = json::parse_value(body).map_err(|msg| RekorError::Malformed {
+    let body = json::parse(body).map_err(|msg| RekorError::Malformed {
         what: "the Rekor entry body is malformed",
         detail: Some(msg),
     })?;

@@ -18,6 +18,11 @@ use crate::x509::authority::Authority;
 use crate::x509::certificate::Certificate;
 use crate::x509::path::Purpose;
 
+sentence_error! {
+    /// Why a `trusted_root.json` cannot be read, naming the entry at fault.
+    TrustedRootError
+}
+
 /// The trust material of a Sigstore trusted root.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedRoot {
@@ -34,7 +39,11 @@ impl TrustedRoot {
     ///
     /// # Errors
     /// A sentence naming the entry at fault.
-    pub fn from_value(root: &serde_json::Value) -> Result<Self, String> {
+    pub fn from_value(root: &serde_json::Value) -> Result<Self, TrustedRootError> {
+        Self::read(root).map_err(TrustedRootError)
+    }
+
+    fn read(root: &serde_json::Value) -> Result<Self, String> {
         // The counts first, before any key or certificate is parsed.
         for section in [
             "tlogs",
@@ -172,7 +181,10 @@ mod tests {
             "timestampAuthorities",
         ] {
             let root = serde_json::json!({"tlogs": [], section: many});
-            let error = TrustedRoot::from_value(&root).err().unwrap_or_default();
+            let error = TrustedRoot::from_value(&root)
+                .err()
+                .map(String::from)
+                .unwrap_or_default();
             assert!(
                 error.starts_with(&format!("{section} lists 65 entries")),
                 "{section}: {error}"

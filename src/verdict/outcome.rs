@@ -9,6 +9,7 @@ use crate::verdict::reason::Reason;
 /// The outcome of verifying one image against one policy. See `docs/contracts.md`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Verdict {
     /// True only when the policy is satisfied.
     pub(crate) verified: bool,
@@ -45,6 +46,7 @@ pub struct Verdict {
 /// What happened to one attestation examined for one rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AttestationResult {
     /// The rule's name.
     pub rule: String,
@@ -66,6 +68,7 @@ pub struct AttestationResult {
 /// A statement that met an attestation rule, for the host's own policy language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct VerifiedStatement {
     /// The rule it met.
     pub rule: String,
@@ -90,6 +93,7 @@ pub struct VerifiedStatement {
 
 /// What happened to one manifest an index lists, under `verifyPlatforms`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PlatformResult {
     /// The manifest's digest.
     pub digest: String,
@@ -106,6 +110,7 @@ pub struct PlatformResult {
 
 /// What happened to one layer of the `.sig` manifest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LayerResult {
     /// The layer's index in the manifest, from 0.
     pub layer: u32,
@@ -126,6 +131,7 @@ pub struct LayerResult {
 /// What happened to one Sigstore bundle attached to the image as an OCI referrer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct BundleResult {
     /// The referrer manifest's sha256 digest, as computed from the bytes the evidence holds.
     pub referrer: String,

@@ -39,7 +39,7 @@ struct Review {
 
 fn parse(body: &[u8]) -> Result<Review, BadReview> {
     let bad = |what: &str| BadReview(format!("not an AdmissionReview {API_VERSION}: {what}"));
-    let review = ocisig::encoding::json::parse_value(body).map_err(|err| bad(&err))?;
+    let review = ocisig::encoding::json::parse_value(body).map_err(|err| bad(&err.to_string()))?;
     if review.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION)
         || review.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
     {
@@ -242,13 +242,9 @@ async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
     response
 }
 
-/// `repo` of `repo:tag` (a colon after the last slash is a tag; one before it, a port).
+/// `repo` of `repo:tag`, as the core splits a reference ([`ocisig::oci::reference::split`]).
 fn without_tag(image: &str) -> &str {
-    let name_start = image.rfind('/').map_or(0, |slash| slash + 1);
-    match image[name_start..].find(':') {
-        Some(colon) => &image[..name_start + colon],
-        None => image,
-    }
+    ocisig::oci::reference::split(image).0
 }
 
 #[cfg(test)]

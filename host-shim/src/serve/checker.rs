@@ -177,7 +177,7 @@ impl Checker {
             Some(Ok(digest)) => digest,
             Some(Err(err)) => {
                 self.metrics.checked(false, CacheStatus::Miss);
-                return Checked::failed(Failure::InvalidReference, err);
+                return Checked::failed(Failure::InvalidReference, err.to_string());
             }
             None if resolve_tags => match self.resolve(&reference, policy, deadline).await {
                 Ok(digest) => digest,

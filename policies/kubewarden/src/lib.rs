@@ -37,9 +37,9 @@ pub fn validate_settings(payload: &[u8]) -> SettingsValidationResponse {
             valid: true,
             message: None,
         },
-        Err(message) => SettingsValidationResponse {
+        Err(error) => SettingsValidationResponse {
             valid: false,
-            message: Some(message),
+            message: Some(error.to_string()),
         },
     }
 }

@@ -107,12 +107,28 @@ pub struct Settings {
 
 use ocisig::limits::MAX_SETTINGS_RULES as MAX_RULES;
 
+/// Why settings are refused: a sentence naming the field at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError(String);
+
+impl core::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
 impl Settings {
     /// Parses and checks settings JSON; the error names the field.
     ///
     /// # Errors
-    /// A message naming the offending field.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+    /// A [`SettingsError`] naming the offending field.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, SettingsError> {
+        Self::read(bytes).map_err(SettingsError)
+    }
+
+    fn read(bytes: &[u8]) -> Result<Self, String> {
         // The strict reader: a duplicate key anywhere is refused, not silently collapsed.
         let document = SettingsDocument::parse(bytes).map_err(|err| format!("settings: {err}"))?;
         if document.signatures.is_empty() {
@@ -192,7 +208,7 @@ thread_local! {
 ///
 /// # Errors
 /// As [`Settings::from_json`].
-pub fn cached(bytes: &[u8]) -> Result<Rc<Settings>, String> {
+pub fn cached(bytes: &[u8]) -> Result<Rc<Settings>, SettingsError> {
     LAST.with(|last| last.get_or_parse(bytes, Settings::from_json))
 }
 
@@ -214,7 +230,7 @@ mod tests {
 
     const KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEusIAt6EJ3YrTHdg2qkWVS0KuotWQ\nwHDtyaXlq7Nhj8279+1u/l5pZhXJPW8PnGRRLdO5NbsuM6aT7pOcP100uw==\n-----END PUBLIC KEY-----\n";
 
-    fn settings(signatures: Value) -> Result<Settings, String> {
+    fn settings(signatures: Value) -> Result<Settings, SettingsError> {
         Settings::from_json(
             serde_json::json!({ "signatures": signatures })
                 .to_string()
@@ -229,7 +245,8 @@ mod tests {
         );
         let err = Settings::from_json(text.as_bytes())
             .map(|_| ())
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("duplicate"), "{err}");
     }
 
