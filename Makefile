@@ -141,8 +141,9 @@ test-rust: wasm opa kubewarden fixtures
 fixtures: wasm-target
 	$(CARGO) build --locked -p misbehaving-module --target wasm32-unknown-unknown --profile dist
 
-lint: wasm ## rustfmt and clippy (native and wasm32), warnings are errors
+lint: wasm ## rustfmt, the core's docs, and clippy (native and wasm32), warnings are errors
 	$(CARGO) fmt --all --check
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps -p ocisig
 	$(CARGO) clippy --locked --release --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked --profile dist -p ocisig -p ocisig-wasm -p ocisig-opa -p ocisig-kubewarden -p ocisig-web -p misbehaving-module --target wasm32-unknown-unknown -- -D warnings
 

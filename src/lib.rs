@@ -3,7 +3,7 @@
 //! `ocisig` checks cosign signatures of OCI images and artifacts as pure computation. A host
 //! fetches the **evidence** (the image digest, the cosign `.sig` manifest and its payload blobs)
 //! and hands it over with a **policy** (trusted keys, a threshold, required keys and
-//! annotations); [`verify`] returns a [`Verdict`] with a typed [`Reason`]. The crate does no
+//! annotations); [`verify()`] returns a [`Verdict`] with a typed [`Reason`]. The crate does no
 //! I/O, reads no clock and draws no randomness, so the same inputs always give the same
 //! verdict, byte for byte, natively and in WebAssembly.
 //!
@@ -11,11 +11,20 @@
 //! - [`Policy`] is parsed and checked once ([`Policy::from_json`]) and reused: keys are
 //!   parsed, names and thresholds validated, and a canonical [`Policy::digest`] computed.
 //! - [`Evidence`] is one image's fetched material ([`Evidence::from_json`]).
-//! - [`verify`] runs, for each layer and key, the checks in the order documented in
+//! - [`verify()`] runs, for each layer and key, the checks in the order documented in
 //!   `docs/contracts.md`, stopping as soon as the policy is satisfied. Nothing in a payload is
 //!   read before its signature has verified over the exact bytes.
 //! - Every failure is a denial: [`verify_json`] turns unreadable documents into verdicts too,
 //!   which is what the WebAssembly adapters call.
+//! - What to fetch for an image, and what a missing object means, is the core's too:
+//!   [`evidence::plan::Plan`], which a host drives with its own [`evidence::plan::Source`].
+//!
+//! ## Layout
+//! One folder per idea, each using only those below it: [`encoding`] and [`crypto`] at the
+//! bottom; [`x509`] (certificate paths, RFC 3161), [`oci`], [`claim`] (what a signature says),
+//! [`sigstore`] (bundles, Fulcio, Rekor, trusted roots); [`policy`]; [`evidence`] (the document
+//! and the fetch plan); [`verdict`]; [`mod@verify`] (the checks); and [`host`], what the engines'
+//! adapters share. A test (`src/architecture.rs`) keeps it so.
 //!
 //! ## Example
 //! ```

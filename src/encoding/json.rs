@@ -8,7 +8,7 @@
 //! surrogate rejection, no trailing data, and a nesting limit of 128 that turns a 100 000-deep
 //! document into an error instead of a stack overflow.
 //!
-//! Documents are then read from the value by hand, with [`Fields`], never with derived serde
+//! Documents are then read from the value by hand, with `Fields`, never with derived serde
 //! readers (see there why).
 
 use alloc::collections::{BTreeMap, BTreeSet};

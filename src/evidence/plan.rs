@@ -22,7 +22,7 @@
 //!   ([`check_blob`]), so a tampered payload is the same typed denial from every source.
 //! - A blob the source does not have ([`FetchError::NotFound`]) is left out: the verifier
 //!   reports `payload_missing` for its layer.
-//! - Bundles (cosign v3) come from the image's referrers ([`gather_bundles`]); their absence is
+//! - Bundles (cosign v3) come from the image's referrers (`gather_bundles`); their absence is
 //!   "no bundles", and every other failure ends the fetch as for the `.sig` manifest.
 //! - A source that cannot fetch blobs at all ([`FetchError::Unsupported`], Kubewarden) gives
 //!   evidence without blobs, marked so; [`crate::evidence::rebuild`] rebuilds the payloads from the
@@ -116,7 +116,7 @@ pub trait Source {
     fn manifest(&self, reference: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError>;
 
     /// The bytes of the blob `digest`, whose descriptor says it is `size` bytes, read no
-    /// further than `size + 1` bytes. The source need not check them: [`gather`] hands them to
+    /// further than `size + 1` bytes. The source need not check them: `gather` hands them to
     /// the verifier, which does.
     ///
     /// # Errors
@@ -463,7 +463,7 @@ struct Signatures {
     blobs_unsupported: bool,
 }
 
-/// What [`gather_bundles`] fetched: the bundle referrer manifests and their bundles.
+/// What `gather_bundles` fetched: the bundle referrer manifests and their bundles.
 #[derive(Clone, Debug, Default)]
 struct Bundles {
     referrers: Vec<String>,

@@ -1,6 +1,6 @@
 //! Read-only views for people: what a key is, what a piece of evidence holds, and the order of
 //! the per-layer checks with what each failure means. Nothing here decides a verdict; the
-//! payload fields are shown *unverified* and only [`crate::verify::image`] says whether they count.
+//! payload fields are shown *unverified* and only `crate::verify::image` says whether they count.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -158,7 +158,7 @@ pub fn summarize_evidence(evidence: &Evidence) -> EvidenceSummary {
     summary
 }
 
-/// One per-layer check, in the order [`crate::verify::image`] runs them.
+/// One per-layer check, in the order `crate::verify::image` runs them.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct LayerCheck {
     /// The layer status when this check fails.
@@ -239,7 +239,7 @@ pub const LAYER_CHECKS: [LayerCheck; 13] = [
 ];
 
 /// The certificate checks of a keyless signature (a Fulcio certificate in a Sigstore bundle or
-/// a `.sig` layer's annotation), in the order [`crate::verify::bundles`] runs them, before the payload
+/// a `.sig` layer's annotation), in the order `crate::verify::bundles` runs them, before the payload
 /// checks. A keyless result's status is the first that failed, or a payload status, or
 /// `verified`.
 pub const KEYLESS_CHECKS: [LayerCheck; 8] = [

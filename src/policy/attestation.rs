@@ -7,7 +7,7 @@
 //!
 //! A policy's attestation rules say which predicate type, signed by whom, and what the predicate
 //! must say (a few declarative [`Condition`]s). This module holds the rules and the checks on a
-//! statement whose signature has verified; [`crate::verify::image`] finds the candidates and checks
+//! statement whose signature has verified; `crate::verify::image` finds the candidates and checks
 //! their signatures with the same code as signatures.
 
 use alloc::format;

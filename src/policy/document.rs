@@ -334,7 +334,7 @@ impl PolicyDocument {
     ];
 
     /// Parses a policy document strictly, without checking its rules (see
-    /// [`Policy::from_document`]); for hosts that add to a policy file before checking it.
+    /// `Policy::from_document`); for hosts that add to a policy file before checking it.
     ///
     /// # Errors
     /// [`PolicyError::TooLarge`] or [`PolicyError::Syntax`].

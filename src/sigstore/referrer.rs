@@ -9,7 +9,7 @@
 //!
 //! Nothing in a referrers list is trusted: anyone who can push to the repository can add to it.
 //! It only says what to fetch. Whether a referrer counts is decided from its own bytes and its
-//! bundle's signature under a policy key ([`crate::verify::image`]).
+//! bundle's signature under a policy key (`crate::verify::image`).
 
 use alloc::format;
 use alloc::string::String;

@@ -1,10 +1,10 @@
 //! The verification: every signature and attestation of one image checked under a policy, in
 //! the documented order, adding up to a verdict.
 //!
-//! [`image`] runs it all; [`layers`] and [`referrers`]/[`bundles`] check one signature of
-//! each format, [`signer`] finds who signed, [`log`] applies the transparency-log rule,
-//! [`claims`] what the signed claim must say, [`attestations`] the attestation rules, and
-//! [`decide`] turns what verified into the verdict's reason.
+//! `image` runs it all; `layers` and `referrers`/`bundles` check one signature of
+//! each format, `signer` finds who signed, `log` applies the transparency-log rule,
+//! `claims` what the signed claim must say, `attestations` the attestation rules, and
+//! `decide` turns what verified into the verdict's reason.
 
 pub(crate) mod attestations;
 pub(crate) mod bundles;

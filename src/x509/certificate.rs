@@ -3,7 +3,7 @@
 //! extension, with its criticality and value, for the readers of particular extensions (Fulcio's
 //! and certificate transparency's are in [`crate::sigstore::fulcio`]).
 //!
-//! Parsing is this crate's own strict DER reader ([`crate::encoding::der`]), in place: the TBS
+//! Parsing is this crate's own strict DER reader (`crate::encoding::der`), in place: the TBS
 //! bytes a signature is checked over are exactly the bytes that were read, and anything that is
 //! not DER (long-form lengths that could be shorter, an explicit FALSE, trailing bytes) is
 //! refused.
