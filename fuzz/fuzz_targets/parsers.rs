@@ -1,12 +1,27 @@
 //! The parsers on arbitrary bytes (`.sig` manifests, payloads, policies, evidence, image
 //! indexes, Sigstore bundles, DSSE envelopes, in-toto statements, attestation conditions,
 //! X.509 certificates, RFC 3161 timestamps, trusted roots, log checkpoints, inclusion proofs):
-//! an error or a value, no panic.
+//! an error or a value, no panic. And our base64 against the base64 crate's: the same bytes or
+//! the same error, whatever the text; and image globs, compiled and matched.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    {
+        use base64::Engine as _;
+        let ours = ocisig::encoding::base64::decode(data).map_err(|e| e.to_string());
+        let theirs = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| e.to_string());
+        assert_eq!(ours, theirs, "base64 of {data:?}");
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some((glob, image)) = text.split_once('|')
+        && let Ok(glob) = ocisig::oci::glob::Glob::new(glob)
+    {
+        let _ = glob.matches(image);
+    }
     let _ = ocisig::oci::manifest::parse_layers(data);
     let _ = ocisig::claim::simple_signing::parse(data);
     let _ = ocisig::PolicyDocument::from_json(data);

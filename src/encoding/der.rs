@@ -188,7 +188,6 @@ pub(crate) fn oid_text(content: &[u8]) -> String {
 /// (lines of any length, CRLF; Rekor keeps what the client sent): one block, nothing before or
 /// after it, the same label at both ends, and base64 in between (so no RFC 1421 headers).
 pub(crate) fn pem(pem: &str) -> Option<(String, Vec<u8>)> {
-    use base64::Engine as _;
     let rest = pem.trim().strip_prefix("-----BEGIN ")?;
     let (label, rest) = rest.split_once("-----")?;
     let (body, end) = rest.rsplit_once("-----END ")?;
@@ -196,7 +195,7 @@ pub(crate) fn pem(pem: &str) -> Option<(String, Vec<u8>)> {
         return None;
     }
     let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
+    crate::encoding::base64::STANDARD
         .decode(text)
         .ok()
         .map(|der| (label.into(), der))

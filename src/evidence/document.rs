@@ -1,12 +1,11 @@
 //! The evidence: what the host fetched for one image, handed over as one JSON document.
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
 use crate::crypto::digest::Sha256Digest;

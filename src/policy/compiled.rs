@@ -2,13 +2,12 @@
 //! unique, thresholds in range, caps under their ceilings, the trusted root read), with a
 //! canonical digest, ready for any number of verifications.
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::claim::in_toto::{COSIGN_SIGN_PREDICATE_TYPE, Statement};
 use crate::crypto::digest::Sha256Digest;

@@ -17,11 +17,10 @@
 //! The JSON goes through the one strict reader ([`crate::encoding::json`]), which refuses
 //! duplicate keys; fields this module does not know are ignored, as protobuf-JSON readers do.
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::encoding::json::{self, Fields};

@@ -7,11 +7,10 @@
 //! CVE-2026-22703) or a key or certificate inside the body (GHSA-fx35-mq7g-6g98) could stand in.
 //! The key that matters is always the policy key that verified the layer.
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::crypto::digest::Sha256Digest;
 use crate::crypto::keys::PublicKey;
@@ -640,7 +639,6 @@ pub fn verify_bundle_entry(
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
     use serde_json::json;
 
     use super::*;

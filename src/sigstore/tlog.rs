@@ -15,11 +15,10 @@
 //!
 //! Every input here is public, and nothing here reads a clock.
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest as _, Sha256};
 
 use crate::crypto::keys::PublicKey;

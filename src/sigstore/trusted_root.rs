@@ -123,7 +123,6 @@ fn chains(
     root: &serde_json::Value,
     section: &str,
 ) -> Result<Vec<(Vec<Certificate>, Window)>, String> {
-    use base64::Engine as _;
     let Some(list) = root.get(section) else {
         return Ok(Vec::new());
     };
@@ -148,7 +147,7 @@ fn chains(
                     let der = c
                         .get("rawBytes")
                         .and_then(serde_json::Value::as_str)
-                        .and_then(|raw| base64::engine::general_purpose::STANDARD.decode(raw).ok())
+                        .and_then(|raw| crate::encoding::base64::STANDARD.decode(raw).ok())
                         .ok_or_else(|| {
                             format!("{section}[{i}]: a certificate's rawBytes is not base64")
                         })?;

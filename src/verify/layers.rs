@@ -3,12 +3,11 @@
 //! certificate annotation) and the Rekor bundle, and only then what the signed payload or
 //! statement says ([`crate::verify::claims`]).
 
+use crate::encoding::base64::STANDARD as BASE64;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::crypto::digest::Sha256Digest;
 use crate::oci::manifest::{Layer, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
