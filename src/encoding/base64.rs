@@ -39,15 +39,23 @@ impl core::fmt::Display for Base64Error {
 
 impl core::error::Error for Base64Error {}
 
+/// What each byte stands for: its six bits, or [`INVALID`].
+const DECODE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xff;
+
 /// The six bits a symbol stands for.
 fn value(symbol: u8) -> Option<u8> {
-    match symbol {
-        b'A'..=b'Z' => Some(symbol - b'A'),
-        b'a'..=b'z' => Some(symbol - b'a' + 26),
-        b'0'..=b'9' => Some(symbol - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
+    match DECODE[usize::from(symbol)] {
+        INVALID => None,
+        six => Some(six),
     }
 }
 
@@ -94,15 +102,32 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, Base64Error> {
         .len()
         .saturating_sub(rem)
         .saturating_sub(if rem == 0 { 4 } else { 0 });
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
+    // Written in place, three bytes a quad (a call per quad to extend the vector costs more
+    // than the decoding in wasm).
+    let mut out = alloc::vec![0u8; whole / 4 * 3 + 3];
+    let mut at = 0;
     for (q, quad) in text[..whole].chunks_exact(4).enumerate() {
-        let mut n = 0u32;
-        for (i, &symbol) in quad.iter().enumerate() {
-            let six = value(symbol).ok_or(Base64Error::InvalidByte(q * 4 + i, symbol))?;
-            n = n << 6 | u32::from(six);
+        let sixes = [
+            DECODE[usize::from(quad[0])],
+            DECODE[usize::from(quad[1])],
+            DECODE[usize::from(quad[2])],
+            DECODE[usize::from(quad[3])],
+        ];
+        // One test for the quad; the offset of a bad symbol only when there is one.
+        if (sixes[0] | sixes[1] | sixes[2] | sixes[3]) & 0xc0 != 0 {
+            let i = sixes.iter().position(|six| *six == INVALID).unwrap_or(0);
+            return Err(Base64Error::InvalidByte(q * 4 + i, quad[i]));
         }
-        out.extend_from_slice(&n.to_be_bytes()[1..]);
+        let n = u32::from(sixes[0]) << 18
+            | u32::from(sixes[1]) << 12
+            | u32::from(sixes[2]) << 6
+            | u32::from(sixes[3]);
+        if let Some(slot) = out.get_mut(at..at + 3) {
+            slot.copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        }
+        at += 3;
     }
+    out.truncate(at);
     // The last (up to four) symbols and their padding.
     let suffix = &text[whole..];
     let mut morsels = [0u8; 4];
@@ -147,21 +172,18 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, Base64Error> {
 /// Encodes as padded standard base64.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     let bytes = bytes.as_ref();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
+    // Written in place, four symbols a chunk, like `decode`.
+    let mut out = alloc::vec![b'='; bytes.len().div_ceil(3) * 4];
+    for (chunk, quad) in bytes.chunks(3).zip(out.chunks_exact_mut(4)) {
         let mut n = [0u8; 3];
         n[..chunk.len()].copy_from_slice(chunk);
         let n = u32::from(n[0]) << 16 | u32::from(n[1]) << 8 | u32::from(n[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let index = usize::try_from(n >> (18 - 6 * i) & 63).unwrap_or(0);
-                out.push(char::from(ALPHABET[index]));
-            } else {
-                out.push('=');
-            }
+        for (i, symbol) in quad.iter_mut().enumerate().take(chunk.len() + 1) {
+            *symbol = ALPHABET[(n >> (18 - 6 * i) & 63) as usize];
         }
     }
-    out
+    // Every byte is from the alphabet or `=`, so this never falls back.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
