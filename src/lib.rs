@@ -99,12 +99,15 @@ pub use policy::document::{
     AttestationDocument, Format, IdentityDocument, KeyDocument, LimitsDocument, PolicyDocument,
     PolicyError, RekorDocument, RekorMode,
 };
+pub use policy::set::{Body, Document, ImageMatcher, Mode, PolicySet, Rule, Unmatched};
 pub use verdict::outcome::{
     AttestationResult, BundleResult, LayerResult, PlatformResult, Verdict, VerifiedStatement,
 };
 pub use verdict::reason::Reason;
+pub use verdict::set::{PolicyVerdict, RuleResult, SetVerdict};
 pub use verify::bundles::verify_artifact_bundle;
 pub use verify::image::verify;
+pub use verify::set::{decide_set, verify_set};
 
 use alloc::string::ToString;
 
@@ -126,15 +129,26 @@ pub fn verify_json(policy: &[u8], evidence: &[u8]) -> Verdict {
 // A denial is returned once per bad policy, never on a hot path; boxing it buys nothing.
 #[allow(clippy::result_large_err)]
 pub fn policy_from_json(policy: &[u8]) -> Result<Policy, Verdict> {
-    Policy::from_json(policy).map_err(|err| {
-        let reason = match err {
-            PolicyError::TooLarge(_) => Reason::LimitExceeded,
-            PolicyError::Syntax(_)
-            | PolicyError::Invalid { .. }
-            | PolicyError::InvalidKey { .. } => Reason::InvalidPolicy,
-        };
-        Verdict::denied(reason, err.to_string())
-    })
+    Policy::from_json(policy).map_err(policy_denial)
+}
+
+fn policy_denial(err: PolicyError) -> Verdict {
+    let reason = match err {
+        PolicyError::TooLarge(_) => Reason::LimitExceeded,
+        PolicyError::Syntax(_) | PolicyError::Invalid { .. } | PolicyError::InvalidKey { .. } => {
+            Reason::InvalidPolicy
+        }
+    };
+    Verdict::denied(reason, err.to_string())
+}
+
+fn evidence_reason(err: &EvidenceError) -> Reason {
+    match err {
+        EvidenceError::TooLarge { .. } | EvidenceError::TooManyBlobs { .. } => {
+            Reason::LimitExceeded
+        }
+        EvidenceError::Syntax(_) | EvidenceError::Invalid { .. } => Reason::InvalidEvidence,
+    }
 }
 
 /// Parses an evidence document and verifies it against an already parsed policy; unreadable
@@ -143,13 +157,7 @@ pub fn verify_evidence_json(policy: &Policy, evidence: &[u8]) -> Verdict {
     match Evidence::from_json(evidence) {
         Ok(evidence) => verify(policy, &evidence),
         Err(err) => {
-            let reason = match err {
-                EvidenceError::TooLarge { .. } | EvidenceError::TooManyBlobs { .. } => {
-                    Reason::LimitExceeded
-                }
-                EvidenceError::Syntax(_) | EvidenceError::Invalid { .. } => Reason::InvalidEvidence,
-            };
-            let mut verdict = Verdict::denied(reason, err.to_string());
+            let mut verdict = Verdict::denied(evidence_reason(&err), err.to_string());
             verdict.policy_digest = Some(policy.digest().to_string());
             verdict
         }

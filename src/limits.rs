@@ -95,3 +95,10 @@ pub const MAX_CONDITION_VALUES: usize = 64;
 /// The largest predicate a verdict carries, as compact JSON. A larger one (a big SBOM) is
 /// verified and its conditions checked all the same; the verdict then says it was left out.
 pub const MAX_VERDICT_PREDICATE_BYTES: usize = 64 * 1024;
+/// The most rules a policy set may hold.
+pub const MAX_SET_RULES: usize = 256;
+/// The most image and namespace globs one rule of a set may hold.
+pub const MAX_RULE_GLOBS: usize = 64;
+/// The most policies one rule of a set may offer (`anyOf`, a `ClusterImagePolicy`'s
+/// authorities), which bounds the work per rule.
+pub const MAX_RULE_POLICIES: usize = 16;

@@ -40,6 +40,7 @@ use crate::evidence::document::Evidence;
 use crate::oci::manifest::{self, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::policy::compiled::Policy;
 use crate::policy::document::{Format, LimitsDocument};
+use crate::policy::set::Document;
 
 /// The tag cosign stores an image's signatures under: `sha256-<hex>.sig`.
 pub fn signature_tag(digest: &Sha256Digest) -> String {
@@ -273,6 +274,29 @@ impl Plan {
                 max_manifest_bytes: a.limits.max_manifest_bytes.max(b.limits.max_manifest_bytes),
             },
         })
+    }
+
+    /// What `document` reads for `image` (as written): a policy's plan, or, for a set, what
+    /// the policies of the rules that apply to it read ([`Plan::of_all`]); nothing but the
+    /// digest when no rule with a policy applies (unmatched, or static rules only).
+    pub fn of_document(document: &Document, image: &str) -> Self {
+        match document {
+            Document::Policy(policy) => Self::of(policy),
+            Document::Set(set) => {
+                let rules = set.rules_for(image, None);
+                let mut policies = rules.iter().flat_map(|rule| rule.policies()).peekable();
+                if policies.peek().is_none() {
+                    return Self {
+                        signatures: false,
+                        bundles: false,
+                        attestations: false,
+                        platforms: false,
+                        limits: LimitsDocument::default(),
+                    };
+                }
+                Self::of_all(policies)
+            }
+        }
     }
 
     /// Every format, under `limits`: evidence any policy can be verified against (`ocisig

@@ -1,26 +1,30 @@
-//! Parse once, use many times: the last document a host parsed, kept by its exact bytes.
+//! Parse once, use many times: the last documents a host parsed, kept by their exact bytes.
 //!
-//! Hosts hand an adapter the same policy (or Kubewarden settings) document again and again.
-//! Parsing it (PEM keys, every rule) costs more than most verifications, and a parsed policy
-//! carries its keys' precomputed tables, so adapters keep the last one. The key is the exact
-//! bytes, so a kept value is only ever used for the very document it was parsed from; a
-//! different document replaces it, and one that does not parse is never kept.
+//! Hosts hand an adapter the same policy (or Kubewarden settings) document again and again,
+//! or, for a policy set, the few policies of the rules an image matches in turn. Parsing one
+//! (PEM keys, every rule) costs more than most verifications, and a parsed policy carries its
+//! keys' precomputed tables, so adapters keep the last [`KEPT`]. The key is the exact bytes,
+//! so a kept value is only ever used for the very document it was parsed from; a new document
+//! replaces the one used least recently, and one that does not parse is never kept.
 
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-/// The last value parsed, with the bytes it was parsed from.
+/// How many parsed documents are kept.
+pub const KEPT: usize = 8;
+
+/// The last values parsed, with the bytes each was parsed from, the most recently used first.
 #[derive(Debug, Default)]
 pub struct LastParsed<T> {
-    last: RefCell<Option<(Vec<u8>, Rc<T>)>>,
+    last: RefCell<Vec<(Vec<u8>, Rc<T>)>>,
 }
 
 impl<T> LastParsed<T> {
     /// Empty.
     pub const fn new() -> Self {
         Self {
-            last: RefCell::new(None),
+            last: RefCell::new(Vec::new()),
         }
     }
 
@@ -34,17 +38,19 @@ impl<T> LastParsed<T> {
         bytes: &[u8],
         parse: impl FnOnce(&[u8]) -> Result<T, E>,
     ) -> Result<Rc<T>, E> {
-        let kept = self
-            .last
-            .borrow()
-            .as_ref()
-            .filter(|(kept_bytes, _)| kept_bytes.as_slice() == bytes)
-            .map(|(_, value)| Rc::clone(value));
-        if let Some(value) = kept {
+        let mut last = self.last.borrow_mut();
+        if let Some(at) = last.iter().position(|(kept, _)| kept.as_slice() == bytes) {
+            let entry = last.remove(at);
+            let value = Rc::clone(&entry.1);
+            last.insert(0, entry);
             return Ok(value);
         }
+        // Not borrowed while parsing, which may take long; nothing else runs meanwhile.
+        drop(last);
         let value = Rc::new(parse(bytes)?);
-        *self.last.borrow_mut() = Some((bytes.to_vec(), Rc::clone(&value)));
+        let mut last = self.last.borrow_mut();
+        last.truncate(KEPT - 1);
+        last.insert(0, (bytes.to_vec(), Rc::clone(&value)));
         Ok(value)
     }
 }
@@ -75,5 +81,28 @@ mod tests {
         assert_eq!(calls.get(), 2);
         assert_eq!(memo.get_or_parse(b"abcd", parse).map(|v| *v), Ok(4));
         assert_eq!(calls.get(), 3);
+    }
+
+    #[test]
+    fn keeps_the_last_few_and_drops_the_least_recently_used() {
+        let memo = LastParsed::new();
+        let calls = core::cell::Cell::new(0);
+        let parse = |bytes: &[u8]| {
+            calls.set(calls.get() + 1);
+            Ok::<usize, ()>(bytes.len())
+        };
+        let documents: Vec<Vec<u8>> = (0..=KEPT).map(|n| alloc::vec![0u8; n + 1]).collect();
+        for document in &documents[..KEPT] {
+            let _ = memo.get_or_parse(document, parse);
+        }
+        // All kept: the first again parses nothing, and becomes the most recent.
+        let _ = memo.get_or_parse(&documents[0], parse);
+        assert_eq!(calls.get(), KEPT);
+        // One more: the least recently used (the second) goes.
+        let _ = memo.get_or_parse(&documents[KEPT], parse);
+        let _ = memo.get_or_parse(&documents[0], parse);
+        assert_eq!(calls.get(), KEPT + 1);
+        let _ = memo.get_or_parse(&documents[1], parse);
+        assert_eq!(calls.get(), KEPT + 2);
     }
 }

@@ -13,15 +13,17 @@
 //!   `index.docker.io/library/*` and `index.docker.io/*/*`, as there.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::oci::reference::Reference;
 
-/// A compiled image glob.
+/// A checked image glob.
 #[derive(Clone, Debug)]
 pub struct Glob {
     pattern: String,
-    regex: regex_lite::Regex,
+    /// The pattern matched: the one written, or what a bare `*` or `*/*` means.
+    matched: String,
 }
 
 /// Why a glob cannot be compiled.
@@ -68,28 +70,9 @@ impl Glob {
         }) {
             return Err(GlobError::Character(c));
         }
-        let mut regex = String::with_capacity(normalized.len() * 2 + 2);
-        regex.push('^');
-        let mut chars = normalized.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '*' if chars.peek() == Some(&'*') => {
-                    chars.next();
-                    regex.push_str(".*");
-                }
-                '*' => regex.push_str("[^/]*"),
-                '?' => regex.push_str("[^/]"),
-                '.' => regex.push_str("\\."),
-                other => regex.push(other),
-            }
-        }
-        regex.push('$');
-        // Only the characters checked above reach the pattern, escaped where they mean
-        // something to a regular expression, so it always compiles.
-        let regex = regex_lite::Regex::new(&regex).map_err(|_| GlobError::Empty)?;
         Ok(Self {
             pattern: pattern.into(),
-            regex,
+            matched: normalized.into(),
         })
     }
 
@@ -105,8 +88,10 @@ impl Glob {
         let Ok(reference) = Reference::parse(image) else {
             return false;
         };
+        let pattern = self.matched.as_bytes();
         let name = normalized_name(&reference);
-        self.regex.is_match(&name) || (name != image && self.regex.is_match(image))
+        matches_bytes(pattern, name.as_bytes(), false)
+            || (name != image && matches_bytes(pattern, image.as_bytes(), false))
     }
 }
 
@@ -121,6 +106,72 @@ pub fn normalized_name(reference: &Reference) -> String {
             tag.unwrap_or("latest")
         ),
     }
+}
+
+/// Whether `pattern` matches all of `text`, where `*` is any run of characters (`/` included),
+/// `?` exactly one, and every other character itself: the meaning of namespace globs, and of
+/// image globs in ocisig's Kubewarden settings before policy sets. Linear in practice (one
+/// backtrack point), never exponential.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    matches_bytes(pattern.as_bytes(), text.as_bytes(), true)
+}
+
+/// Whether `pattern` matches all of `text`: `*` is any run of bytes (but `/`, unless
+/// `crosses`), `**` any run at all, `?` any one byte (but `/`, unless `crosses`). The set of
+/// pattern positions reachable after each byte of text is kept (a small automaton), so the
+/// work is at most the product of the two lengths, whatever the pattern.
+fn matches_bytes(pattern: &[u8], text: &[u8], crosses: bool) -> bool {
+    let n = pattern.len();
+    // A star may match nothing: from a position on a star, the next one is reachable too.
+    let close = |reachable: &mut Vec<bool>| {
+        for j in 0..n {
+            if reachable[j] && pattern[j] == b'*' {
+                reachable[j + 1] = true;
+            }
+        }
+    };
+    let mut reachable = alloc::vec![false; n + 1];
+    reachable[0] = true;
+    close(&mut reachable);
+    for &c in text {
+        let mut next = alloc::vec![false; n + 1];
+        for j in (0..n).filter(|&j| reachable[j]) {
+            let slash_ok = crosses || c != b'/';
+            match pattern[j] {
+                // A star consumes the byte and stays; one of `**` crosses `/`.
+                b'*' if slash_ok || pattern.get(j + 1) == Some(&b'*') => next[j] = true,
+                b'*' => {}
+                b'?' if slash_ok => next[j + 1] = true,
+                b'?' => {}
+                literal if literal == c => next[j + 1] = true,
+                _ => {}
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        reachable = next;
+    }
+    reachable[n]
+}
+
+/// Whether a Kubewarden `signatures[].image` glob of ocisig before policy sets matches `image`,
+/// in that meaning: [`wildcard`] over the image as written, its normalized reference
+/// (`index.docker.io/library/nginx:1.27`) and, for Docker Hub, `docker.io/…`. Kept so that
+/// settings written then match what they matched.
+pub fn legacy_matches(pattern: &str, image: &str) -> bool {
+    if wildcard(pattern, image) {
+        return true;
+    }
+    let Ok(reference) = Reference::parse(image) else {
+        return false;
+    };
+    let normalized = reference.to_string();
+    wildcard(pattern, &normalized)
+        || normalized
+            .strip_prefix("index.docker.io/")
+            .is_some_and(|rest| wildcard(pattern, &format!("docker.io/{rest}")))
 }
 
 #[cfg(test)]
@@ -209,5 +260,104 @@ mod tests {
                 .unwrap_or_else(|e| unreachable!("{e}"))
                 .matches(&pinned)
         );
+    }
+
+    /// The wildcard of namespaces and of the old Kubewarden globs (its tests, moved here with it).
+    #[test]
+    fn wildcard_stars_and_question_marks() {
+        assert!(wildcard("ghcr.io/acme/*", "ghcr.io/acme/app:v1"));
+        assert!(wildcard(
+            "ghcr.io/acme/*",
+            "ghcr.io/acme/team/app@sha256:00"
+        ));
+        assert!(wildcard("*", "anything"));
+        assert!(wildcard("registry:5000/app:v?", "registry:5000/app:v2"));
+        assert!(wildcard("*/app:*", "127.0.0.1:5000/app:v1"));
+        assert!(!wildcard("ghcr.io/acme/*", "ghcr.io/acmex/app"));
+        assert!(!wildcard("ghcr.io/acme/app", "ghcr.io/acme/app:v1"));
+        assert!(!wildcard("a?c", "ac"));
+        assert!(wildcard("a**b", "ab"));
+        assert!(wildcard("prod-*", "prod-eu"));
+        assert!(!wildcard("prod-*", "staging"));
+    }
+
+    /// The old Kubewarden meaning matches every spelling of a Docker Hub image.
+    #[test]
+    fn legacy_globs_match_every_spelling_of_docker_hub() {
+        assert!(legacy_matches("docker.io/library/*", "nginx:1.27"));
+        assert!(legacy_matches(
+            "index.docker.io/library/nginx*",
+            "nginx:1.27"
+        ));
+        assert!(legacy_matches("*", "quay.io/a/b/c:v1"));
+        assert!(!legacy_matches("ghcr.io/*", "quay.io/x"));
+        assert!(!legacy_matches("ghcr.io/*", "not a reference"));
+    }
+
+    /// The matcher means what policy-controller's regular expressions mean (`*` is `[^/]*`,
+    /// `**` is `.*`, `?` is `[^/]`), and the wildcard what `.*` and `.` mean: compared on every
+    /// pattern of up to five symbols and every text of up to five over a small alphabet.
+    #[test]
+    fn the_matcher_means_what_the_regular_expressions_mean() {
+        fn all(alphabet: &[u8], most: usize) -> Vec<Vec<u8>> {
+            let mut out = alloc::vec![Vec::new()];
+            let mut last = alloc::vec![Vec::new()];
+            for _ in 0..most {
+                let mut grown = Vec::new();
+                for prefix in &last {
+                    for &c in alphabet {
+                        let mut word = prefix.clone();
+                        word.push(c);
+                        grown.push(word);
+                    }
+                }
+                out.extend(grown.iter().cloned());
+                last = grown;
+            }
+            out
+        }
+        let texts = all(b"a/b", 5);
+        for pattern in all(b"a/*?", 5) {
+            let glob: String = pattern.iter().map(|&c| char::from(c)).collect();
+            let mut regex = String::from("^");
+            let mut legacy = String::from("^");
+            let mut i = 0;
+            while i < pattern.len() {
+                match pattern[i] {
+                    b'*' if pattern.get(i + 1) == Some(&b'*') => {
+                        regex.push_str(".*");
+                        i += 1;
+                    }
+                    b'*' => regex.push_str("[^/]*"),
+                    b'?' => regex.push_str("[^/]"),
+                    c => regex.push(char::from(c)),
+                }
+                i += 1;
+            }
+            for &c in &pattern {
+                match c {
+                    b'*' => legacy.push_str(".*"),
+                    b'?' => legacy.push('.'),
+                    c => legacy.push(char::from(c)),
+                }
+            }
+            regex.push('$');
+            legacy.push('$');
+            let regex = regex_lite::Regex::new(&regex).unwrap_or_else(|e| unreachable!("{e}"));
+            let legacy = regex_lite::Regex::new(&legacy).unwrap_or_else(|e| unreachable!("{e}"));
+            for text in &texts {
+                let text: String = text.iter().map(|&c| char::from(c)).collect();
+                assert_eq!(
+                    matches_bytes(glob.as_bytes(), text.as_bytes(), false),
+                    regex.is_match(&text),
+                    "{glob} on {text}"
+                );
+                assert_eq!(
+                    wildcard(&glob, &text),
+                    legacy.is_match(&text),
+                    "{glob} on {text}"
+                );
+            }
+        }
     }
 }

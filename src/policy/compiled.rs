@@ -617,7 +617,7 @@ fn canonical_keys(keys: &[NamedKey], documents: &[KeyDocument]) -> serde_json::V
         .collect()
 }
 
-fn canonical_identities(identities: &[Identity]) -> serde_json::Value {
+pub(crate) fn canonical_identities(identities: &[Identity]) -> serde_json::Value {
     identities
         .iter()
         .map(|i| {

@@ -350,7 +350,7 @@ impl PolicyDocument {
     /// Reads the document from a strictly parsed value, field by field (every object's
     /// unknown fields refused), without serde's derived readers: the WebAssembly modules carry
     /// one small reader instead of serde's machinery per document type.
-    fn read(value: &serde_json::Value) -> Result<Self, String> {
+    pub(crate) fn read(value: &serde_json::Value) -> Result<Self, String> {
         let f = Fields::of(value)?.only(Self::FIELDS)?;
         Ok(Self {
             keys: f.list("keys", KeyDocument::read)?,
@@ -374,7 +374,9 @@ impl PolicyDocument {
 
 /// A string value that names one of `T`'s values ([`FromStr`], whose error lists them); any
 /// other value is refused, saying what it is.
-fn named<T: FromStr<Err = &'static str>>(value: &serde_json::Value) -> Result<T, String> {
+pub(crate) fn named<T: FromStr<Err = &'static str>>(
+    value: &serde_json::Value,
+) -> Result<T, String> {
     // No name is empty, so a value that is not a string never parses.
     value
         .as_str()

@@ -5,3 +5,4 @@
 pub mod attestation;
 pub(crate) mod compiled;
 pub(crate) mod document;
+pub mod set;

@@ -2,3 +2,4 @@
 
 pub(crate) mod outcome;
 pub(crate) mod reason;
+pub(crate) mod set;

@@ -94,6 +94,11 @@ pub enum Reason {
     PredicateTypeMismatch,
     /// A verified statement of the rule's type fails one of the rule's conditions.
     ConditionNotMet,
+    /// Policy sets: no rule of the set matches the image, and `unmatched` is `deny` (or, when
+    /// it admits, says why nothing was checked).
+    UnmatchedImage,
+    /// Policy sets: a matching rule is `static: fail`.
+    StaticFail,
     /// The WebAssembly module trapped, ran out of fuel or memory, or broke its ABI. Only hosts
     /// produce this; the core never does.
     ModuleTrap,
@@ -102,7 +107,7 @@ pub enum Reason {
 impl Reason {
     /// Every reason, in declaration order (`docs/schema/verdict.schema.json` lists the same
     /// codes; a test holds them together).
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 39] = [
         Self::Verified,
         Self::NoSignatures,
         Self::NoMatchingSignature,
@@ -139,6 +144,8 @@ impl Reason {
         Self::NoAttestations,
         Self::PredicateTypeMismatch,
         Self::ConditionNotMet,
+        Self::UnmatchedImage,
+        Self::StaticFail,
         Self::ModuleTrap,
     ];
 
@@ -181,8 +188,15 @@ impl Reason {
             Self::NoAttestations => "no_attestations",
             Self::PredicateTypeMismatch => "predicate_type_mismatch",
             Self::ConditionNotMet => "condition_not_met",
+            Self::UnmatchedImage => "unmatched_image",
+            Self::StaticFail => "static_fail",
             Self::ModuleTrap => "module_trap",
         }
+    }
+
+    /// The reason a code names ([`Reason::code`]'s inverse).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.code() == code)
     }
 
     /// How far through the checks of one signature (a `.sig` layer, a bundle, keyless or
@@ -205,6 +219,8 @@ impl Reason {
             | Self::InvalidEvidence
             | Self::PlatformNotVerified
             | Self::NoAttestations
+            | Self::UnmatchedImage
+            | Self::StaticFail
             | Self::ModuleTrap => 0,
             Self::WrongMediaType => 1,
             Self::SubjectMismatch => 2,

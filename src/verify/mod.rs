@@ -16,4 +16,5 @@ pub(crate) mod layers;
 pub(crate) mod log;
 pub(crate) mod outcome;
 pub(crate) mod referrers;
+pub(crate) mod set;
 pub(crate) mod signer;

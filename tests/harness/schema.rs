@@ -94,3 +94,67 @@ fn the_schemas_reject_what_the_code_rejects() {
         );
     }
 }
+
+/// The example policy set (and each of its policies) matches the set schema, and every set
+/// verdict the binary's way of deciding gives (the core's rules over the module's verdicts)
+/// matches the set-verdict schema, each rule's verdict the verdict schema.
+#[test]
+fn the_example_policy_set_and_its_verdicts_match_the_schemas() {
+    let (set_schema, policy, verdict, set_verdict) = (
+        schema("policy-set"),
+        schema("policy"),
+        schema("verdict"),
+        schema("set-verdict"),
+    );
+    let set_path = repo_root().join("examples/policy-set/set.json");
+    let set_json = read(&set_path);
+    let set_value: Value = serde_json::from_slice(&set_json).unwrap();
+    assert_valid(&set_schema, &set_value, "examples/policy-set/set.json");
+    for (i, rule) in set_value["rules"].as_array().unwrap().iter().enumerate() {
+        let policies = rule
+            .get("policy")
+            .map(|p| vec![p.clone()])
+            .or_else(|| rule["anyOf"].as_array().cloned())
+            .unwrap_or_default();
+        for p in &policies {
+            assert_valid(&policy, p, &format!("rules[{i}]'s policy"));
+        }
+    }
+    let document = ocisig::Document::from_json(&set_json).unwrap();
+    let mut decided = 0;
+    for example in ["signed", "unsigned", "wrong-key", "tampered"] {
+        let evidence = read(
+            &repo_root()
+                .join("examples")
+                .join(example)
+                .join("evidence.json"),
+        );
+        let parsed = ocisig::Evidence::from_json(&evidence).unwrap();
+        for image in [
+            parsed.image(),
+            "registry.k8s.io/pause:3.9",
+            "quay.io/other/app:v1",
+        ] {
+            let judged = ocisig_host::module::ModuleVerdict::judge(
+                module(),
+                &document,
+                &set_json,
+                image,
+                &parsed.digest(),
+                &evidence,
+            );
+            assert_valid(
+                &set_verdict,
+                &judged.value,
+                &format!("{example} as {image}"),
+            );
+            for rule in judged.value["rules"].as_array().unwrap() {
+                if let Some(v) = rule.get("verdict") {
+                    assert_valid(&verdict, v, &format!("{example}: rule {}", rule["name"]));
+                }
+            }
+            decided += 1;
+        }
+    }
+    assert_eq!(decided, 12);
+}
