@@ -566,6 +566,70 @@ fn unmatched_images_follow_the_setting() {
     );
 }
 
+/// A `policySet` in the settings (issue #30): policy-controller's globs, namespace globs
+/// matched against the request's namespace, warn mode admitting with a warning that names the
+/// rule, and a static rule.
+#[test]
+fn a_policy_set_in_the_settings_decides_by_image_namespace_and_mode() {
+    let alice = Key::new("kw-set-alice");
+    let mallory = Key::new("kw-set-mallory");
+    let Some(app) = signed("kw-set/app", Some(&alice), &[]) else {
+        return;
+    };
+    let policy = Policy::new(&app.host);
+    // A Job's fixture is in namespace "default".
+    let request = admission_request("Job", "CREATE", &app.image, &app.image);
+    let keys = |key: &Key, name: &str| json!({"keys": [{"name": name, "publicKey": pem(key)}]});
+    let set = |rules: Value| json!({"policySet": {"unmatched": "deny", "rules": rules}});
+    let team = format!("{}/kw-set/*", app.host);
+
+    let signed_by_alice =
+        set(json!([{"name": "team", "images": [team], "policy": keys(&alice, "alice")}]));
+    let response = policy.validate(&request, &signed_by_alice);
+    assert_eq!(response["accepted"], true, "{response}");
+    assert!(response.get("mutated_object").is_some(), "{response}");
+
+    // A rule for other namespaces does not apply here; one for this namespace does.
+    let elsewhere = set(json!([
+        {"name": "team", "images": [team], "policy": keys(&alice, "alice")},
+        {"name": "prod", "images": [team], "namespaces": ["prod-*"], "policy": keys(&mallory, "mallory")}
+    ]));
+    assert_eq!(policy.validate(&request, &elsewhere)["accepted"], true);
+    let here = set(json!([
+        {"name": "team", "images": [team], "policy": keys(&alice, "alice")},
+        {"name": "default", "images": [team], "namespaces": ["def*"], "policy": keys(&mallory, "mallory")}
+    ]));
+    assert_rejected(
+        &policy.validate(&request, &here),
+        &["no_matching_signature", "rule \"default\""],
+    );
+
+    // The same rule in warn mode admits, with a warning that names it.
+    let warned = set(json!([
+        {"name": "team", "images": [team], "policy": keys(&alice, "alice")},
+        {"name": "default", "images": [team], "namespaces": ["def*"], "mode": "warn", "policy": keys(&mallory, "mallory")}
+    ]));
+    let response = policy.validate(&request, &warned);
+    assert_eq!(response["accepted"], true, "{response}");
+    let warning = response["warnings"][0].as_str().unwrap_or("");
+    assert!(warning.contains("rule \"default\": "), "{response}");
+
+    // Static rules need no signature, and an unmatched image is denied.
+    let static_pass = set(json!([{"name": "all", "images": ["**"], "static": "pass"}]));
+    assert_eq!(policy.validate(&request, &static_pass)["accepted"], true);
+    let unmatched = set(json!([{"name": "ghcr", "images": ["ghcr.io/**"], "static": "pass"}]));
+    assert_rejected(&policy.validate(&request, &unmatched), &["unmatched_image"]);
+
+    // A set and the old list at once, or unmatchedImages beside a set: refused.
+    let mut both = signed_by_alice.clone();
+    both["signatures"] = json!([rule("*", &[("alice", &alice)], json!({}))]);
+    assert_eq!(policy.validate(&request, &both)["accepted"], false);
+    let mut twice = signed_by_alice;
+    twice["unmatchedImages"] = json!("allow");
+    let response = policy.validate(&request, &twice);
+    assert_rejected(&response, &["unmatchedImages"]);
+}
+
 #[test]
 fn the_deploy_manifests_settings_are_valid_settings() {
     let text = std::fs::read_to_string(concat!(

@@ -3,12 +3,12 @@
 
 use ocisig::evidence::plan::{FetchError, Plan, Source};
 use ocisig::host::workload;
-use ocisig::{Evidence, Policy, Reason, Reference, Sha256Digest, Verdict};
+use ocisig::{Evidence, Reason, Reference, SetVerdict, Sha256Digest, Unmatched};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::settings::{Settings, SignatureRule, UnmatchedImages};
+use crate::settings::Settings;
 
 /// The registry lookups the guest asks its host for (Kubewarden's `kubewarden/oci/v1/*`).
 /// `Sync`, so that a fetch plan may run its halves at once on a host that can (this one runs
@@ -114,6 +114,7 @@ struct ValidationRequest<'a> {
 /// The subset of a Kubernetes `AdmissionRequest` the policy reads.
 struct AdmissionRequest {
     kind: String,
+    namespace: Option<String>,
     object: Value,
 }
 
@@ -128,8 +129,16 @@ impl AdmissionRequest {
             Some(Value::String(kind)) => kind.clone(),
             _ => return Err("kind.kind is missing or not a string".into()),
         };
+        let namespace = match request.get("namespace") {
+            Some(Value::String(namespace)) if !namespace.is_empty() => Some(namespace.clone()),
+            _ => None,
+        };
         let object = request.remove("object").unwrap_or(Value::Null);
-        Ok(Self { kind, object })
+        Ok(Self {
+            kind,
+            namespace,
+            object,
+        })
     }
 }
 
@@ -144,6 +153,9 @@ pub struct ValidationResponse {
     /// The object with its tags pinned to the verified digests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mutated_object: Option<Value>,
+    /// Warnings for the user: a `warn` rule that failed, an unmatched image under `warn`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl ValidationResponse {
@@ -151,17 +163,20 @@ impl ValidationResponse {
         Self {
             accepted: false,
             message: Some(message),
-            mutated_object: None,
+            ..Self::default()
         }
     }
 }
 
-/// One image's outcome.
+/// One image's outcome, with the warnings of an admission.
 enum Outcome {
-    /// Every matching rule passed; `digest` is what was verified.
-    Passed { digest: Sha256Digest },
-    /// No rule matches and `unmatchedImages` is `allow`.
-    Unchecked,
+    /// Every matching `enforce` rule passed; `digest` is what was verified.
+    Passed {
+        digest: Sha256Digest,
+        warnings: Vec<String>,
+    },
+    /// No rule matches, and the set admits such images.
+    Unchecked { warnings: Vec<String> },
     /// Rejected, with a reason code and a message.
     Failed { code: &'static str, message: String },
 }
@@ -223,13 +238,8 @@ fn validate_evidence(body: &[u8], settings: &Settings) -> ValidationResponse {
         Err(err) => return ValidationResponse::reject(format!("invalid_evidence: {err}")),
     };
     let image = evidence.image().to_string();
-    let rules = settings.rules_for(&image);
-    let outcome = if rules.is_empty() {
-        unmatched(settings)
-    } else {
-        check_rules(&rules, |policy| ocisig::verify(policy, &evidence))
-    };
-    respond(settings, vec![(image, outcome)], None, &[])
+    let verdict = ocisig::verify_set(&settings.set, &evidence, None);
+    respond(settings, vec![(image, outcome(&verdict))], None, &[])
 }
 
 fn validate_workload(
@@ -254,7 +264,7 @@ fn validate_workload(
     let mut outcomes: Vec<(String, Outcome)> = Vec::new();
     for site in &sites {
         if outcomes.iter().all(|(image, _)| *image != site.image) {
-            let outcome = check_image(settings, &site.image, host);
+            let outcome = check_image(settings, &site.image, admission.namespace.as_deref(), host);
             outcomes.push((site.image.clone(), outcome));
         }
     }
@@ -282,13 +292,22 @@ fn respond(
         accepted: true,
         ..ValidationResponse::default()
     };
+    for (image, outcome) in &outcomes {
+        if let Outcome::Passed { warnings, .. } | Outcome::Unchecked { warnings } = outcome {
+            response
+                .warnings
+                .extend(warnings.iter().map(|w| format!("{image}: {w}")));
+        }
+    }
     if let Some(object) = object
         && settings.modify_images_with_digest
     {
         let mut changed = false;
         for site in sites {
             let pinned = outcomes.iter().find_map(|(image, outcome)| match outcome {
-                Outcome::Passed { digest } if *image == site.image => workload::pin(image, digest),
+                Outcome::Passed { digest, .. } if *image == site.image => {
+                    workload::pin(image, digest)
+                }
                 _ => None,
             });
             if let Some(pinned) = pinned {
@@ -308,12 +327,17 @@ fn respond(
     response
 }
 
-fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
+fn check_image(
+    settings: &Settings,
+    image: &str,
+    namespace: Option<&str>,
+    host: &dyn Host,
+) -> Outcome {
     let reference = match Reference::parse(image) {
         Ok(reference) => reference,
         Err(err) => return failed("invalid_reference", err.to_string()),
     };
-    let rules = settings.rules_for(image);
+    let rules = settings.set.rules_for(image, namespace);
     if rules.is_empty() {
         return unmatched(settings);
     }
@@ -335,43 +359,63 @@ fn check_image(settings: &Settings, image: &str, host: &dyn Host) -> Outcome {
         host,
         repository: reference.repository_name(),
     };
-    // What any matching rule reads (formats, platforms), under the widest caps any allows;
-    // each rule's own caps are applied again when it verifies.
-    let plan = Plan::of_all(rules.iter().map(|rule| &rule.policy));
-    let evidence = match plan.gather(&repository, image.to_string(), digest, None) {
-        Ok(evidence) => evidence,
-        Err(err) => {
-            return failed(
-                "host_capability_error",
-                format!("the host could not fetch the signatures: {err}"),
-            );
+    // What any matching rule's policies read (formats, platforms), under the widest caps any
+    // allows; each policy's own caps are applied again when it verifies. Static rules read
+    // nothing.
+    let policies: Vec<_> = rules.iter().flat_map(|rule| rule.policies()).collect();
+    let evidence = if policies.is_empty() {
+        None
+    } else {
+        match Plan::of_all(policies.iter().copied()).gather(
+            &repository,
+            image.to_string(),
+            digest,
+            None,
+        ) {
+            Ok(evidence) => Some(evidence),
+            Err(err) => {
+                return failed(
+                    "host_capability_error",
+                    format!("the host could not fetch the signatures: {err}"),
+                );
+            }
         }
     };
     // The host serves no blobs, so every payload (the platforms' too) is rebuilt from each
-    // rule's policy, whatever the fetch got to.
-    check_rules(&rules, |policy| {
-        ocisig::verify(
-            policy,
-            &ocisig::evidence::rebuild::rebuild_payloads(&evidence, policy),
-        )
-    })
+    // policy, whatever the fetch got to.
+    let verdict = ocisig::decide_set(
+        &settings.set,
+        image,
+        Some(digest.to_string()),
+        namespace,
+        |rule, index| match (&evidence, rule.policies().get(index)) {
+            (Some(evidence), Some(policy)) => ocisig::verify(
+                policy,
+                &ocisig::evidence::rebuild::rebuild_payloads(evidence, policy),
+            ),
+            _ => ocisig::Verdict::denied(
+                Reason::InvalidEvidence,
+                "nothing was fetched for this policy".into(),
+            ),
+        },
+    );
+    outcome(&verdict)
 }
 
-/// Runs `verify` for each of an image's (non-empty) matching rules; all must pass.
-fn check_rules(rules: &[&SignatureRule], verify: impl Fn(&Policy) -> Verdict) -> Outcome {
-    let mut verified_digest = None;
-    for rule in rules {
-        let verdict = verify(&rule.policy);
-        if !verdict.verified() {
-            return Outcome::Failed {
-                code: verdict.reason().code(),
-                message: format!("rule {:?}: {}", rule.image, verdict.message()),
-            };
-        }
-        verified_digest = verdict.digest().map(str::to_string);
+/// A set verdict as an image's outcome.
+fn outcome(verdict: &SetVerdict) -> Outcome {
+    let warnings = verdict.warnings().to_vec();
+    if !verdict.allowed() {
+        return Outcome::Failed {
+            code: verdict.reason().code(),
+            message: verdict.message().to_string(),
+        };
     }
-    match verified_digest.as_deref().map(Sha256Digest::parse) {
-        Some(Ok(digest)) => Outcome::Passed { digest },
+    if verdict.rules().is_empty() {
+        return Outcome::Unchecked { warnings };
+    }
+    match verdict.digest().map(Sha256Digest::parse) {
+        Some(Ok(digest)) => Outcome::Passed { digest, warnings },
         _ => failed(
             Reason::InvalidEvidence.code(),
             "the verdict names no digest",
@@ -380,11 +424,16 @@ fn check_rules(rules: &[&SignatureRule], verify: impl Fn(&Policy) -> Verdict) ->
 }
 
 fn unmatched(settings: &Settings) -> Outcome {
-    match settings.unmatched_images {
-        UnmatchedImages::Allow => Outcome::Unchecked,
-        UnmatchedImages::Deny => failed(
+    match settings.set.unmatched() {
+        Unmatched::Allow => Outcome::Unchecked {
+            warnings: Vec::new(),
+        },
+        Unmatched::Warn => Outcome::Unchecked {
+            warnings: vec!["no rule matches this image; admitted unchecked".into()],
+        },
+        Unmatched::Deny => failed(
             "unmatched_image",
-            "no signatures entry matches this image, and unmatchedImages is deny",
+            "no rule matches this image, and the set denies unmatched images",
         ),
     }
 }

@@ -10,7 +10,6 @@
 //! The logic is host-independent ([`admission::Host`]); the waPC glue is in `guest`.
 
 pub mod admission;
-pub mod glob;
 pub mod settings;
 
 #[cfg(target_family = "wasm")]

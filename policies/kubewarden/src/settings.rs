@@ -1,4 +1,7 @@
-//! The policy's settings: which images need which signatures, and what to do with the rest.
+//! The policy's settings: which images need which signatures, and what to do with the rest,
+//! as a policy set of the core ([`ocisig::PolicySet`]): either a `policySet` document, or the
+//! `signatures` list, whose entries are the set's rules with their globs in the meaning they
+//! always had here (`*` crosses `/`).
 //!
 //! ```yaml
 //! signatures:
@@ -8,14 +11,21 @@
 //! modifyImagesWithDigest: true     # pin admitted tags as repo:tag@sha256:...
 //! unmatchedImages: deny            # or allow
 //! ```
+//!
+//! or
+//!
+//! ```yaml
+//! policySet:                       # docs/policy-sets.md: policy-controller's globs,
+//!   unmatched: deny                # namespaces, modes and rules of several policies
+//!   rules: [...]
+//! modifyImagesWithDigest: true
+//! ```
 
 use std::rc::Rc;
 
 use ocisig::host::memo::LastParsed;
-use ocisig::{Policy, Reference};
+use ocisig::{Body, ImageMatcher, Mode, Policy, PolicySet, Rule, Unmatched};
 use serde_json::{Map, Value};
-
-use crate::glob;
 
 /// What happens to an image no `signatures` entry matches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,8 +40,9 @@ pub enum UnmatchedImages {
 /// The settings document, as written.
 struct SettingsDocument {
     signatures: Vec<Map<String, Value>>,
+    policy_set: Option<Value>,
     modify_images_with_digest: bool,
-    unmatched_images: UnmatchedImages,
+    unmatched_images: Option<UnmatchedImages>,
 }
 
 impl SettingsDocument {
@@ -43,8 +54,9 @@ impl SettingsDocument {
         };
         let mut document = Self {
             signatures: Vec::new(),
+            policy_set: None,
             modify_images_with_digest: true,
-            unmatched_images: UnmatchedImages::Deny,
+            unmatched_images: None,
         };
         for (name, value) in fields {
             match (name.as_str(), value) {
@@ -57,6 +69,8 @@ impl SettingsDocument {
                     }
                 }
                 ("signatures", _) => return Err("signatures: not a list".into()),
+                ("policySet", set @ Value::Object(_)) => document.policy_set = Some(set),
+                ("policySet", _) => return Err("policySet: not an object".into()),
                 ("modifyImagesWithDigest", Value::Bool(modify)) => {
                     document.modify_images_with_digest = modify;
                 }
@@ -65,8 +79,8 @@ impl SettingsDocument {
                 }
                 ("unmatchedImages", Value::String(text)) => {
                     document.unmatched_images = match text.as_str() {
-                        "allow" => UnmatchedImages::Allow,
-                        "deny" => UnmatchedImages::Deny,
+                        "allow" => Some(UnmatchedImages::Allow),
+                        "deny" => Some(UnmatchedImages::Deny),
                         other => {
                             return Err(format!("unmatchedImages: {other:?} is not allow or deny"));
                         }
@@ -75,7 +89,7 @@ impl SettingsDocument {
                 ("unmatchedImages", _) => return Err("unmatchedImages: not a string".into()),
                 (other, _) => {
                     return Err(format!(
-                        "unknown field {other:?}; the settings are signatures, \
+                        "unknown field {other:?}; the settings are signatures (or policySet), \
                          modifyImagesWithDigest and unmatchedImages"
                     ));
                 }
@@ -85,24 +99,13 @@ impl SettingsDocument {
     }
 }
 
-/// One `signatures` entry: an image glob and the core policy its images must satisfy.
-#[derive(Debug)]
-pub struct SignatureRule {
-    /// The glob, as written.
-    pub image: String,
-    /// The checked policy.
-    pub policy: Policy,
-}
-
 /// Checked settings.
 #[derive(Debug)]
 pub struct Settings {
-    /// The rules, in the order written.
-    pub signatures: Vec<SignatureRule>,
+    /// The rules, and what happens to an image none matches.
+    pub set: PolicySet,
     /// Pin admitted tags to the digest that was verified.
     pub modify_images_with_digest: bool,
-    /// What to do with images no rule matches.
-    pub unmatched_images: UnmatchedImages,
 }
 
 use ocisig::limits::MAX_SETTINGS_RULES as MAX_RULES;
@@ -131,70 +134,96 @@ impl Settings {
     fn read(bytes: &[u8]) -> Result<Self, String> {
         // The strict reader: a duplicate key anywhere is refused, not silently collapsed.
         let document = SettingsDocument::parse(bytes).map_err(|err| format!("settings: {err}"))?;
-        if document.signatures.is_empty() {
-            return Err(
-                "signatures: at least one entry is needed (an image glob and its keys)".into(),
-            );
-        }
-        if document.signatures.len() > MAX_RULES {
-            return Err(format!(
-                "signatures: {} entries; the most accepted is {MAX_RULES}",
-                document.signatures.len()
-            ));
-        }
-        let mut signatures = Vec::with_capacity(document.signatures.len());
-        for (index, mut entry) in document.signatures.into_iter().enumerate() {
-            let image = match entry.remove("image") {
-                Some(Value::String(image)) if !image.is_empty() => image,
-                Some(_) => {
-                    return Err(format!(
-                        "signatures[{index}].image: must be a non-empty string (a glob)"
-                    ));
-                }
-                None => {
-                    return Err(format!(
-                        "signatures[{index}].image: missing; say which images the entry covers, \
-                         for example \"ghcr.io/acme/*\""
-                    ));
-                }
-            };
-            let policy = serde_json::to_vec(&entry)
-                .map_err(|err| err.to_string())
-                .and_then(|bytes| Policy::from_json(&bytes).map_err(|err| err.to_string()))
-                .map_err(|err| format!("signatures[{index}] ({image}): {err}"))?;
-            if !policy.attestations().is_empty() {
+        let set = match (document.policy_set, document.signatures.is_empty()) {
+            (Some(_), false) => {
+                return Err("give signatures or policySet, not both".into());
+            }
+            (Some(_), true) if document.unmatched_images.is_some() => {
+                return Err(
+                    "unmatchedImages: a policySet says this itself, in its `unmatched`".into(),
+                );
+            }
+            (Some(set), true) => {
+                let bytes = serde_json::to_vec(&set).map_err(|err| err.to_string())?;
+                PolicySet::from_json(&bytes).map_err(|err| format!("policySet: {err}"))?
+            }
+            (None, true) => {
+                return Err(
+                    "signatures: at least one entry is needed (an image glob and its keys), \
+                     or a policySet"
+                        .into(),
+                );
+            }
+            (None, false) => legacy_set(
+                document.signatures,
+                document.unmatched_images.unwrap_or_default(),
+            )?,
+        };
+        for rule in set.rules() {
+            if rule.policies().iter().any(|p| !p.attestations().is_empty()) {
                 return Err(format!(
-                    "signatures[{index}] ({image}).attestations: attestation rules cannot be \
-                     checked here. An attestation is a blob (an .att layer's DSSE envelope, or \
-                     a Sigstore bundle), Kubewarden's host hands a policy no blobs, and its \
+                    "{}.attestations: attestation rules cannot be checked here. An \
+                     attestation is a blob (an .att layer's DSSE envelope, or a Sigstore \
+                     bundle), Kubewarden's host hands a policy no blobs, and its \
                      oci/v2/verify capability checks signatures, not attestations. Check \
                      attestations with `ocisig verify-attestation`, the OPA module, or an \
-                     admission service that fetches them"
+                     admission service that fetches them",
+                    rule.name()
                 ));
             }
-            signatures.push(SignatureRule { image, policy });
         }
         Ok(Self {
-            signatures,
+            set,
             modify_images_with_digest: document.modify_images_with_digest,
-            unmatched_images: document.unmatched_images,
         })
     }
+}
 
-    /// The rules whose glob matches `image` in any of its spellings: as written, normalized
-    /// (`index.docker.io/library/nginx:1.27`) and, for Docker Hub, `docker.io/...`. Matching
-    /// more spellings can only add rules, never skip one.
-    pub fn rules_for<'a>(&'a self, image: &str) -> Vec<&'a SignatureRule> {
-        let spellings = spellings(image);
-        self.signatures
-            .iter()
-            .filter(|rule| {
-                spellings
-                    .iter()
-                    .any(|spelling| glob::matches(&rule.image, spelling))
-            })
-            .collect()
+/// The `signatures` list as a policy set: each entry a rule named after its place and glob,
+/// its glob in the meaning it always had here ([`ocisig::oci::glob::legacy_matches`]).
+fn legacy_set(
+    signatures: Vec<Map<String, Value>>,
+    unmatched: UnmatchedImages,
+) -> Result<PolicySet, String> {
+    if signatures.len() > MAX_RULES {
+        return Err(format!(
+            "signatures: {} entries; the most accepted is {MAX_RULES}",
+            signatures.len()
+        ));
     }
+    let mut rules = Vec::with_capacity(signatures.len());
+    for (index, mut entry) in signatures.into_iter().enumerate() {
+        let image = match entry.remove("image") {
+            Some(Value::String(image)) if !image.is_empty() => image,
+            Some(_) => {
+                return Err(format!(
+                    "signatures[{index}].image: must be a non-empty string (a glob)"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "signatures[{index}].image: missing; say which images the entry covers, \
+                     for example \"ghcr.io/acme/*\""
+                ));
+            }
+        };
+        let policy = serde_json::to_vec(&entry)
+            .map_err(|err| err.to_string())
+            .and_then(|bytes| Policy::from_json(&bytes).map_err(|err| err.to_string()))
+            .map_err(|err| format!("signatures[{index}] ({image}): {err}"))?;
+        rules.push(Rule::new(
+            format!("signatures[{index}] ({image})"),
+            vec![ImageMatcher::Legacy(image)],
+            Vec::new(),
+            Mode::Enforce,
+            Body::AnyOf(vec![policy]),
+        ));
+    }
+    let unmatched = match unmatched {
+        UnmatchedImages::Allow => Unmatched::Allow,
+        UnmatchedImages::Deny => Unmatched::Deny,
+    };
+    PolicySet::new(rules, unmatched).map_err(|err| err.to_string())
 }
 
 thread_local! {
@@ -210,18 +239,6 @@ thread_local! {
 /// As [`Settings::from_json`].
 pub fn cached(bytes: &[u8]) -> Result<Rc<Settings>, SettingsError> {
     LAST.with(|last| last.get_or_parse(bytes, Settings::from_json))
-}
-
-fn spellings(image: &str) -> Vec<String> {
-    let mut spellings = vec![image.to_string()];
-    if let Ok(reference) = Reference::parse(image) {
-        let normalized = reference.to_string();
-        if let Some(rest) = normalized.strip_prefix("index.docker.io/") {
-            spellings.push(format!("docker.io/{rest}"));
-        }
-        spellings.push(normalized);
-    }
-    spellings
 }
 
 #[cfg(test)]
@@ -259,7 +276,7 @@ mod tests {
         let other = text.replace("a/*", "b/*");
         let different = cached(other.as_bytes()).unwrap_or_else(|err| unreachable!("{err}"));
         assert!(!Rc::ptr_eq(&first, &different));
-        assert_eq!(different.signatures[0].image, "b/*");
+        assert_eq!(different.set.rules()[0].images()[0].pattern(), "b/*");
         assert!(cached(b"{}").is_err());
     }
 
@@ -271,10 +288,10 @@ mod tests {
             {"image": "ghcr.io/*", "keys": [{"name": "a", "publicKey": KEY}]}
         ]))
         .unwrap_or_else(|err| unreachable!("{err}"));
-        assert_eq!(parsed.rules_for("nginx:1.27").len(), 2);
-        assert_eq!(parsed.rules_for("busybox").len(), 1);
-        assert!(parsed.rules_for("quay.io/x").is_empty());
+        assert_eq!(parsed.set.rules_for("nginx:1.27", None).len(), 2);
+        assert_eq!(parsed.set.rules_for("busybox", None).len(), 1);
+        assert!(parsed.set.rules_for("quay.io/x", None).is_empty());
         assert!(parsed.modify_images_with_digest);
-        assert_eq!(parsed.unmatched_images, UnmatchedImages::Deny);
+        assert_eq!(parsed.set.unmatched(), Unmatched::Deny);
     }
 }
