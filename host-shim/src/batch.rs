@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use ocisig::Document;
 use ocisig::evidence::plan::Plan;
 
 use crate::evidence::{self, Source};
@@ -24,8 +25,9 @@ pub enum ImageOutcome {
 pub struct Batch<'a> {
     /// The policy document handed to the module.
     pub policy_json: &'a [u8],
-    /// What to fetch for each image, and under which caps (the policy's plan).
-    pub plan: Plan,
+    /// The policy or policy set, parsed, which says what to fetch for each image and under
+    /// which caps ([`Plan::of_document`]).
+    pub document: &'a Document,
     /// The registry client (one connection pool and token cache for all images).
     pub registry: Option<&'a Registry>,
     /// The compiled verifier module.
@@ -72,10 +74,17 @@ impl Batch<'_> {
     }
 
     fn one(&self, source: &Source) -> ImageOutcome {
-        match evidence::fetch(source, self.registry, &self.plan) {
-            Ok(fetched) => {
-                ImageOutcome::Verdict(self.module.verify(self.policy_json, &fetched.document))
-            }
+        let image = source.image();
+        let plan = Plan::of_document(self.document, &image);
+        match evidence::fetch(source, self.registry, &plan) {
+            Ok(fetched) => ImageOutcome::Verdict(ModuleVerdict::judge(
+                self.module,
+                self.document,
+                self.policy_json,
+                &image,
+                &fetched.digest,
+                &fetched.document,
+            )),
             Err(err) => ImageOutcome::FetchFailed(err),
         }
     }

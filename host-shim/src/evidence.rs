@@ -32,6 +32,20 @@ impl Source {
     }
 }
 
+impl Source {
+    /// The image as the evidence names it, which a policy set's globs match: the reference,
+    /// or `oci:DIR[:TAG]` for a layout (which no image glob matches).
+    pub fn image(&self) -> String {
+        match self {
+            Self::Layout(layout_source) => match &layout_source.tag {
+                Some(tag) => format!("oci:{}:{tag}", layout_source.dir.display()),
+                None => format!("oci:{}", layout_source.dir.display()),
+            },
+            Self::Registry(reference) => reference.to_string(),
+        }
+    }
+}
+
 /// The evidence for one image, as a document and with the digest it is about.
 #[derive(Clone, Debug)]
 pub struct FetchedEvidence {
@@ -59,10 +73,7 @@ pub fn fetch(
     let evidence = match source {
         Source::Layout(layout_source) => {
             let layout = Layout::open(layout_source)?;
-            let image = match &layout_source.tag {
-                Some(tag) => format!("oci:{}:{tag}", layout_source.dir.display()),
-                None => format!("oci:{}", layout_source.dir.display()),
-            };
+            let image = source.image();
             let digest = layout.digest;
             plan.gather(&layout, image, digest, Some(layout.manifest()))
                 .with_context(|| format!("reading the signatures of {digest}"))?
@@ -83,18 +94,13 @@ pub fn fetch(
                 registry,
                 image: reference,
             };
-            plan.gather(
-                &repository,
-                reference.to_string(),
-                digest,
-                Some(&manifest.bytes),
-            )
-            .with_context(|| {
-                format!(
-                    "fetching the signatures of {}@{digest}",
-                    reference.repository_name()
-                )
-            })?
+            plan.gather(&repository, source.image(), digest, Some(&manifest.bytes))
+                .with_context(|| {
+                    format!(
+                        "fetching the signatures of {}@{digest}",
+                        reference.repository_name()
+                    )
+                })?
         }
     };
     Ok(FetchedEvidence {

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod bounded;
+pub mod cip;
 pub mod credentials;
 pub mod evidence;
 pub mod layout;

@@ -236,6 +236,9 @@ enum Command {
         0  stopped by SIGTERM or SIGINT\n  \
         2  usage error, unreadable file, invalid policy or certificate"))]
     Serve(ServeFlags),
+    /// Work with policy documents.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
@@ -254,6 +257,32 @@ enum Command {
         /// Run this verifier module instead of the one built into the binary.
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
+    },
+}
+
+/// `ocisig policy …`.
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print a policy, a policy set or ClusterImagePolicy files as ocisig understands them:
+    /// each rule's globs, mode and authorities, each policy's signers, formats and log rule,
+    /// with their digests. A field ocisig cannot honour is refused, naming it.
+    #[command(after_help = "Examples:\n  \
+        ocisig policy explain examples/policy-set/set.json\n  \
+        ocisig policy explain cips/ --trusted-root corp=corp_root.json\n  \
+        ocisig policy explain cip.yaml --output document > set.json   (the set it reads)\n\n\
+        Exit status:\n  \
+        0  the document is valid\n  \
+        2  usage error, unreadable file or invalid document")]
+    Explain {
+        /// The policy file, policy set, ClusterImagePolicy YAML or a directory of them.
+        #[arg(value_name = "FILE|DIR")]
+        file: PathBuf,
+        #[command(flatten)]
+        sets: SetFlags,
+        /// text (for people), json (the explanation) or document (the policy or policy set
+        /// ocisig reads, a ClusterImagePolicy translated: what the other engines take)
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "document"])]
+        output: String,
     },
 }
 
@@ -293,11 +322,8 @@ struct PolicyFlags {
     /// A trusted Rekor log key (PEM); repeatable. Rekor bundles are then checked offline.
     #[arg(long = "rekor-key", value_name = "FILE")]
     rekor_keys: Vec<PathBuf>,
-    /// A Sigstore trusted_root.json: its transparency logs, and for keyless its certificate
-    /// authorities, CT logs and timestamp authorities [default with an identity: the embedded
-    /// public-good production root]
-    #[arg(long = "trusted-root", value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    sets: SetFlags,
     /// Whether a Rekor bundle is required [default: verify-if-present with Rekor keys, else ignore]
     #[arg(long = "rekor-mode", value_name = "MODE", value_parser = parse_rekor_mode)]
     rekor_mode: Option<ocisig::RekorMode>,
@@ -309,29 +335,78 @@ struct PolicyFlags {
     /// bundle (Sigstore bundles as OCI referrers, cosign v3); repeatable [default: both]
     #[arg(long = "format", value_name = "FORMAT", value_parser = parse_format)]
     formats: Vec<ocisig::Format>,
-    /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md); the flags above add to it.
-    #[arg(long, value_name = "FILE")]
+    /// A policy file (JSON, or YAML if named .yaml/.yml; docs/contracts.md), which the flags
+    /// above add to; or a policy set (docs/policy-sets.md): an ocisig set, or sigstore
+    /// ClusterImagePolicy YAML (a file, several documents, or a directory of them)
+    #[arg(long, value_name = "FILE|DIR")]
     policy: Option<PathBuf>,
+}
+
+/// The flags that read policy sets and ClusterImagePolicy files.
+#[derive(Args)]
+struct SetFlags {
+    /// A Sigstore trusted_root.json: its transparency logs, and for keyless its certificate
+    /// authorities, CT logs and timestamp authorities [default with an identity: the embedded
+    /// public-good production root]. With ClusterImagePolicy files, NAME=FILE is the root their
+    /// trustRootRef NAME means (repeatable), and a bare FILE the root of authorities naming none
+    #[arg(long = "trusted-root", value_name = "[NAME=]FILE")]
+    trusted_root: Vec<String>,
+    /// ClusterImagePolicy files: where key.secretRef secrets are mounted, one directory per
+    /// secret, DIR/NAMESPACE/NAME/, holding the public key as its one file
+    #[arg(long = "secret-dir", value_name = "DIR")]
+    secret_dir: Option<PathBuf>,
+    /// Policy sets: what happens to an image no rule matches, as policy-controller's
+    /// no-match-policy [default: the set's `unmatched`, else deny]
+    #[arg(long = "no-match", value_name = "ACTION", value_parser = ["deny", "allow", "warn"])]
+    no_match: Option<String>,
+    /// Policy sets: every rule in warn mode (a failure admits with a warning naming the rule)
+    #[arg(long = "warn-only")]
+    warn_only: bool,
+}
+
+impl SetFlags {
+    /// Adds what the flags say to `args`. NAME=FILE names a root, unless the whole spec is an
+    /// existing file (whose name may hold '='); a bare FILE is the one root.
+    fn apply(self, args: &mut PolicyArgs) -> anyhow::Result<()> {
+        for spec in &self.trusted_root {
+            match spec.split_once('=') {
+                Some((name, file)) if !Path::new(spec).exists() && !name.is_empty() => {
+                    args.named_roots
+                        .push((name.to_string(), PathBuf::from(file)));
+                }
+                _ if args.trusted_root.is_some() => {
+                    anyhow::bail!("--trusted-root FILE is given twice; name roots with NAME=FILE")
+                }
+                _ => args.trusted_root = Some(PathBuf::from(spec)),
+            }
+        }
+        args.secret_dir = self.secret_dir;
+        args.no_match = self.no_match;
+        args.warn_only = self.warn_only;
+        Ok(())
+    }
 }
 
 impl PolicyFlags {
     /// What the flags say, for [`PolicyArgs::build`]; with `attestation_type`, the signers they
     /// name make an attestation rule of that type.
     fn args(self, attestation_type: Option<String>) -> anyhow::Result<PolicyArgs> {
-        Ok(PolicyArgs {
+        let mut args = PolicyArgs {
             file: self.policy,
             keys: self.keys,
             threshold: self.threshold,
             required: self.required,
             annotations: self.annotations,
             rekor_keys: self.rekor_keys,
-            trusted_root: self.trusted_root,
             rekor_mode: self.rekor_mode,
             verify_platforms: self.verify_platforms,
             formats: self.formats,
             identity: self.identity.document()?,
             attestation_type,
-        })
+            ..PolicyArgs::default()
+        };
+        self.sets.apply(&mut args)?;
+        Ok(args)
     }
 }
 
@@ -669,8 +744,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             policy,
             batch,
         } => {
-            let (policy, policy_json) = policy.args(None)?.build()?;
-            verify_images(&images, (&policy, &policy_json), &batch)
+            let (document, policy_json, _) = policy.args(None)?.build_document()?;
+            verify_images(&images, (&document, &policy_json), &batch)
         }
         Command::VerifyAttestation {
             images,
@@ -684,14 +759,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                      give a --policy FILE with attestations rules"
                 );
             }
-            let (policy, policy_json) = policy.args(predicate_type)?.build()?;
+            let (document, policy_json, _) = policy.args(predicate_type)?.build_document()?;
+            let ocisig::Document::Policy(policy) = &document else {
+                anyhow::bail!(
+                    "verify-attestation takes one policy; a policy set's attestation rules are \
+                     checked by `ocisig verify --policy SET`"
+                );
+            };
             if policy.attestations().is_empty() {
                 anyhow::bail!(
                     "the policy has no attestations rules: name the predicate type with --type \
                      TYPE (for example slsaprovenance1)"
                 );
             }
-            verify_images(&images, (&policy, &policy_json), &batch)
+            verify_images(&images, (&document, &policy_json), &batch)
         }
         Command::Fetch {
             image,
@@ -795,6 +876,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Serve(flags) => flags.run(),
+        Command::Policy(PolicyCommand::Explain { file, sets, output }) => {
+            let mut args = PolicyArgs {
+                file: Some(file),
+                ..PolicyArgs::default()
+            };
+            sets.apply(&mut args)?;
+            let (document, json, _) = args.build_document()?;
+            match output.as_str() {
+                "document" => print_line(&String::from_utf8_lossy(&json)),
+                "json" => print_line(&ocisig::host::explain::explain(&document).to_string()),
+                _ => print_line(&explain_text(&ocisig::host::explain::explain(&document))),
+            }
+            Ok(EXIT_VERIFIED)
+        }
         Command::Eval {
             policy,
             evidence,
@@ -802,7 +897,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let policy = read(&policy, "policy")?;
             let evidence = read(&evidence, "evidence")?;
-            let verdict = load_module(module.as_deref())?.verify(&policy, &evidence);
+            let module = load_module(module.as_deref())?;
+            // A policy set is decided here over the module's verdicts for its policies; a
+            // policy, even one that does not parse, goes to the module as it is.
+            let verdict = match ocisig::Document::from_json(&policy) {
+                Ok(document @ ocisig::Document::Set(_)) => {
+                    match ocisig::Evidence::from_json(&evidence) {
+                        Ok(parsed) => ModuleVerdict::judge(
+                            &module,
+                            &document,
+                            &policy,
+                            parsed.image(),
+                            &parsed.digest(),
+                            &evidence,
+                        ),
+                        Err(err) => {
+                            ModuleVerdict::denied(ocisig::Reason::InvalidEvidence, err.to_string())
+                        }
+                    }
+                }
+                _ => module.verify(&policy, &evidence),
+            };
             print_line(&verdict.json);
             Ok(if verdict.verified {
                 EXIT_VERIFIED
@@ -862,7 +977,7 @@ fn load_module(path: Option<&Path>) -> anyhow::Result<VerifierModule> {
 /// exit status.
 fn verify_images(
     images: &[String],
-    (policy, policy_json): (&ocisig::Policy, &[u8]),
+    (document, policy_json): (&ocisig::Document, &[u8]),
     batch: &BatchFlags,
 ) -> anyhow::Result<u8> {
     let output = batch.output;
@@ -876,7 +991,7 @@ fn verify_images(
     let mut worst = EXIT_VERIFIED;
     let batch = Batch {
         policy_json,
-        plan: Plan::of(policy),
+        document,
         registry: registry.as_ref(),
         module: &verifier,
         concurrency: usize::from(batch.concurrency),
@@ -916,6 +1031,37 @@ fn text_line(image: &str, verdict: &ModuleVerdict) -> String {
     } else {
         format!("@{digest}")
     };
+    if verdict.value.get("allowed").is_some() {
+        // A policy set's verdict: the decision, then each rule and warning on its own line.
+        let mut text = if verdict.verified {
+            format!("allowed   {image}{at}  {}", field("message"))
+        } else {
+            format!(
+                "denied    {image}{at}  {}: {}",
+                field("reason"),
+                field("message")
+            )
+        };
+        let rules = verdict.value.get("rules").and_then(|r| r.as_array());
+        for rule in rules.into_iter().flatten() {
+            let part = |name: &str| rule.get(name).and_then(|v| v.as_str()).unwrap_or("");
+            let passed = rule.get("passed").and_then(serde_json::Value::as_bool) == Some(true);
+            text.push_str(&format!(
+                "\n          rule {:?} ({}): {}",
+                part("name"),
+                part("mode"),
+                if passed { "passed" } else { part("reason") }
+            ));
+        }
+        let warnings = verdict.value.get("warnings").and_then(|w| w.as_array());
+        for warning in warnings.into_iter().flatten() {
+            text.push_str(&format!(
+                "\n          warning: {}",
+                warning.as_str().unwrap_or("")
+            ));
+        }
+        return text;
+    }
     if verdict.verified {
         let mut text = format!("verified  {image}{at}  {}", field("message"));
         // Each statement that met an attestation rule: its type, what it is about, who signed.
@@ -951,4 +1097,108 @@ fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// The explanation ([`ocisig::host::explain`]) as lines for people.
+fn explain_text(explained: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let list = |v: &Value| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| match item {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let policy = |p: &Value, indent: &str| {
+        let mut lines = Vec::new();
+        for key in p["keys"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "{indent}key {} ({}, {})",
+                text(&key["name"]),
+                text(&key["algorithm"]),
+                text(&key["fingerprint"])
+            ));
+        }
+        for identity in p["identities"].as_array().into_iter().flatten() {
+            let side = |m: &Value| {
+                m.get("exact")
+                    .map(text)
+                    .or_else(|| m.get("pattern").map(|p| format!("/{}/", text(p))))
+                    .unwrap_or_default()
+            };
+            lines.push(format!(
+                "{indent}identity {}: subject {} issuer {}",
+                text(&identity["name"]),
+                side(&identity["subject"]),
+                side(&identity["issuer"])
+            ));
+        }
+        for rule in p["attestations"].as_array().into_iter().flatten() {
+            lines.push(format!(
+                "{indent}attestation {} ({})",
+                text(&rule["name"]),
+                text(&rule["predicateType"])
+            ));
+        }
+        lines.push(format!(
+            "{indent}threshold {}, formats {}, rekor {}{}",
+            p["threshold"],
+            list(&p["formats"]),
+            text(&p["rekor"]),
+            p.get("trustedRoot")
+                .map(|d| format!(", trusted root {}", text(d)))
+                .unwrap_or_default()
+        ));
+        lines.push(format!("{indent}policy digest {}", text(&p["digest"])));
+        lines
+    };
+    let mut lines = Vec::new();
+    if explained["kind"] == "policy" {
+        lines.push("policy".to_string());
+        lines.extend(policy(&explained["policy"], "  "));
+        return lines.join("\n");
+    }
+    let rules = match explained["rules"].as_array().map_or(0, Vec::len) {
+        1 => "1 rule".to_string(),
+        n => format!("{n} rules"),
+    };
+    lines.push(format!(
+        "policy set {} ({rules}; an image no rule matches: {})",
+        text(&explained["digest"]),
+        text(&explained["unmatched"])
+    ));
+    for rule in explained["rules"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "rule {:?} ({}) {}",
+            text(&rule["name"]),
+            text(&rule["mode"]),
+            text(&rule["digest"])
+        ));
+        lines.push(format!("  images: {}", list(&rule["images"])));
+        if rule["namespaces"].as_array().is_some_and(|n| !n.is_empty()) {
+            lines.push(format!("  namespaces: {}", list(&rule["namespaces"])));
+        }
+        if let Some(answer) = rule.get("static") {
+            let message = rule
+                .get("message")
+                .map(|m| format!(" ({})", text(m)))
+                .unwrap_or_default();
+            lines.push(format!("  static: {}{message}", text(answer)));
+        }
+        let policies = rule["anyOf"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        for (index, p) in policies.iter().enumerate() {
+            if policies.len() > 1 {
+                lines.push(format!("  any of [{index}]:"));
+                lines.extend(policy(p, "    "));
+            } else {
+                lines.extend(policy(p, "  "));
+            }
+        }
+    }
+    lines.join("\n")
 }

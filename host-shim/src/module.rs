@@ -107,6 +107,58 @@ pub struct ModuleVerdict {
 }
 
 impl ModuleVerdict {
+    /// A verdict written by the host, not the module: a denial, or a policy set's decision.
+    fn of<T: serde::Serialize>(verdict: &T, verified: bool, fuel_used: u64) -> Self {
+        let value = serde_json::to_value(verdict).unwrap_or_default();
+        Self {
+            json: value.to_string(),
+            value,
+            verified,
+            fuel_used,
+        }
+    }
+
+    /// A denial the host gives (a trap, a policy it could not hand over).
+    pub fn denied(reason: Reason, message: String) -> Self {
+        Self::of(&Verdict::denied(reason, message), false, 0)
+    }
+
+    /// An image's verdict under `document`: the module's for a policy; for a policy set, the
+    /// core's decision ([`ocisig::decide_set`]) over the verdicts the module gives for the
+    /// policies of the rules that match `image`, each handed over as the set has it. Every
+    /// signature is still judged in the sandbox; only the rules' bookkeeping runs here.
+    pub fn judge(
+        module: &VerifierModule,
+        document: &ocisig::Document,
+        document_json: &[u8],
+        image: &str,
+        digest: &ocisig::Sha256Digest,
+        evidence: &[u8],
+    ) -> Self {
+        let ocisig::Document::Set(set) = document else {
+            return module.verify(document_json, evidence);
+        };
+        let verdict = ocisig::decide_set(
+            set,
+            image,
+            Some(digest.to_string()),
+            None,
+            |rule, index| match rule.policy_json(index) {
+                Some(policy) => module.verify(policy.as_bytes(), evidence),
+                None => Self::denied(
+                    Reason::InvalidPolicy,
+                    format!("rule {:?} has no policy document", rule.name()),
+                ),
+            },
+        );
+        let fuel = verdict
+            .rules()
+            .iter()
+            .filter_map(|rule| rule.verdict().map(|v| v.fuel_used))
+            .sum();
+        Self::of(&verdict, verdict.allowed(), fuel)
+    }
+
     /// A string field of the verdict (`digest`, `reason`, `message`); empty when absent.
     pub fn field(&self, name: &str) -> &str {
         self.value
@@ -270,15 +322,7 @@ impl VerifierModule {
 fn denial_on_error(result: anyhow::Result<ModuleVerdict>) -> ModuleVerdict {
     match result {
         Ok(verdict) => verdict,
-        Err(err) => {
-            let verdict = Verdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}"));
-            ModuleVerdict {
-                json: verdict.to_json(),
-                value: serde_json::to_value(&verdict).unwrap_or_default(),
-                verified: false,
-                fuel_used: 0,
-            }
-        }
+        Err(err) => ModuleVerdict::denied(Reason::ModuleTrap, format!("verifier module: {err:#}")),
     }
 }
 
@@ -391,4 +435,27 @@ fn write_input(
         .write(&mut *store, offset, bytes)
         .context("ocisig_alloc returned a buffer outside its memory")?;
     Ok((ptr, len))
+}
+
+/// As the module wrote it.
+impl serde::Serialize for ModuleVerdict {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// What a policy set reads of a verdict; a reason code the core does not know (a module
+/// from elsewhere) counts as a trap.
+impl ocisig::PolicyVerdict for ModuleVerdict {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+
+    fn reason(&self) -> Reason {
+        Reason::from_code(self.field("reason")).unwrap_or(Reason::ModuleTrap)
+    }
+
+    fn message(&self) -> &str {
+        self.field("message")
+    }
 }

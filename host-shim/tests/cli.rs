@@ -654,3 +654,177 @@ fn serve_help_teaches_and_bad_flags_are_usage_errors() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read TLS certificate"));
 }
+
+fn policy_set(name: &str) -> String {
+    examples()
+        .join(format!("policy-set/{name}"))
+        .display()
+        .to_string()
+}
+
+/// A policy set given to `eval`: the module tells it from a policy by its `rules`, and the
+/// verdict names each matching rule; `policy explain --output document` turns the
+/// ClusterImagePolicy version of the same set into one that decides the same way.
+#[test]
+fn eval_decides_under_a_policy_set_and_its_cluster_image_policies_alike() {
+    let dir = tempdir();
+    let translated = dir.join("cips-set.json");
+    let output = ocisig(&[
+        "policy",
+        "explain",
+        &policy_set("cips.yaml"),
+        "--output",
+        "document",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    std::fs::write(&translated, &output.stdout).unwrap();
+    let set = PathBuf::from(policy_set("set.json"));
+    for policy in [&set, &translated] {
+        // Signed by alice, whom the "demo" rule trusts.
+        let output = eval_files(policy, &examples().join("signed/evidence.json"));
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let v = verdict(&output);
+        assert_eq!(v["allowed"], true);
+        assert_eq!(v["rules"][0]["name"], "demo");
+        assert_eq!(v["rules"][0]["passed"], true);
+        assert_eq!(v["rules"][0]["verdict"]["satisfiedKeys"][0], "alice");
+        assert_eq!(v["rules"].as_array().map(Vec::len), Some(1));
+        // Unsigned: the denial names the rule.
+        let output = eval_files(policy, &examples().join("unsigned/evidence.json"));
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let v = verdict(&output);
+        assert_eq!(v["allowed"], false);
+        assert_eq!(v["reason"], "no_signatures");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("rule \"demo\": "),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn an_image_no_rule_matches_is_denied_unless_the_set_says_otherwise() {
+    let dir = tempdir();
+    let evidence: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(examples().join("signed/evidence.json")).unwrap())
+            .unwrap();
+    let mut elsewhere = evidence.clone();
+    elsewhere["image"] = "quay.io/someone/else:v1".into();
+    let elsewhere_path = dir.join("elsewhere.json");
+    std::fs::write(&elsewhere_path, elsewhere.to_string()).unwrap();
+    let set: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(policy_set("set.json")).unwrap()).unwrap();
+    for (unmatched, code, warnings) in [("deny", 1, 0), ("allow", 0, 0), ("warn", 0, 1)] {
+        let mut set = set.clone();
+        set["unmatched"] = unmatched.into();
+        let path = dir.join(format!("set-{unmatched}.json"));
+        std::fs::write(&path, set.to_string()).unwrap();
+        let output = eval_files(&path, &elsewhere_path);
+        assert_eq!(output.status.code(), Some(code), "{unmatched}: {output:?}");
+        let v = verdict(&output);
+        assert_eq!(v["reason"], "unmatched_image", "{v}");
+        assert_eq!(v["warnings"].as_array().map(Vec::len), Some(warnings));
+        assert_eq!(v["rules"], serde_json::json!([]));
+    }
+}
+
+#[test]
+fn policy_explain_shows_the_set_and_refuses_what_it_cannot_honour() {
+    let output = ocisig(&["policy", "explain", &policy_set("cips.yaml")]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("policy set sha256:"), "{text}");
+    assert!(
+        text.contains("(3 rules; an image no rule matches: deny)"),
+        "{text}"
+    );
+    assert!(text.contains("rule \"vendor\" (warn)"), "{text}");
+    assert!(text.contains("formats bundle"), "{text}");
+    assert!(text.contains("static: pass"), "{text}");
+
+    let output = ocisig(&[
+        "policy",
+        "explain",
+        &policy_set("set.json"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let explained: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(explained["kind"], "policySet");
+    assert_eq!(
+        explained["rules"][1]["anyOf"][1]["keys"][0]["name"],
+        "carol"
+    );
+
+    let dir = tempdir();
+    let kms = dir.join("kms.yaml");
+    std::fs::write(
+        &kms,
+        "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata:\n  name: a\nspec:\n  images: [{glob: \"**\"}]\n  authorities: [{static: {action: pass}}]\n---\napiVersion: policy.sigstore.dev/v1alpha1\nkind: ClusterImagePolicy\nmetadata:\n  name: b\nspec:\n  images: [{glob: \"**\"}]\n  authorities:\n  - key: {kms: \"gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k\"}\n",
+    )
+    .unwrap();
+    let output = ocisig(&["policy", "explain", kms.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("kms.yaml[1] spec.authorities[0].key.kms: KMS keys are not supported"),
+        "{stderr}"
+    );
+    // The same refusal stops `verify` before anything is fetched.
+    let output = ocisig(&[
+        "verify",
+        "--policy",
+        kms.to_str().unwrap(),
+        "quay.io/a/b:v1",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+
+    let mut set: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(policy_set("set.json")).unwrap()).unwrap();
+    set["rules"][1]["name"] = "demo".into();
+    let twice = dir.join("twice.json");
+    std::fs::write(&twice, set.to_string()).unwrap();
+    let output = ocisig(&["policy", "explain", twice.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("rules[1].name: \"demo\" names two rules"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn single_policy_flags_are_refused_beside_a_set() {
+    for extra in [
+        vec!["--key", "examples/keys/alice.pub"],
+        vec!["--threshold", "2"],
+        vec!["--format", "bundle"],
+    ] {
+        let mut args = vec!["verify", "--policy"];
+        let set = policy_set("set.json");
+        args.push(&set);
+        args.extend(extra.iter().copied());
+        args.push("quay.io/a/b:v1");
+        let output = ocisig(&args);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {output:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("cannot be used with a policy set"),
+            "{extra:?}: {stderr}"
+        );
+    }
+    // And the set flags beside a single policy.
+    let output = ocisig(&[
+        "verify",
+        &layout(),
+        "--key",
+        &key("alice"),
+        "--no-match",
+        "allow",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}

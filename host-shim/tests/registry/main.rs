@@ -7,6 +7,7 @@ mod bundles;
 mod env;
 mod proxy;
 mod serve;
+mod sets;
 
 use env::{Key, Registry, cosign_verifies, ocisig, ocisig_with_env, stderr, stdout};
 use proxy::Fault;
