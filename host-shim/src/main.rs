@@ -342,9 +342,9 @@ struct PolicyFlags {
     policy: Option<PathBuf>,
 }
 
-/// The flags that read policy sets and ClusterImagePolicy files.
+/// The flags that read ClusterImagePolicy files and policy sets, `serve`'s too.
 #[derive(Args)]
-struct SetFlags {
+struct CipFlags {
     /// A Sigstore trusted_root.json: its transparency logs, and for keyless its certificate
     /// authorities, CT logs and timestamp authorities [default with an identity: the embedded
     /// public-good production root]. With ClusterImagePolicy files, NAME=FILE is the root their
@@ -359,12 +359,19 @@ struct SetFlags {
     /// no-match-policy [default: the set's `unmatched`, else deny]
     #[arg(long = "no-match", value_name = "ACTION", value_parser = ["deny", "allow", "warn"])]
     no_match: Option<String>,
+}
+
+/// The flags that read policy sets and ClusterImagePolicy files.
+#[derive(Args)]
+struct SetFlags {
+    #[command(flatten)]
+    cip: CipFlags,
     /// Policy sets: every rule in warn mode (a failure admits with a warning naming the rule)
     #[arg(long = "warn-only")]
     warn_only: bool,
 }
 
-impl SetFlags {
+impl CipFlags {
     /// Adds what the flags say to `args`. NAME=FILE names a root, unless the whole spec is an
     /// existing file (whose name may hold '='); a bare FILE is the one root.
     fn apply(self, args: &mut PolicyArgs) -> anyhow::Result<()> {
@@ -382,8 +389,15 @@ impl SetFlags {
         }
         args.secret_dir = self.secret_dir;
         args.no_match = self.no_match;
-        args.warn_only = self.warn_only;
         Ok(())
+    }
+}
+
+impl SetFlags {
+    /// Adds what the flags say to `args`.
+    fn apply(self, args: &mut PolicyArgs) -> anyhow::Result<()> {
+        args.warn_only = self.warn_only;
+        self.cip.apply(args)
     }
 }
 
@@ -429,9 +443,13 @@ struct ServeFlags {
     /// Require a client certificate issued by this CA (PEM): mTLS, as Gatekeeper offers.
     #[arg(long = "client-ca", value_name = "FILE")]
     client_ca: Option<PathBuf>,
-    /// The ocisig policy (JSON, or YAML if named .yaml/.yml; docs/contracts.md).
-    #[arg(long, value_name = "FILE")]
+    /// The ocisig policy (JSON, or YAML if named .yaml/.yml; docs/contracts.md), a policy set,
+    /// or sigstore ClusterImagePolicy YAML (a file, several documents or a directory;
+    /// docs/policy-sets.md).
+    #[arg(long, value_name = "FILE|DIR")]
     policy: Option<PathBuf>,
+    #[command(flatten)]
+    sets: CipFlags,
     /// Lakom's configuration file, unchanged (publicKeys: name, key, algorithm): any one of
     /// its keys must have signed.
     #[arg(
@@ -496,7 +514,14 @@ impl ServeFlags {
             anyhow::bail!("--timeout and --gatekeeper-timeout must be more than 0");
         }
         let policy = match (self.policy, self.lakom_config) {
-            (Some(path), None) => serve::config::PolicySource::Policy(path),
+            (Some(path), None) => {
+                let mut args = PolicyArgs {
+                    file: Some(path),
+                    ..PolicyArgs::default()
+                };
+                self.sets.apply(&mut args)?;
+                serve::config::PolicySource::Policy(Box::new(args))
+            }
             (None, Some(path)) => serve::config::PolicySource::Lakom(path),
             _ => anyhow::bail!("give one of --policy FILE and --lakom-config FILE"),
         };

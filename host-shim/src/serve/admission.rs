@@ -114,8 +114,13 @@ fn distinct<'a>(sites: impl Iterator<Item = &'a workload::ImageSite>) -> Vec<Str
 }
 
 /// The answer for failures: a denial naming each image and its reason, or in warn mode an
-/// admission carrying each as a warning.
-fn refuse(state: &State, failures: &[(String, Checked)], patch: Option<Value>) -> Value {
+/// admission carrying each as a warning, after the `warnings` already due.
+fn refuse(
+    state: &State,
+    failures: &[(String, Checked)],
+    patch: Option<Value>,
+    mut warnings: Vec<String>,
+) -> Value {
     let listed: Vec<(&str, &str, String)> = failures
         .iter()
         .map(|(image, checked)| (image.as_str(), checked.code(), checked.message()))
@@ -129,12 +134,9 @@ fn refuse(state: &State, failures: &[(String, Checked)], patch: Option<Value>) -
         super::log(&format!("{outcome}: {image}: {code}: {message}"));
     }
     if state.options.warn_only {
-        let warnings: Vec<String> = listed
-            .iter()
-            .map(|(image, code, message)| {
-                format!("ocisig: {image} not verified: {code}: {}", clip(message))
-            })
-            .collect();
+        warnings.extend(listed.iter().map(|(image, code, message)| {
+            format!("ocisig: {image} not verified: {code}: {}", clip(message))
+        }));
         let mut response = json!({"allowed": true, "warnings": warnings});
         if let Some(patch) = patch {
             with_patch(&mut response, &patch);
@@ -179,18 +181,31 @@ async fn verify(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
                 .await
         })
         .await;
+    let mut warnings: Vec<String> = Vec::new();
     let failures: Vec<(String, Checked)> = images
         .into_iter()
         .zip(checks)
         .filter_map(|(image, checked)| match checked {
-            Ok(Checked::Verified { .. }) => None,
+            Ok(Checked::Verified {
+                warnings: warned, ..
+            }) => {
+                // A policy set's failing warn rules: admitted, and said so.
+                for warning in warned {
+                    super::log(&format!("admitted with a warning: {image}: {warning}"));
+                    warnings.push(format!("ocisig: {image} not verified: {}", clip(&warning)));
+                }
+                None
+            }
             Ok(other) | Err(other) => Some((image, other)),
         })
         .collect();
-    if failures.is_empty() {
+    if !failures.is_empty() {
+        return refuse(state, &failures, None, warnings);
+    }
+    if warnings.is_empty() {
         json!({"allowed": true})
     } else {
-        refuse(state, &failures, None)
+        json!({"allowed": true, "warnings": warnings})
     }
 }
 
@@ -233,7 +248,7 @@ async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
         .collect();
     let patch = (!operations.is_empty()).then_some(Value::Array(operations));
     if !failures.is_empty() {
-        return refuse(state, &failures, patch);
+        return refuse(state, &failures, patch, Vec::new());
     }
     let mut response = json!({"allowed": true});
     if let Some(patch) = patch {

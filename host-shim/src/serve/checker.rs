@@ -12,7 +12,7 @@ use super::cache::{Cache, Flights, Landed, landed};
 use super::config::ActivePolicy;
 use super::metrics::{CacheStatus, Metrics};
 use crate::evidence::{self, Source};
-use crate::module::VerifierModule;
+use crate::module::{ModuleVerdict, VerifierModule};
 use crate::registry::Registry;
 
 /// Why an image was not verified, when no verdict was reached.
@@ -58,10 +58,13 @@ impl Failure {
 /// One image's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Checked {
-    /// The module verified the image at this digest.
+    /// The module verified the image at this digest (or a policy set admitted it).
     Verified {
         /// The digest verified.
         digest: Sha256Digest,
+        /// A policy set's warnings, each `CODE: rule "NAME": MESSAGE`: its failing `warn` rules,
+        /// or an unmatched image it admits with a warning.
+        warnings: Vec<String>,
     },
     /// The module denied it: its verdict's reason code and message.
     Denied {
@@ -99,14 +102,15 @@ impl Checked {
     /// Why, in words.
     pub fn message(&self) -> String {
         match self {
-            Self::Verified { digest } => format!("verified {digest}"),
+            Self::Verified { digest, .. } => format!("verified {digest}"),
             Self::Denied { message, .. } | Self::Failed { message, .. } => message.clone(),
         }
     }
 }
 
 /// The verdict cache key: the repository the signatures were read from, the image digest, and
-/// the policy's digest, so that a changed policy never reuses an old answer.
+/// the policy's digest (under a set, the digests of the rules that apply to the image,
+/// [`ActivePolicy::key_for`]), so that a changed policy never reuses an old answer.
 type VerdictKey = (String, Sha256Digest, String);
 
 /// What the checker is built from.
@@ -226,7 +230,7 @@ impl Checker {
         let registry = Arc::clone(&self.registry);
         let tags = Arc::clone(&self.tags);
         let work = Arc::clone(&self.work);
-        let max_bytes = policy.plan.limits.max_manifest_bytes;
+        let max_bytes = policy.plan_for(&key).limits.max_manifest_bytes;
         let target = reference.tag().unwrap_or("latest").to_string();
         let image = reference.clone();
         let cache_key = key.clone();
@@ -277,7 +281,8 @@ impl Checker {
         policy: &Arc<ActivePolicy>,
         deadline: Instant,
     ) -> (Checked, CacheStatus) {
-        let key: VerdictKey = (reference.repository_name(), digest, policy.digest.clone());
+        let image = reference.to_string();
+        let key: VerdictKey = (reference.repository_name(), digest, policy.key_for(&image));
         if let Some(cached) = self.verdicts.get(&key) {
             return (cached, CacheStatus::Hit);
         }
@@ -296,7 +301,7 @@ impl Checker {
                     return Checked::failed(Failure::Internal, "the work queue is closed");
                 };
                 tokio::task::spawn_blocking(move || {
-                    fetch_and_verify(&registry, &module, &pinned, digest, &policy)
+                    fetch_and_verify(&registry, &module, &image, &pinned, digest, &policy)
                 })
                 .await
                 .unwrap_or_else(|err| {
@@ -338,10 +343,12 @@ impl Checker {
 const TIMED_OUT: &str =
     "not verified: timed out before the registry answered (nothing is known of its signatures)";
 
-/// Fetches the evidence of `pinned` (`registry/repository@digest`) and runs the module.
+/// Fetches the evidence of `pinned` (`registry/repository@digest`) and runs the module (for a
+/// set, on the policies of the rules that apply to `image`, the reference as written).
 fn fetch_and_verify(
     registry: &Registry,
     module: &VerifierModule,
+    image: &str,
     pinned: &str,
     digest: Sha256Digest,
     policy: &ActivePolicy,
@@ -350,7 +357,7 @@ fn fetch_and_verify(
         Ok(source) => source,
         Err(err) => return Checked::failed(Failure::InvalidReference, format!("{err:#}")),
     };
-    let fetched = match evidence::fetch(&source, Some(registry), &policy.plan) {
+    let fetched = match evidence::fetch(&source, Some(registry), &policy.plan_for(image)) {
         Ok(fetched) => fetched,
         Err(err) => return Checked::failed(Failure::FetchFailed, format!("{err:#}")),
     };
@@ -360,12 +367,59 @@ fn fetch_and_verify(
             format!("the registry served {} for {digest}", fetched.digest),
         );
     }
-    let verdict = module.verify(&policy.json, &fetched.document);
+    let verdict = ModuleVerdict::judge(
+        module,
+        &policy.document,
+        &policy.json,
+        image,
+        &digest,
+        &fetched.document,
+    );
     if verdict.verified {
-        return Checked::Verified { digest };
+        return Checked::Verified {
+            digest,
+            warnings: set_warnings(&verdict.value),
+        };
     }
     Checked::Denied {
         code: verdict.field("reason").to_string(),
         message: verdict.field("message").to_string(),
     }
+}
+
+/// The warnings of an admitting set verdict, each with its reason code first: a failing `warn`
+/// rule's (`CODE: rule "NAME": MESSAGE`), or an unmatched image's.
+fn set_warnings(verdict: &serde_json::Value) -> Vec<String> {
+    let text = |value: &serde_json::Value, name: &str| {
+        value
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let Some(rules) = verdict.get("rules").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    if rules.is_empty() {
+        // Admitted unmatched: a warning only when the set says `warn`.
+        return verdict
+            .get("warnings")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|w| format!("{}: {}", text(verdict, "reason"), w.as_str().unwrap_or("")))
+            .collect();
+    }
+    rules
+        .iter()
+        .filter(|rule| rule.get("passed") == Some(&serde_json::Value::Bool(false)))
+        .map(|rule| {
+            format!(
+                "{}: rule {:?}: {}",
+                text(rule, "reason"),
+                text(rule, "name"),
+                text(rule, "message")
+            )
+        })
+        .collect()
 }

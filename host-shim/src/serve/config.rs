@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use ocisig::evidence::plan::Plan;
-use ocisig::{HashAlgorithm, KeyDocument, PolicyDocument, RsaScheme};
+use ocisig::{Document, HashAlgorithm, KeyDocument, PolicyDocument, RsaScheme};
 use serde::Deserialize;
 
 use crate::policy_args::PolicyArgs;
@@ -13,56 +13,123 @@ use crate::policy_args::PolicyArgs;
 /// Where the policy comes from.
 #[derive(Clone, Debug)]
 pub enum PolicySource {
-    /// An ocisig policy (JSON, or YAML when named `.yaml`/`.yml`).
-    Policy(PathBuf),
+    /// An ocisig policy or policy set, or ClusterImagePolicy YAML (`--policy`, with the flags
+    /// that read them).
+    Policy(Box<PolicyArgs>),
     /// Lakom's configuration (`publicKeys: [{name, key, algorithm}]`, YAML or JSON).
     Lakom(PathBuf),
 }
 
 impl PolicySource {
-    /// The file to watch.
+    /// The file (or directory) to watch.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Policy(path) | Self::Lakom(path) => path,
+            Self::Policy(args) => args.file.as_deref().unwrap_or(Path::new("")),
+            Self::Lakom(path) => path,
         }
+    }
+
+    /// What the source holds now, to tell a change: the file's bytes, or a directory's
+    /// `.yaml`/`.yml` files' names and bytes; `None` when it cannot be read.
+    pub fn contents(&self) -> Option<Vec<u8>> {
+        let path = self.path();
+        if !path.is_dir() {
+            return std::fs::read(path).ok();
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .collect();
+        files.sort();
+        let mut contents = Vec::new();
+        for file in files {
+            contents.extend_from_slice(file.to_string_lossy().as_bytes());
+            contents.push(0);
+            contents.extend(std::fs::read(&file).unwrap_or_default());
+            contents.push(0);
+        }
+        Some(contents)
     }
 }
 
-/// A loaded policy, with what the fetching needs to know of it.
+/// A loaded policy or policy set, with what the fetching needs to know of it.
 #[derive(Debug)]
 pub struct ActivePolicy {
-    /// The policy document handed to the module.
+    /// The document handed to the module (a set's policies are handed one by one).
     pub json: Vec<u8>,
-    /// The policy's canonical digest: half of every verdict cache key.
+    /// The policy or the set, parsed.
+    pub document: Document,
+    /// The policy's or the set's digest, for the log.
     pub digest: String,
-    /// What to fetch for an image under it (formats, parts, caps).
-    pub plan: Plan,
+}
+
+impl ActivePolicy {
+    /// What to fetch for `image` (as written) under it ([`Plan::of_document`]).
+    pub fn plan_for(&self, image: &str) -> Plan {
+        Plan::of_document(&self.document, image)
+    }
+
+    /// The verdict cache's word on the policy for `image`: the policy's digest, or, under a
+    /// set, what `unmatched` says and the digests of the rules that apply to `image`, so that
+    /// a changed rule misses only the entries of the images it applies to.
+    pub fn key_for(&self, image: &str) -> String {
+        match &self.document {
+            Document::Policy(policy) => policy.digest().to_string(),
+            Document::Set(set) => {
+                let mut key = String::from(set.unmatched().name());
+                for rule in set.rules_for(image, None) {
+                    key.push(' ');
+                    key.push_str(&rule.digest().to_string());
+                }
+                key
+            }
+        }
+    }
 }
 
 /// Reads and checks the policy.
 ///
 /// # Errors
-/// When the file cannot be read, is not valid, or names no signer.
+/// When the file cannot be read, is not valid, or names no signer; a policy set whose rules
+/// name namespaces (the server does not match them yet, and Gatekeeper's provider is told no
+/// namespace).
 pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
-    let (policy, json) = match source {
-        PolicySource::Policy(path) => PolicyArgs {
-            file: Some(path.clone()),
-            ..PolicyArgs::default()
+    let (document, json) = match source {
+        PolicySource::Policy(args) => {
+            let (document, json, _) = args.build_document()?;
+            (document, json)
         }
-        .build()?,
         PolicySource::Lakom(path) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read Lakom config {}", path.display()))?;
             let document = from_lakom(&bytes)
                 .with_context(|| format!("{} is not a usable Lakom config", path.display()))?;
             let json = serde_json::to_vec(&document)?;
-            (ocisig::Policy::from_document(document)?, json)
+            (
+                Document::Policy(ocisig::Policy::from_document(document)?),
+                json,
+            )
+        }
+    };
+    let digest = match &document {
+        Document::Policy(policy) => policy.digest().to_string(),
+        Document::Set(set) => {
+            if let Some(rule) = set.rules().iter().find(|r| !r.namespaces().is_empty()) {
+                bail!(
+                    "rule {:?} names namespaces: ocisig serve does not match namespaces (its \
+                     Gatekeeper provider is told none), so the rule would apply everywhere; \
+                     remove its namespaces or use the Kubewarden policy",
+                    rule.name()
+                );
+            }
+            set.digest().to_string()
         }
     };
     Ok(ActivePolicy {
-        digest: policy.digest().to_string(),
-        plan: Plan::of(&policy),
         json,
+        document,
+        digest,
     })
 }
 

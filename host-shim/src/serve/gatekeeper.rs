@@ -70,7 +70,14 @@ pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
         .into_iter()
         .zip(checks)
         .map(|(key, checked)| match checked {
-            Ok(Checked::Verified { digest }) => json!({"key": key, "value": digest.to_string()}),
+            // Gatekeeper has no warnings channel: a set's failing warn rules admit here with
+            // the digest, and are only logged (docs/gatekeeper.md).
+            Ok(Checked::Verified { digest, warnings }) => {
+                for warning in &warnings {
+                    super::log(&format!("admitted with a warning: {key}: {warning}"));
+                }
+                json!({"key": key, "value": digest.to_string()})
+            }
             Ok(other) | Err(other) => {
                 json!({"key": key, "error": format!("{}: {}", other.code(), other.message())})
             }

@@ -166,7 +166,7 @@ pub fn run(
     module: Arc<VerifierModule>,
 ) -> anyhow::Result<()> {
     // Read before the policy loads: a change made while it loads is then seen as a change.
-    let seen_policy = std::fs::read(options.policy.path()).ok();
+    let seen_policy = options.policy.contents();
     let policy = config::load(&options.policy)
         .with_context(|| format!("cannot use the policy {}", options.policy.path().display()))?;
     let provider = tls::provider();
@@ -345,7 +345,7 @@ async fn watch_files(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let current = std::fs::read(source.path()).ok();
+        let current = source.contents();
         if current.is_some() && current != watched.seen_policy {
             watched.seen_policy = current;
             match config::load(&source) {

@@ -1069,3 +1069,133 @@ fn certificate_reload_and_mtls_lose_no_request_and_sigterm_drains() {
         .unwrap();
     assert!(log.contains("shutting down"), "{log}");
 }
+
+/// A policy set (issue #30) served: the verify webhook and the Gatekeeper provider decide each
+/// image by the rules that match it, a warn rule admits with a warning naming it, an image no
+/// rule matches is denied, and a reload that changes one rule misses only the cache entries of
+/// the images that rule matches.
+#[test]
+fn a_policy_set_is_served_and_a_changed_rule_misses_only_its_images() {
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let alice = Key::new("serve-set-alice");
+    let bob = Key::new("serve-set-bob");
+    let mallory = Key::new("serve-set-mallory");
+    let (proxy, counts) = proxy::start_with_counts(&registry.host, Fault::CountOnly);
+    let team = registry.push("serve set team", "serve-set-team:v1");
+    alice.sign(&format!("{}@{team}", registry.image("serve-set-team")), &[]);
+    let vendor = registry.push("serve set vendor", "serve-set-vendor:v1");
+    bob.attest(
+        &format!("{}@{vendor}", registry.image("serve-set-vendor")),
+        env::SIGN_V1,
+        true,
+    );
+    let mirror = registry.push("serve set mirror", "serve-set-mirror:v1");
+    let stranger = registry.push("serve set stranger", "serve-set-stranger:v1");
+    let [team, vendor, mirror, stranger] = [
+        format!("{proxy}/serve-set-team@{team}"),
+        format!("{proxy}/serve-set-vendor@{vendor}"),
+        format!("{proxy}/serve-set-mirror@{mirror}"),
+        format!("{proxy}/serve-set-stranger@{stranger}"),
+    ];
+    let pem = |key: &Key| std::fs::read_to_string(&key.public).unwrap();
+    let set = |vendor_keys: Value| {
+        json!({"rules": [
+            {"name": "team", "images": [format!("{proxy}/serve-set-team*")],
+             "policy": {"keys": [{"name": "alice", "publicKey": pem(&alice)}]}},
+            {"name": "audit", "images": [format!("{proxy}/serve-set-team*")], "mode": "warn",
+             "policy": {"keys": [{"name": "mallory", "publicKey": pem(&mallory)}]}},
+            {"name": "vendor", "images": [format!("{proxy}/serve-set-vendor*")],
+             "policy": {"keys": vendor_keys, "formats": ["bundle"]}},
+            {"name": "mirror", "images": [format!("{proxy}/serve-set-mirror*")], "static": "pass"}
+        ]})
+    };
+    let tls = Tls::new("serve-set");
+    let path = tls.dir.join("set.json");
+    let bob_only = json!([{"name": "bob", "publicKey": pem(&bob)}]);
+    write_atomically(&path, set(bob_only.clone()).to_string().as_bytes());
+    let server = Server::start(
+        &tls,
+        &[
+            "--policy",
+            path.to_str().unwrap(),
+            "--insecure-registry",
+            &proxy,
+        ],
+    );
+
+    let response = server.verify_pod(&[&team]);
+    assert_eq!(response["allowed"], true, "{response}");
+    let warning = response["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("rule \"audit\": "), "{response}");
+    assert_eq!(server.verify_pod(&[&vendor])["allowed"], true);
+    assert_eq!(server.verify_pod(&[&mirror])["allowed"], true);
+    let response = server.verify_pod(&[&stranger]);
+    assert_eq!(response["allowed"], false, "{response}");
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unmatched_image"),
+        "{response}"
+    );
+    let (status, answer) = server.post(
+        "/gatekeeper/verify",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+                "request": {"keys": [team, stranger]}}),
+    );
+    assert_eq!(status, 200);
+    let items = &answer["response"]["items"];
+    assert!(items[0]["value"].as_str().is_some(), "{answer}");
+    assert!(
+        items[1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("unmatched_image: "),
+        "{answer}"
+    );
+
+    // Change the vendor rule only: the team's verdict stays cached, the vendor's is redone.
+    let mut with_carol = bob_only.as_array().unwrap().clone();
+    with_carol.push(json!({"name": "carol", "publicKey": pem(&mallory)}));
+    write_atomically(&path, set(Value::Array(with_carol)).to_string().as_bytes());
+    eventually("the set's reload", || {
+        server.metric("ocisig_serve_reloads_total{result=\"ok\"}") >= 1.0
+    });
+    let before = counts.all.load(Ordering::SeqCst);
+    assert_eq!(server.verify_pod(&[&team])["allowed"], true);
+    assert_eq!(
+        counts.all.load(Ordering::SeqCst),
+        before,
+        "the team's rules did not change: its verdict comes from the cache"
+    );
+    assert_eq!(server.verify_pod(&[&vendor])["allowed"], true);
+    assert!(
+        counts.all.load(Ordering::SeqCst) > before,
+        "the vendor's rule changed: its image is verified again"
+    );
+
+    // A set whose rules name namespaces is refused at start, saying why.
+    let namespaced = tls.dir.join("namespaced.json");
+    std::fs::write(
+        &namespaced,
+        json!({"rules": [{"name": "prod", "images": ["**"], "namespaces": ["prod"], "static": "pass"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let output = env::ocisig(&[
+        "serve",
+        "--tls-cert",
+        tls.cert.to_str().unwrap(),
+        "--tls-key",
+        tls.key.to_str().unwrap(),
+        "--policy",
+        namespaced.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("does not match namespaces"),
+        "{output:?}"
+    );
+}
