@@ -132,6 +132,32 @@ pub fn policy_from_json(policy: &[u8]) -> Result<Policy, Verdict> {
     Policy::from_json(policy).map_err(policy_denial)
 }
 
+/// Verifies an evidence document under a policy or a policy set ([`Document::from_json`]):
+/// whether the image passes, and the verdict as JSON, a [`Verdict`] for a policy, a
+/// [`SetVerdict`] for a set (told apart by `allowed`, which only a set verdict has).
+/// Unreadable documents are denials, as in [`verify_json`]. For engines whose one document may
+/// be either (the OPA module's data).
+pub fn decide_json(document: &[u8], evidence: &[u8]) -> (bool, alloc::string::String) {
+    match Document::from_json(document) {
+        Err(err) => (false, policy_denial(err).to_json()),
+        Ok(Document::Policy(policy)) => {
+            let verdict = verify_evidence_json(&policy, evidence);
+            (verdict.verified(), verdict.to_json())
+        }
+        Ok(Document::Set(set)) => {
+            let verdict = match Evidence::from_json(evidence) {
+                Ok(parsed) => verify_set(&set, &parsed, None),
+                Err(err) => SetVerdict::denied(
+                    evidence_reason(&err),
+                    err.to_string(),
+                    set.digest().to_string(),
+                ),
+            };
+            (verdict.allowed(), verdict.to_json())
+        }
+    }
+}
+
 fn policy_denial(err: PolicyError) -> Verdict {
     let reason = match err {
         PolicyError::TooLarge(_) => Reason::LimitExceeded,

@@ -210,3 +210,48 @@ test("an attestation rule's verified statements come out through the SDK, as `oc
   assert.equal(denied.reason, "condition_not_met");
   assert.equal(denied.statements, undefined);
 });
+
+/** What `ocisig eval` decides for a policy file and an evidence file (exit 1 is a denial). */
+function shimEval(policyPath, evidencePath) {
+  try {
+    return execFileSync(ocisig, ["eval", "--policy", policyPath, "--evidence", evidencePath],
+      { encoding: "utf8" }).trim();
+  } catch (err) {
+    if (err.status === 1) return err.stdout.trim();
+    throw err;
+  }
+}
+
+test("a policy set as the data: the set verdict `ocisig eval` gives, rule by rule", async () => {
+  const policy = await opa.loadPolicy(wasm);
+  const setPath = join(root, "examples", "policy-set", "set.json");
+  const set = JSON.parse(readFileSync(setPath));
+  const dir = mkdtempSync(join(tmpdir(), "ocisig-opa-set-"));
+  const signed = JSON.parse(example("signed", "evidence.json"));
+  const cases = [
+    ["signed", signed, true, "verified"],
+    ["unsigned", JSON.parse(example("unsigned", "evidence.json")), false, "no_signatures"],
+    ["elsewhere", { ...signed, image: "quay.io/someone/else:v1" }, false, "unmatched_image"],
+    ["mirror", { ...signed, image: "registry.k8s.io/pause:3.9" }, true, "verified"],
+  ];
+  for (const [name, evidence, allowed, reason] of cases) {
+    const evidencePath = join(dir, `${name}.json`);
+    writeFileSync(evidencePath, JSON.stringify(evidence));
+    for (const data of [set, { ocisig: { policy: set } }]) {
+      policy.setData(data);
+      const [{ result }] = policy.evaluate(evidence);
+      // The binary adds the module's verdicts up with the same core code: the same decision.
+      assert.deepEqual(result, JSON.parse(shimEval(setPath, evidencePath)), name);
+      assert.equal(result.allowed, allowed, name);
+      assert.equal(result.reason, reason, name);
+      const [{ result: allow }] = policy.evaluate(evidence, "ocisig/allow");
+      assert.equal(allow, allowed, name);
+    }
+  }
+  // The rule that decided is named.
+  policy.setData(set);
+  const [{ result }] = policy.evaluate(JSON.parse(example("unsigned", "evidence.json")));
+  assert.match(result.message, /^rule "demo": /);
+  assert.equal(result.rules[0].name, "demo");
+  assert.equal(result.rules[0].verdict.reason, "no_signatures");
+});

@@ -6,22 +6,22 @@ use alloc::vec::Vec;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// `ocisig/verify`: the verdict object.
+/// `ocisig/verify`: the verdict object (a set verdict for a policy set).
 pub(crate) const VERIFY: u32 = 0;
-/// `ocisig/allow`: the verdict's `verified`, as a boolean.
+/// `ocisig/allow`: the verdict's `verified` (a set verdict's `allowed`), as a boolean.
 pub(crate) const ALLOW: u32 = 1;
 
 /// The `entrypoints()` document.
 pub(crate) const ENTRYPOINTS: &[u8] = br#"{"ocisig/verify":0,"ocisig/allow":1}"#;
 
-/// The result of `entrypoint` for the policy in `data` and the evidence `input`; `None` for an
-/// unknown entrypoint, which hosts see as an undefined (empty) result.
+/// The result of `entrypoint` for the policy or policy set in `data` and the evidence
+/// `input`; `None` for an unknown entrypoint, which hosts see as an undefined (empty) result.
 pub(crate) fn result(entrypoint: u32, data: &[u8], input: &[u8]) -> Option<Vec<u8>> {
     let policy = policy_of(data);
-    let verdict = ocisig::verify_json(policy.as_deref().unwrap_or(data), input);
+    let (passed, verdict) = ocisig::decide_json(policy.as_deref().unwrap_or(data), input);
     match entrypoint {
-        VERIFY => Some(verdict.to_json().into_bytes()),
-        ALLOW => Some(if verdict.verified() {
+        VERIFY => Some(verdict.into_bytes()),
+        ALLOW => Some(if passed {
             b"true".to_vec()
         } else {
             b"false".to_vec()
@@ -30,10 +30,10 @@ pub(crate) fn result(entrypoint: u32, data: &[u8], input: &[u8]) -> Option<Vec<u
     }
 }
 
-/// The policy inside a data document. Hosts that hand over their whole data tree (OPA with a
-/// bundle) keep the policy at `data.ocisig.policy`; hosts that set the policy as the data (the
-/// SDKs' `setData`) give it directly. A policy never has an `ocisig` member, so the two cannot
-/// be confused. `None` means "the data is the policy".
+/// The policy (or policy set) inside a data document. Hosts that hand over their whole data
+/// tree (OPA with a bundle) keep it at `data.ocisig.policy`; hosts that set the policy as the
+/// data (the SDKs' `setData`) give it directly. Neither a policy nor a set has an `ocisig`
+/// member, so the two cannot be confused. `None` means "the data is the policy".
 fn policy_of(data: &[u8]) -> Option<Vec<u8>> {
     // The policy's exact bytes go to the core, whose strict reader then sees duplicate keys
     // and everything else a re-serialization would hide.
