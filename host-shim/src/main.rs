@@ -217,12 +217,15 @@ enum Command {
         POST /lakom/resolve-tag-to-digest   mutating webhook: pins each image tag to its digest\n  \
         POST /lakom/verify-cosign-signature validating webhook: admits only verified images\n  \
         POST /gatekeeper/verify             Gatekeeper external data (ProviderRequest)\n  \
+        POST /gatekeeper/mutate             the same, answering pinned references (for Assign)\n  \
+        POST /v1/verify                     {\"images\": [...]} in, one decision per image out\n  \
         GET  /metrics /healthz /readyz      Prometheus metrics (Lakom's names) and probes\n\n\
         The validating webhook judges digest-pinned references: Kubernetes calls the mutating\n\
         webhook first, which pins them. A reference with only a tag is denied (unpinned_image)\n\
         unless --allow-tags, which resolves it again here: the node may then pull a tag that\n\
         has moved since (a time-of-check to time-of-use gap). Verdicts are cached by repository,\n\
-        image digest and policy digest, verified ones only unless --cache-denials; registry\n\
+        image digest and policy digest (under a policy set, the digests of the rules that\n\
+        apply to the image), verified ones only unless --cache-denials; registry\n\
         errors and timeouts are never cached. A timeout is a denial that says so, never \"no\n\
         signatures\". The policy and certificate files are read again when they change; a bad\n\
         new file is logged and the old one kept. SIGTERM lets requests in flight finish.\n\n\

@@ -237,12 +237,7 @@ async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
         .iter()
         .filter_map(|site| {
             let (_, digest) = pinned.iter().find(|(image, _)| *image == site.image)?;
-            let written = if state.options.keep_tag {
-                site.image.clone()
-            } else {
-                without_tag(&site.image).to_string()
-            };
-            let value = workload::pin(&written, digest)?;
+            let value = pinned_reference(state, &site.image, digest)?;
             Some(json!({"op": "replace", "path": site.pointer, "value": value}))
         })
         .collect();
@@ -255,6 +250,22 @@ async fn resolve(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
         with_patch(&mut response, &patch);
     }
     response
+}
+
+/// `image` (written with a tag) pinned to `digest` as the resolve webhook writes it:
+/// `repo:tag@sha256:…`, or `repo@sha256:…` with `--pin-digest-only`; `None` when it already
+/// names a digest.
+pub(super) fn pinned_reference(
+    state: &State,
+    image: &str,
+    digest: &Sha256Digest,
+) -> Option<String> {
+    let written = if state.options.keep_tag {
+        image
+    } else {
+        without_tag(image)
+    };
+    workload::pin(written, digest)
 }
 
 /// `repo` of `repo:tag`, as the core splits a reference ([`ocisig::oci::reference::split`]).

@@ -26,12 +26,22 @@ fn response(api_version: &str, items: Vec<Value>, system_error: Option<String>) 
     json!({"apiVersion": api_version, "kind": "ProviderResponse", "response": body})
 }
 
+/// What a verified key is answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// `/gatekeeper/verify`: the verified digest alone, for a constraint to compare.
+    Digest,
+    /// `/gatekeeper/mutate`: the whole pinned reference (`repo:tag@sha256:…`, as the resolve
+    /// webhook writes it), which Gatekeeper's `Assign` puts in place of the image field.
+    PinnedReference,
+}
+
 /// Answers one ProviderRequest: `Ok` with the response, or `Err` with a response that has
 /// only a `systemError` (for a request that is not a ProviderRequest; sent with 400).
 ///
 /// # Errors
 /// The `systemError` response for a malformed request.
-pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
+pub async fn handle(state: &Arc<State>, body: &[u8], answer: Answer) -> Result<Value, Value> {
     let bad = |what: String| response(API_VERSIONS[0], Vec::new(), Some(what));
     let request = ocisig::encoding::json::parse_value(body)
         .map_err(|err| bad(format!("not a ProviderRequest: {err}")))?;
@@ -76,7 +86,14 @@ pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, Value> {
                 for warning in &warnings {
                     super::log(&format!("admitted with a warning: {key}: {warning}"));
                 }
-                json!({"key": key, "value": digest.to_string()})
+                let value = match answer {
+                    Answer::Digest => digest.to_string(),
+                    Answer::PinnedReference => {
+                        super::admission::pinned_reference(state, &key, &digest)
+                            .unwrap_or_else(|| key.clone())
+                    }
+                };
+                json!({"key": key, "value": value})
             }
             Ok(other) | Err(other) => {
                 json!({"key": key, "error": format!("{}: {}", other.code(), other.message())})

@@ -7,6 +7,7 @@
 //! cache's time to live under the policy's digest.
 
 pub mod admission;
+pub mod api;
 pub mod cache;
 pub mod checker;
 pub mod config;
@@ -48,6 +49,10 @@ pub const RESOLVE_PATH: &str = "/lakom/resolve-tag-to-digest";
 pub const VERIFY_PATH: &str = "/lakom/verify-cosign-signature";
 /// The Gatekeeper provider path.
 pub const GATEKEEPER_PATH: &str = "/gatekeeper/verify";
+/// Gatekeeper's external data for a mutation (`Assign`): the pinned reference.
+pub const GATEKEEPER_MUTATE_PATH: &str = "/gatekeeper/mutate";
+/// The plain verification API.
+pub const API_VERIFY_PATH: &str = "/v1/verify";
 /// Prometheus metrics.
 pub const METRICS_PATH: &str = "/metrics";
 /// Liveness.
@@ -427,6 +432,8 @@ async fn handle(
         RESOLVE_PATH => "resolve",
         VERIFY_PATH => "verify",
         GATEKEEPER_PATH => "gatekeeper",
+        GATEKEEPER_MUTATE_PATH => "gatekeeper_mutate",
+        API_VERIFY_PATH => "api_verify",
         _ => "other",
     };
     let response = route(&state, request, webhooks).await;
@@ -450,15 +457,29 @@ async fn route(state: &Arc<State>, request: Request<Incoming>, webhooks: bool) -
             "text/plain; version=0.0.4; charset=utf-8",
             state.metrics.render() + &metrics::registry_requests(state.checker.registry_requests()),
         ),
-        (Method::POST, RESOLVE_PATH | VERIFY_PATH | GATEKEEPER_PATH) if webhooks => {
+        (
+            Method::POST,
+            RESOLVE_PATH | VERIFY_PATH | GATEKEEPER_PATH | GATEKEEPER_MUTATE_PATH | API_VERIFY_PATH,
+        ) if webhooks => {
             let body = match read_body(request, state.options.max_body_bytes).await {
                 Ok(body) => body,
                 Err(refusal) => return refusal,
             };
             match path.as_str() {
-                GATEKEEPER_PATH => match gatekeeper::handle(state, &body).await {
+                GATEKEEPER_PATH | GATEKEEPER_MUTATE_PATH => {
+                    let answer = if path == GATEKEEPER_PATH {
+                        gatekeeper::Answer::Digest
+                    } else {
+                        gatekeeper::Answer::PinnedReference
+                    };
+                    match gatekeeper::handle(state, &body, answer).await {
+                        Ok(response) => json_answer(StatusCode::OK, &response),
+                        Err(response) => json_answer(StatusCode::BAD_REQUEST, &response),
+                    }
+                }
+                API_VERIFY_PATH => match api::handle(state, &body).await {
                     Ok(response) => json_answer(StatusCode::OK, &response),
-                    Err(response) => json_answer(StatusCode::BAD_REQUEST, &response),
+                    Err(message) => text_answer(StatusCode::BAD_REQUEST, message),
                 },
                 _ => {
                     let hook = if path == RESOLVE_PATH {
@@ -475,9 +496,10 @@ async fn route(state: &Arc<State>, request: Request<Incoming>, webhooks: bool) -
                 }
             }
         }
-        (_, RESOLVE_PATH | VERIFY_PATH | GATEKEEPER_PATH) if webhooks => {
-            text_answer(StatusCode::METHOD_NOT_ALLOWED, "use POST")
-        }
+        (
+            _,
+            RESOLVE_PATH | VERIFY_PATH | GATEKEEPER_PATH | GATEKEEPER_MUTATE_PATH | API_VERIFY_PATH,
+        ) if webhooks => text_answer(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         (_, HEALTHZ_PATH | READYZ_PATH | METRICS_PATH) => {
             text_answer(StatusCode::METHOD_NOT_ALLOWED, "use GET")
         }
@@ -485,7 +507,8 @@ async fn route(state: &Arc<State>, request: Request<Incoming>, webhooks: bool) -
             StatusCode::NOT_FOUND,
             format!(
                 "no such endpoint; ocisig serve answers POST {RESOLVE_PATH}, POST {VERIFY_PATH}, \
-                 POST {GATEKEEPER_PATH}, GET {METRICS_PATH}, GET {HEALTHZ_PATH} and GET {READYZ_PATH}"
+                 POST {GATEKEEPER_PATH}, POST {GATEKEEPER_MUTATE_PATH}, POST {API_VERIFY_PATH}, \
+                 GET {METRICS_PATH}, GET {HEALTHZ_PATH} and GET {READYZ_PATH}"
             ),
         ),
     }

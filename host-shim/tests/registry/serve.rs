@@ -252,7 +252,10 @@ fn post_with(
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     // Every answer of the contract matches its schema in docs/schema/.
     let schema = match path {
-        "/gatekeeper/verify" if value.is_object() => Some(schema("serve-gatekeeper-response")),
+        "/gatekeeper/verify" | "/gatekeeper/mutate" if value.is_object() => {
+            Some(schema("serve-gatekeeper-response"))
+        }
+        "/v1/verify" if status == 200 => Some(schema("serve-verify-response")),
         "/lakom/resolve-tag-to-digest" | "/lakom/verify-cosign-signature" if status == 200 => {
             Some(schema("serve-admission-review"))
         }
@@ -1198,4 +1201,72 @@ fn a_policy_set_is_served_and_a_changed_rule_misses_only_its_images() {
         String::from_utf8_lossy(&output.stderr).contains("does not match namespaces"),
         "{output:?}"
     );
+}
+
+/// `POST /v1/verify` answers each image as the webhooks decide it, and `/gatekeeper/mutate`
+/// answers each verified key with the pinned reference, which, put in place of the image as
+/// Gatekeeper's `Assign` with external data puts it, is what the verify webhook admits.
+#[test]
+fn the_verify_api_and_the_gatekeeper_mutation_answer_as_the_webhooks_do() {
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let key = Key::new("api");
+    let other = Key::new("api-other");
+    let found = images(registry, &registry.host, "api", &key, &other);
+    let (_, _, server) = serving("api", &[("team", &key)], &registry.host, &[]);
+
+    let request = json!({"images": [found.signed_tag, found.unsigned, found.wrong_key]});
+    let errors: Vec<String> = schema("serve-verify-request")
+        .iter_errors(&request)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let (status, answer) = server.post("/v1/verify", &request);
+    assert_eq!(status, 200, "{answer}");
+    let results = &answer["results"];
+    assert_eq!(results[0]["allowed"], true, "{answer}");
+    assert_eq!(results[0]["digest"], found.digest.as_str());
+    assert_eq!(results[1]["reason"], "no_signatures", "{answer}");
+    assert_eq!(results[2]["reason"], "no_matching_signature", "{answer}");
+    // The webhook decides the same images the same way.
+    assert_eq!(server.verify_pod(&[&found.signed])["allowed"], true);
+    assert_eq!(server.verify_pod(&[&found.unsigned])["allowed"], false);
+    for bad in [
+        json!({"images": []}),
+        json!({"imgs": ["a"]}),
+        json!({"images": [1]}),
+    ] {
+        let (status, _) = server.post("/v1/verify", &bad);
+        assert_eq!(status, 400, "{bad}");
+    }
+
+    let (status, answer) = server.post(
+        "/gatekeeper/mutate",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+                "request": {"keys": [found.signed_tag, found.signed, found.unsigned]}}),
+    );
+    assert_eq!(status, 200);
+    let items = &answer["response"]["items"];
+    // A tag is pinned as the resolve webhook pins it, tag kept; a pinned key stays as it is.
+    assert_eq!(items[0]["value"], found.signed.as_str(), "{answer}");
+    assert_eq!(items[1]["value"], found.signed.as_str(), "{answer}");
+    assert!(
+        items[2]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("no_signatures: "),
+        "{answer}"
+    );
+    // Gatekeeper's Assign (dataSource: ValueAtLocation) puts the value at the location.
+    let mut object = pod(&[&found.signed_tag]);
+    object["spec"]["containers"][0]["image"] = items[0]["value"].clone();
+    let (status, admitted) = server.post("/lakom/verify-cosign-signature", &review("Pod", object));
+    assert_eq!(status, 200);
+    assert_eq!(admitted["response"]["allowed"], true, "{admitted}");
+    // The digest alone, which /gatekeeper/verify answers, would not be an image at all.
+    let mut object = pod(&[&found.signed_tag]);
+    object["spec"]["containers"][0]["image"] = json!(found.digest);
+    let (_, refused) = server.post("/lakom/verify-cosign-signature", &review("Pod", object));
+    assert_eq!(refused["response"]["allowed"], false, "{refused}");
 }
