@@ -93,6 +93,7 @@ web: wasm-target wasm-bindgen-cli ## Build the demo page and the browser library
 		mkdir -p dist/web/examples/$$example && \
 		cp examples/$$example/policy.json examples/$$example/evidence.json dist/web/examples/$$example/; \
 	done
+	mkdir -p dist/web/examples/policy-set && cp examples/policy-set/set.json dist/web/examples/policy-set/
 	@echo "dist/web: wasm + JS gzipped: $$(cat dist/web/pkg/ocisig_web_bg.wasm dist/web/pkg/ocisig_web.js dist/web/app.js | gzip -9 | wc -c) bytes"
 
 demo: web ## Serve the demo page at http://127.0.0.1:8080/ (PORT=...)

@@ -256,3 +256,41 @@ test('an attestation shows its decoded statement once it verifies', { skip }, as
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a policy set decides the evidence by the rules its image matches', { skip }, async () => {
+  const { page, requests, problems } = await openDemo();
+  await loadExample(page, 'signed');
+  await page.click('#load-set');
+  await page.waitForFunction(() => document.getElementById('set').value.includes('"rules"'));
+  const decide = async (image) => {
+    await page.fill('#set-image', image);
+    await page.evaluate(() => { document.getElementById('set-banner').dataset.state = 'idle'; });
+    await page.click('#decide');
+    await page.waitForFunction(
+      () => ['verified', 'denied'].includes(document.getElementById('set-banner').dataset.state),
+    );
+    return {
+      state: await page.locator('#set-banner').getAttribute('data-state'),
+      reason: await page.locator('#set-banner').getAttribute('data-reason'),
+      rules: await page.locator('#set-rules li').allInnerTexts(),
+    };
+  };
+  // The example's own image: the "demo" rule trusts alice, who signed it.
+  const own = await decide('127.0.0.1:5055/ocisig/demo:v1');
+  assert.equal(own.state, 'verified');
+  assert.equal(own.rules.length, 1);
+  assert.match(own.rules[0], /^Rule "demo" \(enforce\): passed/);
+  // A static rule, and an image no rule matches.
+  const mirror = await decide('registry.k8s.io/pause:3.9');
+  assert.equal(mirror.state, 'verified');
+  assert.match(mirror.rules[0], /^Rule "kubernetes"/);
+  const stranger = await decide('quay.io/someone/else:v1');
+  assert.deepEqual([stranger.state, stranger.reason, stranger.rules], ['denied', 'unmatched_image', []]);
+  // The vendor's rule is warn-only: alice is not the vendor's signer, yet the image is admitted.
+  const vendor = await decide('quay.io/vendor/db:v1');
+  assert.equal(vendor.state, 'verified');
+  assert.match(await page.locator('#set-banner').innerText(), /Warning: rule "vendor"/);
+  assert.deepEqual(problems, []);
+  assert.ok(requests.every((url) => url.startsWith(origin)), requests.join(' '));
+  await page.close();
+});

@@ -1,6 +1,7 @@
 //! The ocisig verifier for JavaScript, through wasm-bindgen. The same core and contracts as
-//! every other host: policy and evidence JSON in, the verdict out, plus read-only views for
-//! a page to show (`inspectKey`, `inspectEvidence`, `layerChecks`).
+//! every other host: policy and evidence JSON in, the verdict out (`verify`; `decide` for a
+//! policy set too), plus read-only views for a page to show (`inspectKey`, `inspectEvidence`,
+//! `layerChecks`).
 //!
 //! Documents may be passed as JSON text or as plain JavaScript objects; results are plain
 //! objects. `verify` never throws: unreadable input is a denial with a reason, as everywhere.
@@ -42,6 +43,24 @@ pub fn verify(policy: &JsValue, evidence: &JsValue) -> JsValue {
         }
     };
     to_js(&verdict.to_json())
+}
+
+/// Decides `evidence` under `document`, a policy or a policy set (`docs/policy-sets.md`): the
+/// verdict object for a policy, the set verdict (`allowed`, each matching rule with its
+/// verdict, warnings) for a set. Never throws.
+#[wasm_bindgen]
+pub fn decide(document: &JsValue, evidence: &JsValue) -> JsValue {
+    match (document_bytes(document), document_bytes(evidence)) {
+        (Ok(document), Ok(evidence)) => to_js(&ocisig::decide_json(&document, &evidence).1),
+        (Err(why), _) => to_js(
+            &ocisig::Verdict::denied(ocisig::Reason::InvalidPolicy, format!("policy: {why}"))
+                .to_json(),
+        ),
+        (_, Err(why)) => to_js(
+            &ocisig::Verdict::denied(ocisig::Reason::InvalidEvidence, format!("evidence: {why}"))
+                .to_json(),
+        ),
+    }
 }
 
 /// Describes a PEM public key: `{kind, algorithm, fingerprint}`.

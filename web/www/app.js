@@ -1,6 +1,6 @@
 // The demo page: gathers evidence and a policy, runs the ocisig core (WebAssembly) in the
 // page, and explains the verdict check by check. No network requests beyond this origin.
-import init, { verify, inspectKey, inspectEvidence, layerChecks, keylessChecks, buildEvidence } from './pkg/ocisig_web.js';
+import init, { verify, decide, inspectKey, inspectEvidence, layerChecks, keylessChecks, buildEvidence } from './pkg/ocisig_web.js';
 
 const $ = (id) => document.getElementById(id);
 const CHECKS = [];
@@ -326,6 +326,45 @@ function run() {
   showLayers(summary, verdict);
 }
 
+// ---- policy sets --------------------------------------------------------------------------
+function decideSet() {
+  const banner = $('set-banner');
+  const evidenceText = $('evidence').value.trim();
+  let evidence;
+  try {
+    evidence = JSON.parse(evidenceText);
+  } catch {
+    banner.dataset.state = 'error';
+    banner.textContent = '⚠ Give the evidence first (load an example above).';
+    return;
+  }
+  const image = $('set-image').value.trim();
+  if (image) evidence.image = image;
+  const verdict = decide($('set').value, evidence);
+  const allowed = verdict.allowed ?? verdict.verified;
+  banner.dataset.state = allowed ? 'verified' : 'denied';
+  banner.dataset.reason = verdict.reason;
+  banner.replaceChildren(
+    el('strong', { class: 'verdict', text: allowed ? '✓ Allowed' : `✗ Denied: ${verdict.reason}` }),
+    el('p', { text: verdict.message }),
+  );
+  for (const warning of verdict.warnings || []) banner.append(el('p', { class: 'explain', text: `Warning: ${warning}` }));
+  $('set-rules').replaceChildren(...(verdict.rules || []).map((rule) => el('li', {
+    class: rule.passed ? 'rule passed' : 'rule failed',
+    'data-rule': rule.name,
+    text: `Rule "${rule.name}" (${rule.mode}): ${rule.passed ? 'passed' : rule.reason} · ${rule.message}`,
+  })));
+}
+
+async function loadSet() {
+  const response = await fetch('examples/policy-set/set.json');
+  if (!response.ok) throw new Error(`examples/policy-set/set.json: ${response.status}`);
+  $('set').value = await response.text();
+  if (!$('set-image').value) {
+    try { $('set-image').value = JSON.parse($('evidence').value).image; } catch { /* none yet */ }
+  }
+}
+
 // ---- wiring ------------------------------------------------------------------------------
 async function loadExample(name) {
   const [policy, evidence] = await Promise.all(['policy', 'evidence'].map(async (part) => {
@@ -395,6 +434,12 @@ function wire() {
   $('add-key').addEventListener('click', () => addKey().querySelector('textarea').focus());
   for (const id of ['threshold', 'required', 'annotations', 'match-reference']) $(id).addEventListener('input', showPolicy);
   $('verify').addEventListener('click', run);
+  $('decide').addEventListener('click', decideSet);
+  $('load-set').addEventListener('click', () => loadSet().catch((error) => {
+    $('set-banner').dataset.state = 'error';
+    $('set-banner').textContent = `⚠ ${error.message}`;
+  }));
+  acceptDrops($('set'), (text) => { $('set').value = text; });
 }
 
 await init();
