@@ -14,7 +14,6 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
 use crate::oci::reference::Reference;
 
@@ -85,13 +84,40 @@ impl Glob {
     /// failing that, the reference as written. An image that is not a reference matches no
     /// glob.
     pub fn matches(&self, image: &str) -> bool {
-        let Ok(reference) = Reference::parse(image) else {
-            return false;
-        };
+        ImageName::of(image).is_some_and(|name| self.matches_name(&name))
+    }
+
+    /// Whether the glob matches an image whose names were worked out once
+    /// ([`ImageName::of`]), as [`Glob::matches`] does: for a set, whose every glob is tried on
+    /// one image.
+    pub fn matches_name(&self, name: &ImageName<'_>) -> bool {
         let pattern = self.matched.as_bytes();
-        let name = normalized_name(&reference);
-        matches_bytes(pattern, name.as_bytes(), false)
-            || (name != image && matches_bytes(pattern, image.as_bytes(), false))
+        matches_bytes(pattern, name.normalized.as_bytes(), false)
+            || (name.normalized != name.written
+                && matches_bytes(pattern, name.written.as_bytes(), false))
+    }
+}
+
+/// An image's names as globs match them: normalized ([`normalized_name`]) and as written.
+#[derive(Clone, Debug)]
+pub struct ImageName<'a> {
+    normalized: String,
+    written: &'a str,
+}
+
+impl<'a> ImageName<'a> {
+    /// The names of `image`; `None` when it is no reference (and so matches no glob).
+    pub fn of(image: &'a str) -> Option<Self> {
+        let reference = Reference::parse(image).ok()?;
+        Some(Self {
+            normalized: normalized_name(&reference),
+            written: image,
+        })
+    }
+
+    /// The image as written.
+    pub fn written(&self) -> &'a str {
+        self.written
     }
 }
 
@@ -121,9 +147,22 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 /// pattern positions reachable after each byte of text is kept (a small automaton), so the
 /// work is at most the product of the two lengths, whatever the pattern.
 fn matches_bytes(pattern: &[u8], text: &[u8], crosses: bool) -> bool {
+    // The literal part before the first wildcard must start the text: most globs of a set
+    // fail here, without the automaton.
+    let literal = pattern
+        .iter()
+        .position(|&c| c == b'*' || c == b'?')
+        .unwrap_or(pattern.len());
+    if !text.starts_with(&pattern[..literal]) {
+        return false;
+    }
+    if literal == pattern.len() {
+        return text.len() == literal;
+    }
+    let (pattern, text) = (&pattern[literal..], &text[literal..]);
     let n = pattern.len();
     // A star may match nothing: from a position on a star, the next one is reachable too.
-    let close = |reachable: &mut Vec<bool>| {
+    let close = |reachable: &mut [bool]| {
         for j in 0..n {
             if reachable[j] && pattern[j] == b'*' {
                 reachable[j + 1] = true;
@@ -131,12 +170,13 @@ fn matches_bytes(pattern: &[u8], text: &[u8], crosses: bool) -> bool {
         }
     };
     let mut reachable = alloc::vec![false; n + 1];
+    let mut next = alloc::vec![false; n + 1];
     reachable[0] = true;
     close(&mut reachable);
     for &c in text {
-        let mut next = alloc::vec![false; n + 1];
+        next.fill(false);
+        let slash_ok = crosses || c != b'/';
         for j in (0..n).filter(|&j| reachable[j]) {
-            let slash_ok = crosses || c != b'/';
             match pattern[j] {
                 // A star consumes the byte and stays; one of `**` crosses `/`.
                 b'*' if slash_ok || pattern.get(j + 1) == Some(&b'*') => next[j] = true,
@@ -151,7 +191,7 @@ fn matches_bytes(pattern: &[u8], text: &[u8], crosses: bool) -> bool {
         if !next.contains(&true) {
             return false;
         }
-        reachable = next;
+        core::mem::swap(&mut reachable, &mut next);
     }
     reachable[n]
 }
@@ -177,6 +217,7 @@ pub fn legacy_matches(pattern: &str, image: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     /// policy-controller's own cases (`pkg/apis/glob/glob_test.go`), each with its verdict.
     /// Its error cases are a glob that does not compile, or an image that is no reference,

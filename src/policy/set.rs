@@ -23,7 +23,7 @@ use core::str::FromStr;
 use crate::crypto::digest::Sha256Digest;
 use crate::encoding::json::{self, Fields};
 use crate::limits;
-use crate::oci::glob::{self, Glob};
+use crate::oci::glob::{self, Glob, ImageName};
 use crate::policy::compiled::Policy;
 use crate::policy::document::{PolicyDocument, PolicyError, invalid, named};
 
@@ -235,14 +235,26 @@ impl Rule {
     /// caller that has none), namespace globs do not narrow the rule: it applies, so that an
     /// unknown namespace never lets an image skip a rule.
     pub fn applies_to(&self, image: &str, namespace: Option<&str>) -> bool {
-        self.images.iter().any(|glob| glob.matches(image))
-            && match namespace {
-                Some(namespace) if !self.namespaces.is_empty() => self
-                    .namespaces
-                    .iter()
-                    .any(|glob| glob::wildcard(glob, namespace)),
-                _ => true,
-            }
+        self.applies(image, ImageName::of(image).as_ref(), namespace)
+    }
+
+    /// [`Rule::applies_to`], with the image's names worked out once for all the rules of a set
+    /// (`None`: the image is no reference, which only an old Kubewarden glob may match).
+    fn applies(&self, image: &str, name: Option<&ImageName<'_>>, namespace: Option<&str>) -> bool {
+        self.images.iter().any(|matcher| match matcher {
+            ImageMatcher::Glob(glob) => name.is_some_and(|name| glob.matches_name(name)),
+            ImageMatcher::Legacy(pattern) => glob::legacy_matches(pattern, image),
+        }) && self.namespace_matches(namespace)
+    }
+
+    fn namespace_matches(&self, namespace: Option<&str>) -> bool {
+        match namespace {
+            Some(namespace) if !self.namespaces.is_empty() => self
+                .namespaces
+                .iter()
+                .any(|glob| glob::wildcard(glob, namespace)),
+            _ => true,
+        }
     }
 
     fn canonical_digest(&self) -> Sha256Digest {
@@ -429,9 +441,10 @@ impl PolicySet {
 
     /// The rules that apply to `image` (as written) in `namespace`, in order.
     pub fn rules_for<'a>(&'a self, image: &str, namespace: Option<&str>) -> Vec<&'a Rule> {
+        let name = ImageName::of(image);
         self.rules
             .iter()
-            .filter(|rule| rule.applies_to(image, namespace))
+            .filter(|rule| rule.applies(image, name.as_ref(), namespace))
             .collect()
     }
 }

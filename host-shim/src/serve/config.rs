@@ -62,7 +62,14 @@ pub struct ActivePolicy {
     pub document: Document,
     /// The policy's or the set's digest, for the log.
     pub digest: String,
+    /// Under a set, [`ActivePolicy::key_for`]'s answers by image, so that a cached verdict
+    /// costs no glob matching (at most [`MAX_KEYS_KEPT`], then started afresh; it lives and
+    /// dies with this policy).
+    keys: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
+
+/// The most images whose set cache key is kept.
+const MAX_KEYS_KEPT: usize = 10_000;
 
 impl ActivePolicy {
     /// What to fetch for `image` (as written) under it ([`Plan::of_document`]).
@@ -74,17 +81,26 @@ impl ActivePolicy {
     /// set, what `unmatched` says and the digests of the rules that apply to `image`, so that
     /// a changed rule misses only the entries of the images it applies to.
     pub fn key_for(&self, image: &str) -> String {
-        match &self.document {
-            Document::Policy(policy) => policy.digest().to_string(),
-            Document::Set(set) => {
-                let mut key = String::from(set.unmatched().name());
-                for rule in set.rules_for(image, None) {
-                    key.push(' ');
-                    key.push_str(&rule.digest().to_string());
-                }
-                key
-            }
+        let Document::Set(set) = &self.document else {
+            return self.digest.clone();
+        };
+        let mut keys = match self.keys.lock() {
+            Ok(keys) => keys,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(key) = keys.get(image) {
+            return key.clone();
         }
+        let mut key = String::from(set.unmatched().name());
+        for rule in set.rules_for(image, None) {
+            key.push(' ');
+            key.push_str(&rule.digest().to_string());
+        }
+        if keys.len() >= MAX_KEYS_KEPT {
+            keys.clear();
+        }
+        keys.insert(image.to_string(), key.clone());
+        key
     }
 }
 
@@ -130,6 +146,7 @@ pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
         json,
         document,
         digest,
+        keys: std::sync::Mutex::default(),
     })
 }
 
