@@ -99,6 +99,7 @@ pub use policy::document::{
     AttestationDocument, Format, IdentityDocument, KeyDocument, LimitsDocument, PolicyDocument,
     PolicyError, RekorDocument, RekorMode,
 };
+pub use policy::scope::{Resource, ResourceMatch, Scope};
 pub use policy::set::{Body, Document, ImageMatcher, Mode, PolicySet, Rule, Unmatched};
 pub use verdict::outcome::{
     AttestationResult, BundleResult, LayerResult, PlatformResult, Verdict, VerifiedStatement,
@@ -146,7 +147,7 @@ pub fn decide_json(document: &[u8], evidence: &[u8]) -> (bool, alloc::string::St
         }
         Ok(Document::Set(set)) => {
             let verdict = match Evidence::from_json(evidence) {
-                Ok(parsed) => verify_set(&set, &parsed, None),
+                Ok(parsed) => verify_set(&set, &parsed, &Scope::UNKNOWN),
                 Err(err) => SetVerdict::denied(
                     evidence_reason(&err),
                     err.to_string(),

@@ -75,7 +75,7 @@ impl Batch<'_> {
 
     fn one(&self, source: &Source) -> ImageOutcome {
         let image = source.image();
-        let plan = Plan::of_document(self.document, &image);
+        let plan = Plan::of_document(self.document, &image, &ocisig::Scope::UNKNOWN);
         match evidence::fetch(source, self.registry, &plan) {
             Ok(fetched) => ImageOutcome::Verdict(ModuleVerdict::judge(
                 self.module,
@@ -84,6 +84,7 @@ impl Batch<'_> {
                 &image,
                 &fetched.digest,
                 &fetched.document,
+                &ocisig::Scope::UNKNOWN,
             )),
             Err(err) => ImageOutcome::FetchFailed(err),
         }

@@ -236,12 +236,12 @@ impl Translation<'_> {
                 "CUE and Rego policies over the authorities' results are not supported",
             ));
         }
-        if !list(spec, "match").map_err(self.at("spec"))?.is_empty() {
-            return Err(self.fail(
-                "spec.match",
-                "matching by resource kind and labels is not supported yet; without it the \
-                 policy applies to every resource, so remove it only if that is what you mean",
-            ));
+        // spec.match: the resource kinds (and labels) the policy applies to, in admission.
+        // Read here by the core's reader, so that an error names the document's field.
+        let matches = list(spec, "match").map_err(self.at("spec"))?;
+        for (i, entry) in matches.iter().enumerate() {
+            ocisig::ResourceMatch::read(entry)
+                .map_err(|e| self.fail(&format!("spec.match[{i}]"), e))?;
         }
         let mut images = Vec::new();
         for (i, image) in list(spec, "images")
@@ -284,6 +284,9 @@ impl Translation<'_> {
             }
         }
         let mut rule = json!({ "name": name, "images": images, "mode": mode });
+        if !matches.is_empty() {
+            rule["match"] = Value::Array(matches.to_vec());
+        }
         if statics.iter().any(|(pass, _)| *pass) {
             // Any one authority satisfies the policy: a passing static one always does.
             rule["static"] = json!("pass");
@@ -731,7 +734,7 @@ mod tests {
             parsed.rules()[0].name(),
             "image-is-signed-by-github-actions"
         );
-        assert!(parsed.rules()[0].applies_to("ghcr.io/a/b/c:v1", None));
+        assert!(parsed.rules()[0].applies_to("ghcr.io/a/b/c:v1", &ocisig::Scope::UNKNOWN));
     }
 
     #[test]
@@ -766,6 +769,32 @@ mod tests {
         assert_eq!(set["rules"][1]["static"], "fail");
         assert_eq!(set["rules"][1]["message"], "use the mirror");
         assert_eq!(parsed.rules().len(), 2);
+    }
+
+    /// `spec.match` narrows the policy to the resources it selects, as policy-controller's
+    /// validator does; where the resource is not known the policy applies.
+    #[test]
+    fn match_selects_resources_and_labels() {
+        let yaml = cip(
+            "deployments-only",
+            "  images:\n  - glob: \"**\"\n  authorities:\n  - static:\n      action: fail\n  match:\n  - group: apps\n    version: \"*\"\n    resource: deployments\n    selector:\n      matchLabels:\n        tier: front\n",
+        );
+        let (set, parsed) = checked(&yaml);
+        assert_eq!(set["rules"][0]["match"][0]["resource"], "deployments");
+        let rule = &parsed.rules()[0];
+        let front = json!({"tier": "front"});
+        let scope = |resource: &'static str, group: &'static str| ocisig::Scope {
+            namespace: Some("default"),
+            resource: Some(ocisig::Resource {
+                group,
+                version: "v1",
+                resource,
+            }),
+            labels: front.as_object(),
+        };
+        assert!(rule.applies_to("nginx", &scope("deployments", "apps")));
+        assert!(!rule.applies_to("nginx", &scope("pods", "")));
+        assert!(rule.applies_to("nginx", &ocisig::Scope::UNKNOWN));
     }
 
     /// The shape of `custom-key-attestation-sbom-spdxjson.yaml` without its CUE policy: the
@@ -826,8 +855,12 @@ mod tests {
                 "cips.yaml[0] spec.authorities[0].keyless.insecureIgnoreSCT",
             ),
             (
-                "  images:\n  - glob: \"**\"\n  authorities:\n  - static:\n      action: pass\n  match:\n  - resource: pods\n    version: v1\n".into(),
-                "cips.yaml[0] spec.match: matching by resource kind",
+                "  images:\n  - glob: \"**\"\n  authorities:\n  - static:\n      action: pass\n  match:\n  - version: v1\n    selector:\n      matchLabels:\n        a: b\n".into(),
+                "cips.yaml[0] spec.match[0]: resource: a match entry names a resource",
+            ),
+            (
+                "  images:\n  - glob: \"**\"\n  authorities:\n  - static:\n      action: pass\n  match:\n  - resource: pods\n    version: v1\n    selector:\n      matchExpressions:\n      - key: a\n        operator: Gt\n        values: [\"1\"]\n".into(),
+                "cips.yaml[0] spec.match[0]: selector: matchExpressions[0]: operator: \"Gt\" is not In",
             ),
             (
                 "  images:\n  - glob: \"**\"\n  authorities:\n  - static:\n      action: pass\n  colour: blue\n".into(),

@@ -938,6 +938,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                             parsed.image(),
                             &parsed.digest(),
                             &evidence,
+                            &ocisig::Scope::UNKNOWN,
                         ),
                         Err(err) => {
                             ModuleVerdict::denied(ocisig::Reason::InvalidEvidence, err.to_string())

@@ -125,8 +125,9 @@ impl ModuleVerdict {
 
     /// An image's verdict under `document`: the module's for a policy; for a policy set, the
     /// core's decision ([`ocisig::decide_set`]) over the verdicts the module gives for the
-    /// policies of the rules that match `image`, each handed over as the set has it. Every
-    /// signature is still judged in the sandbox; only the rules' bookkeeping runs here.
+    /// policies of the rules that match `image` admitted in `scope`, each handed over as the set
+    /// has it. Every signature is still judged in the sandbox; only the rules' bookkeeping runs
+    /// here.
     pub fn judge(
         module: &VerifierModule,
         document: &ocisig::Document,
@@ -134,6 +135,7 @@ impl ModuleVerdict {
         image: &str,
         digest: &ocisig::Sha256Digest,
         evidence: &[u8],
+        scope: &ocisig::Scope<'_>,
     ) -> Self {
         let ocisig::Document::Set(set) = document else {
             return module.verify(document_json, evidence);
@@ -142,7 +144,7 @@ impl ModuleVerdict {
             set,
             image,
             Some(digest.to_string()),
-            None,
+            scope,
             |rule, index| match rule.policy_json(index) {
                 Some(policy) => module.verify(policy.as_bytes(), evidence),
                 None => Self::denied(

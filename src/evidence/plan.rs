@@ -40,6 +40,7 @@ use crate::evidence::document::Evidence;
 use crate::oci::manifest::{self, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::policy::compiled::Policy;
 use crate::policy::document::{Format, LimitsDocument};
+use crate::policy::scope::Scope;
 use crate::policy::set::Document;
 
 /// The tag cosign stores an image's signatures under: `sha256-<hex>.sig`.
@@ -276,14 +277,15 @@ impl Plan {
         })
     }
 
-    /// What `document` reads for `image` (as written): a policy's plan, or, for a set, what
-    /// the policies of the rules that apply to it read ([`Plan::of_all`]); nothing but the
-    /// digest when no rule with a policy applies (unmatched, or static rules only).
-    pub fn of_document(document: &Document, image: &str) -> Self {
+    /// What `document` reads for `image` (as written, admitted in `scope`): a policy's plan,
+    /// or, for a set, what the policies of the rules that apply to it read ([`Plan::of_all`]);
+    /// nothing but the digest when no rule with a policy applies (unmatched, or static rules
+    /// only).
+    pub fn of_document(document: &Document, image: &str, scope: &Scope<'_>) -> Self {
         match document {
             Document::Policy(policy) => Self::of(policy),
             Document::Set(set) => {
-                let rules = set.rules_for(image, None);
+                let rules = set.rules_for(image, scope);
                 let mut policies = rules.iter().flat_map(|rule| rule.policies()).peekable();
                 if policies.peek().is_none() {
                     return Self {

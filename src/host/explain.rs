@@ -29,6 +29,9 @@ pub fn explain(document: &Document) -> Value {
                     }).collect::<Vec<_>>(),
                     "namespaces": rule.namespaces(),
                 });
+                if !rule.resources().is_empty() {
+                    out["match"] = rule.resources().iter().map(|m| m.to_json()).collect();
+                }
                 match rule.body() {
                     Body::Static { pass, message } => {
                         out["static"] = json!(if *pass { "pass" } else { "fail" });

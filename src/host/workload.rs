@@ -8,6 +8,60 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use crate::crypto::digest::Sha256Digest;
+use crate::policy::scope::{Resource, Scope};
+
+/// Where an admitted object is, as a policy set's rule conditions read it ([`Scope`]), owned so
+/// that a host can keep it across its tasks. Read from the AdmissionRequest alone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Admitted {
+    /// `request.namespace` (none when empty or missing).
+    pub namespace: Option<String>,
+    /// `request.resource`: group, version, resource (none when missing).
+    pub resource: Option<[String; 3]>,
+    /// The object's `metadata.labels` (empty when it has none).
+    pub labels: serde_json::Map<String, Value>,
+}
+
+impl Admitted {
+    /// What `request` (an AdmissionReview's `request`) says of where its object is.
+    pub fn of_request(request: &Value) -> Self {
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(String::from);
+        let namespace = text(request.get("namespace")).filter(|ns| !ns.is_empty());
+        let resource = request.get("resource").and_then(|r| {
+            Some([
+                text(r.get("group")).unwrap_or_default(),
+                text(r.get("version"))?,
+                text(r.get("resource")).filter(|name| !name.is_empty())?,
+            ])
+        });
+        let labels = request
+            .pointer("/object/metadata/labels")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        Self {
+            namespace,
+            resource,
+            labels,
+        }
+    }
+
+    /// As the rules read it: the labels only where the resource is known.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            namespace: self.namespace.as_deref(),
+            resource: self
+                .resource
+                .as_ref()
+                .map(|[group, version, resource]| Resource {
+                    group,
+                    version,
+                    resource,
+                }),
+            labels: self.resource.as_ref().map(|_| &self.labels),
+        }
+    }
+}
 
 /// The JSON pointer of the pod spec inside an object of `kind`, or `None` for kinds this
 /// policy does not look at.
@@ -106,6 +160,32 @@ pub fn rejection(failures: &[(&str, &str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_where_an_admitted_object_is() {
+        let request = serde_json::json!({"namespace": "prod",
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "object": {"metadata": {"labels": {"tier": "front"}}}});
+        let admitted = Admitted::of_request(&request);
+        let scope = admitted.scope();
+        assert_eq!(scope.namespace, Some("prod"));
+        assert_eq!(
+            scope.resource,
+            Some(Resource {
+                group: "apps",
+                version: "v1",
+                resource: "deployments"
+            })
+        );
+        assert_eq!(
+            scope.labels.and_then(|l| l.get("tier")),
+            Some(&serde_json::json!("front"))
+        );
+        // Without a resource, the labels are not read either: the conditions do not narrow.
+        let bare = Admitted::of_request(&serde_json::json!({"namespace": ""}));
+        assert_eq!(bare, Admitted::default());
+        assert!(bare.scope().labels.is_none() && bare.scope().namespace.is_none());
+    }
 
     #[test]
     fn finds_every_container_list_of_a_cronjob() {

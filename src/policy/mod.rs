@@ -5,4 +5,5 @@
 pub mod attestation;
 pub(crate) mod compiled;
 pub(crate) mod document;
+pub mod scope;
 pub mod set;

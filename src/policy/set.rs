@@ -26,6 +26,7 @@ use crate::limits;
 use crate::oci::glob::{self, Glob, ImageName};
 use crate::policy::compiled::Policy;
 use crate::policy::document::{PolicyDocument, PolicyError, invalid, named};
+use crate::policy::scope::{Conditions, ResourceMatch, Scope};
 
 /// What a rule's failure does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -153,7 +154,7 @@ pub enum Body {
 pub struct Rule {
     name: String,
     images: Vec<ImageMatcher>,
-    namespaces: Vec<String>,
+    conditions: Conditions,
     mode: Mode,
     body: Body,
     digest: Sha256Digest,
@@ -175,7 +176,10 @@ impl Rule {
         let mut rule = Self {
             name: name.into(),
             images,
-            namespaces,
+            conditions: Conditions {
+                namespaces,
+                resources: Vec::new(),
+            },
             mode,
             body,
             digest: Sha256Digest::of(b""),
@@ -195,9 +199,28 @@ impl Rule {
         &self.images
     }
 
+    /// This rule, applying only to the resources `resources` select (policy-controller's
+    /// `spec.match`; empty: every resource).
+    #[must_use]
+    pub fn with_resources(mut self, resources: Vec<ResourceMatch>) -> Self {
+        self.conditions.resources = resources;
+        self.digest = self.canonical_digest();
+        self
+    }
+
     /// The namespace globs; empty for every namespace.
     pub fn namespaces(&self) -> &[String] {
-        &self.namespaces
+        &self.conditions.namespaces
+    }
+
+    /// The resources it applies to; empty for every resource.
+    pub fn resources(&self) -> &[ResourceMatch] {
+        &self.conditions.resources
+    }
+
+    /// Its conditions on where an image is admitted.
+    pub fn conditions(&self) -> &Conditions {
+        &self.conditions
     }
 
     /// What a failure does.
@@ -231,30 +254,20 @@ impl Rule {
         }
     }
 
-    /// Whether it applies to `image` in `namespace`. Without a namespace (a command line, a
-    /// caller that has none), namespace globs do not narrow the rule: it applies, so that an
-    /// unknown namespace never lets an image skip a rule.
-    pub fn applies_to(&self, image: &str, namespace: Option<&str>) -> bool {
-        self.applies(image, ImageName::of(image).as_ref(), namespace)
+    /// Whether it applies to `image` admitted in `scope`. A part of the scope not known (a
+    /// command line knows none) does not narrow the rule: it applies, so that an unknown
+    /// namespace or resource never lets an image skip a rule.
+    pub fn applies_to(&self, image: &str, scope: &Scope<'_>) -> bool {
+        self.applies(image, ImageName::of(image).as_ref(), scope)
     }
 
     /// [`Rule::applies_to`], with the image's names worked out once for all the rules of a set
     /// (`None`: the image is no reference, which only an old Kubewarden glob may match).
-    fn applies(&self, image: &str, name: Option<&ImageName<'_>>, namespace: Option<&str>) -> bool {
+    fn applies(&self, image: &str, name: Option<&ImageName<'_>>, scope: &Scope<'_>) -> bool {
         self.images.iter().any(|matcher| match matcher {
             ImageMatcher::Glob(glob) => name.is_some_and(|name| glob.matches_name(name)),
             ImageMatcher::Legacy(pattern) => glob::legacy_matches(pattern, image),
-        }) && self.namespace_matches(namespace)
-    }
-
-    fn namespace_matches(&self, namespace: Option<&str>) -> bool {
-        match namespace {
-            Some(namespace) if !self.namespaces.is_empty() => self
-                .namespaces
-                .iter()
-                .any(|glob| glob::wildcard(glob, namespace)),
-            _ => true,
-        }
+        }) && self.conditions.met_by(scope)
     }
 
     fn canonical_digest(&self) -> Sha256Digest {
@@ -267,13 +280,21 @@ impl Rule {
                 "message": message,
             }),
         };
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "name": self.name,
             "images": self.images.iter().map(ImageMatcher::canonical).collect::<Vec<_>>(),
-            "namespaces": self.namespaces,
+            "namespaces": self.conditions.namespaces,
             "mode": self.mode.name(),
             "body": body,
         });
+        if !self.conditions.resources.is_empty() {
+            canonical["match"] = self
+                .conditions
+                .resources
+                .iter()
+                .map(ResourceMatch::to_json)
+                .collect();
+        }
         Sha256Digest::of(canonical.to_string().as_bytes())
     }
 }
@@ -294,6 +315,7 @@ impl PolicySet {
         "name",
         "images",
         "namespaces",
+        "match",
         "mode",
         "policy",
         "anyOf",
@@ -343,17 +365,19 @@ impl PolicySet {
                     "at least one image glob is needed (`**` for every image)",
                 ));
             }
-            if rule.images.len() + rule.namespaces.len() > limits::MAX_RULE_GLOBS {
+            let globs = rule.images.len()
+                + rule.conditions.namespaces.len()
+                + rule.conditions.resources.len();
+            if globs > limits::MAX_RULE_GLOBS {
                 return Err(invalid(
                     format!("{field}.images"),
                     format!(
-                        "{} globs; the most accepted in a rule is {}",
-                        rule.images.len() + rule.namespaces.len(),
+                        "{globs} globs and match entries; the most accepted in a rule is {}",
                         limits::MAX_RULE_GLOBS
                     ),
                 ));
             }
-            if let Some(empty) = rule.namespaces.iter().position(String::is_empty) {
+            if let Some(empty) = rule.conditions.namespaces.iter().position(String::is_empty) {
                 return Err(invalid(
                     format!("{field}.namespaces[{empty}]"),
                     "a namespace glob must not be empty",
@@ -439,13 +463,18 @@ impl PolicySet {
         self.digest
     }
 
-    /// The rules that apply to `image` (as written) in `namespace`, in order.
-    pub fn rules_for<'a>(&'a self, image: &str, namespace: Option<&str>) -> Vec<&'a Rule> {
+    /// The rules that apply to `image` (as written) admitted in `scope`, in order.
+    pub fn rules_for<'a>(&'a self, image: &str, scope: &Scope<'_>) -> Vec<&'a Rule> {
         let name = ImageName::of(image);
         self.rules
             .iter()
-            .filter(|rule| rule.applies(image, name.as_ref(), namespace))
+            .filter(|rule| rule.applies(image, name.as_ref(), scope))
             .collect()
+    }
+
+    /// Whether any rule has conditions on where an image is admitted (namespaces or `match`).
+    pub fn is_scoped(&self) -> bool {
+        self.rules.iter().any(|rule| !rule.conditions.is_empty())
     }
 }
 
@@ -458,6 +487,7 @@ fn read_rule(index: usize, value: &serde_json::Value) -> Result<Rule, PolicyErro
     let name = f.string("name").map_err(at)?;
     let images = f.list("images", json::string).map_err(at)?;
     let namespaces = f.list("namespaces", json::string).map_err(at)?;
+    let resources = f.list("match", ResourceMatch::read).map_err(at)?;
     let mode = f
         .opt("mode", named::<Mode>)
         .map_err(at)?
@@ -529,7 +559,7 @@ fn read_rule(index: usize, value: &serde_json::Value) -> Result<Rule, PolicyErro
         };
         Body::Static { pass, message }
     };
-    let mut rule = Rule::new(name, globs, namespaces, mode, body);
+    let mut rule = Rule::new(name, globs, namespaces, mode, body).with_resources(resources);
     rule.sources = sources;
     Ok(rule)
 }
@@ -637,7 +667,7 @@ mod tests {
         .unwrap_or_else(|e| unreachable!("{e}"));
         let names = |image: &str, namespace: Option<&str>| -> Vec<String> {
             parsed
-                .rules_for(image, namespace)
+                .rules_for(image, &Scope::in_namespace(namespace))
                 .iter()
                 .map(|r| r.name().into())
                 .collect()
@@ -655,6 +685,57 @@ mod tests {
         assert_eq!(parsed.unmatched(), Unmatched::Allow);
         assert_eq!(parsed.rules()[1].mode(), Mode::Warn);
         assert_eq!(parsed.rules()[1].policies().len(), 2);
+    }
+
+    #[test]
+    fn rules_match_by_resource_and_labels() {
+        use crate::policy::scope::Resource;
+        let alice = Signer::new("alice", 1);
+        let parsed = set(&json!({"rules": [
+            {"name": "all", "images": ["**"], "policy": keys(&alice)},
+            {"name": "labelled", "images": ["**"], "policy": keys(&alice),
+             "match": [{"group": "apps", "version": "*", "resource": "deployments",
+                        "selector": {"matchLabels": {"tier": "front"}}}]}
+        ]}))
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(parsed.is_scoped());
+        let front = json!({"tier": "front"});
+        let front = front.as_object();
+        let names = |resource: Option<Resource<'_>>, labels| -> Vec<String> {
+            let scope = Scope {
+                namespace: Some("default"),
+                resource,
+                labels,
+            };
+            parsed
+                .rules_for("nginx", &scope)
+                .iter()
+                .map(|r| r.name().into())
+                .collect()
+        };
+        let deployments = Resource {
+            group: "apps",
+            version: "v1",
+            resource: "deployments",
+        };
+        let pods = Resource {
+            group: "",
+            version: "v1",
+            resource: "pods",
+        };
+        assert_eq!(names(Some(deployments), front), ["all", "labelled"]);
+        assert_eq!(names(Some(deployments), None), ["all"]);
+        assert_eq!(names(Some(pods), front), ["all"]);
+        assert_eq!(names(None, None), ["all", "labelled"], "unknown: applies");
+        // The match is part of the rule's meaning.
+        let unscoped = set(&json!({"rules": [
+            {"name": "all", "images": ["**"], "policy": keys(&alice)},
+            {"name": "labelled", "images": ["**"], "policy": keys(&alice)}
+        ]}))
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(parsed.rules()[0].digest(), unscoped.rules()[0].digest());
+        assert_ne!(parsed.rules()[1].digest(), unscoped.rules()[1].digest());
+        assert!(!unscoped.is_scoped());
     }
 
     #[test]
@@ -722,6 +803,10 @@ mod tests {
                 "rules[0].message: only a static rule",
             ),
             (rule(json!({"namespaces": [""]})), "rules[0].namespaces[0]"),
+            (
+                rule(json!({"match": [{"version": "v1"}]})),
+                "rules[0]: match[0]: resource",
+            ),
             (rule(json!({"keys": []})), "rules[0]: unknown field `keys`"),
             (
                 rule(json!({"policy": {"keys": [{"name": "k", "publicKey": "nope"}]}})),

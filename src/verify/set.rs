@@ -7,19 +7,20 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::evidence::document::Evidence;
+use crate::policy::scope::Scope;
 use crate::policy::set::{Body, Mode, PolicySet, Rule, Unmatched};
 use crate::verdict::outcome::Verdict;
 use crate::verdict::reason::Reason;
 use crate::verdict::set::{PolicyVerdict, RuleResult, SetVerdict};
 use crate::verify::image::verify;
 
-/// Checks `evidence` under `set`, the image in `namespace` when the caller knows it.
-pub fn verify_set(set: &PolicySet, evidence: &Evidence, namespace: Option<&str>) -> SetVerdict {
+/// Checks `evidence` under `set`, the image admitted in `scope` (what the caller knows of it).
+pub fn verify_set(set: &PolicySet, evidence: &Evidence, scope: &Scope<'_>) -> SetVerdict {
     decide_set(
         set,
         evidence.image(),
         Some(evidence.digest().to_string()),
-        namespace,
+        scope,
         |rule, index| match rule.policies().get(index) {
             Some(policy) => verify(policy, evidence),
             None => Verdict::denied(Reason::InvalidPolicy, "no such policy".into()),
@@ -36,11 +37,11 @@ pub fn decide_set<V: PolicyVerdict>(
     set: &PolicySet,
     image: &str,
     digest: Option<String>,
-    namespace: Option<&str>,
+    scope: &Scope<'_>,
     mut check: impl FnMut(&Rule, usize) -> V,
 ) -> SetVerdict<V> {
     let rules: Vec<RuleResult<V>> = set
-        .rules_for(image, namespace)
+        .rules_for(image, scope)
         .into_iter()
         .map(|rule| check_rule(rule, &mut check))
         .collect();
@@ -204,11 +205,15 @@ mod tests {
             {"name": "all", "images": ["registry.example/**"], "policy": keys(&alice)},
             {"name": "other", "images": ["quay.io/**"], "policy": keys(&bob)}
         ]);
-        let verdict = verify_set(&set(rules.clone(), "deny"), &signed_by(&alice), None);
+        let verdict = verify_set(
+            &set(rules.clone(), "deny"),
+            &signed_by(&alice),
+            &Scope::UNKNOWN,
+        );
         assert!(verdict.allowed(), "{}", verdict.to_json());
         assert_eq!(verdict.reason(), Reason::Verified);
         assert_eq!(names(&verdict), [("team", true), ("all", true)]);
-        let verdict = verify_set(&set(rules, "deny"), &signed_by(&bob), None);
+        let verdict = verify_set(&set(rules, "deny"), &signed_by(&bob), &Scope::UNKNOWN);
         assert!(!verdict.allowed());
         assert_eq!(verdict.reason(), Reason::NoMatchingSignature);
         assert!(
@@ -225,10 +230,14 @@ mod tests {
         let carol = Signer::new("carol", 3);
         let rules =
             json!([{"name": "vendor", "images": ["**"], "anyOf": [keys(&alice), keys(&bob)]}]);
-        let verdict = verify_set(&set(rules.clone(), "deny"), &signed_by(&bob), None);
+        let verdict = verify_set(
+            &set(rules.clone(), "deny"),
+            &signed_by(&bob),
+            &Scope::UNKNOWN,
+        );
         assert!(verdict.allowed());
         assert_eq!(verdict.rules()[0].policy, Some(1));
-        let verdict = verify_set(&set(rules, "deny"), &signed_by(&carol), None);
+        let verdict = verify_set(&set(rules, "deny"), &signed_by(&carol), &Scope::UNKNOWN);
         assert!(!verdict.allowed());
         assert_eq!(verdict.rules()[0].policy, None);
     }
@@ -241,7 +250,7 @@ mod tests {
             {"name": "team", "images": ["**"], "policy": keys(&alice)},
             {"name": "migrating", "images": ["**"], "mode": "warn", "policy": keys(&bob)}
         ]);
-        let verdict = verify_set(&set(rules, "deny"), &signed_by(&alice), None);
+        let verdict = verify_set(&set(rules, "deny"), &signed_by(&alice), &Scope::UNKNOWN);
         assert!(verdict.allowed());
         assert_eq!(verdict.reason(), Reason::NoMatchingSignature);
         assert_eq!(verdict.warnings().len(), 1);
@@ -260,7 +269,11 @@ mod tests {
              "message": "this repository is retired"},
             {"name": "mirror", "images": ["registry.example/**"], "static": "pass"}
         ]);
-        let verdict = verify_set(&set(rules.clone(), "deny"), &signed_by(&alice), None);
+        let verdict = verify_set(
+            &set(rules.clone(), "deny"),
+            &signed_by(&alice),
+            &Scope::UNKNOWN,
+        );
         assert!(!verdict.allowed());
         assert_eq!(verdict.reason(), Reason::StaticFail);
         assert_eq!(
@@ -273,7 +286,11 @@ mod tests {
         for (unmatched, allowed, warnings) in
             [("deny", false, 0), ("allow", true, 0), ("warn", true, 1)]
         {
-            let verdict = verify_set(&set(elsewhere.clone(), unmatched), &signed_by(&alice), None);
+            let verdict = verify_set(
+                &set(elsewhere.clone(), unmatched),
+                &signed_by(&alice),
+                &Scope::UNKNOWN,
+            );
             assert_eq!(verdict.allowed(), allowed, "{unmatched}");
             assert_eq!(verdict.reason(), Reason::UnmatchedImage);
             assert_eq!(verdict.warnings().len(), warnings);
@@ -294,7 +311,7 @@ mod tests {
         );
         let evidence = signed_by(&alice);
         let mut calls = 0;
-        let verdict = decide_set(&parsed, IMAGE, None, None, |rule, index| {
+        let verdict = decide_set(&parsed, IMAGE, None, &Scope::UNKNOWN, |rule, index| {
             calls += 1;
             verify(&rule.policies()[index], &evidence)
         });

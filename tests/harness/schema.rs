@@ -142,6 +142,7 @@ fn the_example_policy_set_and_its_verdicts_match_the_schemas() {
                 image,
                 &parsed.digest(),
                 &evidence,
+                &ocisig::Scope::UNKNOWN,
             );
             assert_valid(
                 &set_verdict,

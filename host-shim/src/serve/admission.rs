@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ocisig::host::workload;
+use ocisig::host::workload::{self, Admitted};
 use ocisig::{Reference, Sha256Digest};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -35,6 +35,8 @@ struct Review {
     uid: String,
     kind: String,
     object: Value,
+    /// Where the object is: what a policy set's namespaces and `match` read.
+    admitted: Admitted,
 }
 
 fn parse(body: &[u8]) -> Result<Review, BadReview> {
@@ -64,6 +66,7 @@ fn parse(body: &[u8]) -> Result<Review, BadReview> {
         uid: uid.to_string(),
         kind: kind.to_string(),
         object: request.get("object").cloned().unwrap_or(Value::Null),
+        admitted: Admitted::of_request(request),
     })
 }
 
@@ -97,7 +100,7 @@ pub async fn handle(state: &Arc<State>, hook: Hook, body: &[u8]) -> Result<Value
     };
     let response = match hook {
         Hook::Resolve => resolve(state, &sites).await,
-        Hook::Verify => verify(state, &sites).await,
+        Hook::Verify => verify(state, &sites, request.admitted).await,
     };
     Ok(review(&request.uid, response))
 }
@@ -169,16 +172,20 @@ fn with_patch(response: &mut Value, patch: &Value) {
         json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string().as_bytes()));
 }
 
-async fn verify(state: &Arc<State>, sites: &[workload::ImageSite]) -> Value {
+async fn verify(state: &Arc<State>, sites: &[workload::ImageSite], admitted: Admitted) -> Value {
     let images = distinct(sites.iter());
     let deadline = Instant::now() + state.options.timeout;
+    let admitted = Arc::new(admitted);
     let checks = state
-        .each_image(&images, move |state, policy, image| async move {
-            let allow_tags = state.options.allow_tags;
-            state
-                .checker
-                .check(&image, &policy, allow_tags, deadline)
-                .await
+        .each_image(&images, move |state, policy, image| {
+            let admitted = Arc::clone(&admitted);
+            async move {
+                let allow_tags = state.options.allow_tags;
+                state
+                    .checker
+                    .check(&image, &admitted, &policy, allow_tags, deadline)
+                    .await
+            }
         })
         .await;
     let mut warnings: Vec<String> = Vec::new();

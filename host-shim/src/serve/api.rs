@@ -48,7 +48,12 @@ pub async fn handle(state: &Arc<State>, body: &[u8]) -> Result<Value, String> {
     let deadline = Instant::now() + state.options.timeout;
     let checks = state
         .each_image(&images, move |state, policy, image| async move {
-            state.checker.check(&image, &policy, true, deadline).await
+            // No scope is known here: rules with namespaces or `match` apply.
+            let admitted = ocisig::host::workload::Admitted::default();
+            state
+                .checker
+                .check(&image, &admitted, &policy, true, deadline)
+                .await
         })
         .await;
     let results: Vec<Value> = images

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ocisig::{Reference, Sha256Digest};
+use ocisig::host::workload::Admitted;
+use ocisig::{Reference, Scope, Sha256Digest};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -30,6 +31,9 @@ pub enum Failure {
     TimedOut,
     /// The work was lost (a panic): a bug, reported as such.
     Internal,
+    /// A policy set's rule would apply by where the image is admitted, and the caller does not
+    /// say (Gatekeeper's provider).
+    Unscoped,
 }
 
 impl Failure {
@@ -42,6 +46,7 @@ impl Failure {
             Self::FetchFailed => "fetch_failed",
             Self::TimedOut => "timed_out",
             Self::Internal => "internal_error",
+            Self::Unscoped => "unknown_scope",
         }
     }
 
@@ -161,11 +166,13 @@ impl Checker {
         }
     }
 
-    /// Checks `image` under `policy` by `deadline`. A reference without a digest is resolved
-    /// first when `resolve_tags`, and is [`Failure::Unpinned`] otherwise.
+    /// Checks `image`, admitted where `admitted` says, under `policy` by `deadline`. A
+    /// reference without a digest is resolved first when `resolve_tags`, and is
+    /// [`Failure::Unpinned`] otherwise.
     pub async fn check(
         &self,
         image: &str,
+        admitted: &Admitted,
         policy: &Arc<ActivePolicy>,
         resolve_tags: bool,
         deadline: Instant,
@@ -199,7 +206,9 @@ impl Checker {
                 );
             }
         };
-        let outcome = self.verify(&reference, digest, policy, deadline).await;
+        let outcome = self
+            .verify(&reference, digest, admitted, policy, deadline)
+            .await;
         match &outcome {
             (Checked::Verified { .. }, cache) => self.metrics.checked(true, *cache),
             (Checked::Denied { .. }, cache) => self.metrics.checked(false, *cache),
@@ -230,7 +239,11 @@ impl Checker {
         let registry = Arc::clone(&self.registry);
         let tags = Arc::clone(&self.tags);
         let work = Arc::clone(&self.work);
-        let max_bytes = policy.plan_for(&key).limits.max_manifest_bytes;
+        // The cap is the same whatever the scope: the widest of the rules the image may meet.
+        let max_bytes = policy
+            .plan_for(&key, &Scope::UNKNOWN)
+            .limits
+            .max_manifest_bytes;
         let target = reference.tag().unwrap_or("latest").to_string();
         let image = reference.clone();
         let cache_key = key.clone();
@@ -278,11 +291,16 @@ impl Checker {
         &self,
         reference: &Reference,
         digest: Sha256Digest,
+        admitted: &Admitted,
         policy: &Arc<ActivePolicy>,
         deadline: Instant,
     ) -> (Checked, CacheStatus) {
         let image = reference.to_string();
-        let key: VerdictKey = (reference.repository_name(), digest, policy.key_for(&image));
+        let key: VerdictKey = (
+            reference.repository_name(),
+            digest,
+            policy.key_for(&image, &admitted.scope()),
+        );
         if let Some(cached) = self.verdicts.get(&key) {
             return (cached, CacheStatus::Hit);
         }
@@ -294,6 +312,7 @@ impl Checker {
         let cache_denials = self.cache_denials;
         let cache_key = key.clone();
         let pinned = format!("{}@{digest}", reference.repository_name());
+        let admitted = admitted.clone();
         let receiver = self.verifying.join(
             &key,
             move || async move {
@@ -301,7 +320,8 @@ impl Checker {
                     return Checked::failed(Failure::Internal, "the work queue is closed");
                 };
                 tokio::task::spawn_blocking(move || {
-                    fetch_and_verify(&registry, &module, &image, &pinned, digest, &policy)
+                    let scope = admitted.scope();
+                    fetch_and_verify(&registry, &module, &image, &pinned, digest, &policy, &scope)
                 })
                 .await
                 .unwrap_or_else(|err| {
@@ -344,7 +364,8 @@ const TIMED_OUT: &str =
     "not verified: timed out before the registry answered (nothing is known of its signatures)";
 
 /// Fetches the evidence of `pinned` (`registry/repository@digest`) and runs the module (for a
-/// set, on the policies of the rules that apply to `image`, the reference as written).
+/// set, on the policies of the rules that apply to `image`, the reference as written, admitted
+/// in `scope`).
 fn fetch_and_verify(
     registry: &Registry,
     module: &VerifierModule,
@@ -352,12 +373,13 @@ fn fetch_and_verify(
     pinned: &str,
     digest: Sha256Digest,
     policy: &ActivePolicy,
+    scope: &Scope<'_>,
 ) -> Checked {
     let source = match Source::parse(pinned) {
         Ok(source) => source,
         Err(err) => return Checked::failed(Failure::InvalidReference, format!("{err:#}")),
     };
-    let fetched = match evidence::fetch(&source, Some(registry), &policy.plan_for(image)) {
+    let fetched = match evidence::fetch(&source, Some(registry), &policy.plan_for(image, scope)) {
         Ok(fetched) => fetched,
         Err(err) => return Checked::failed(Failure::FetchFailed, format!("{err:#}")),
     };
@@ -374,6 +396,7 @@ fn fetch_and_verify(
         image,
         &digest,
         &fetched.document,
+        scope,
     );
     if verdict.verified {
         return Checked::Verified {

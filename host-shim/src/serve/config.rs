@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use ocisig::evidence::plan::Plan;
-use ocisig::{Document, HashAlgorithm, KeyDocument, PolicyDocument, RsaScheme};
+use ocisig::{Document, HashAlgorithm, KeyDocument, PolicyDocument, RsaScheme, Scope};
 use serde::Deserialize;
 
 use crate::policy_args::PolicyArgs;
@@ -72,18 +72,51 @@ pub struct ActivePolicy {
 const MAX_KEYS_KEPT: usize = 10_000;
 
 impl ActivePolicy {
-    /// What to fetch for `image` (as written) under it ([`Plan::of_document`]).
-    pub fn plan_for(&self, image: &str) -> Plan {
-        Plan::of_document(&self.document, image)
+    /// What to fetch for `image` (as written, admitted in `scope`) under it
+    /// ([`Plan::of_document`]).
+    pub fn plan_for(&self, image: &str, scope: &Scope<'_>) -> Plan {
+        Plan::of_document(&self.document, image, scope)
     }
 
-    /// The verdict cache's word on the policy for `image`: the policy's digest, or, under a
-    /// set, what `unmatched` says and the digests of the rules that apply to `image`, so that
-    /// a changed rule misses only the entries of the images it applies to.
-    pub fn key_for(&self, image: &str) -> String {
+    /// The rules that would apply to `image` by conditions on a scope that Gatekeeper's
+    /// provider is not told (namespaces, resources): their names, and what they read. Empty
+    /// for a policy, or when no such rule's images match.
+    pub fn scoped_rules_for(&self, image: &str) -> Vec<(String, String)> {
+        let Document::Set(set) = &self.document else {
+            return Vec::new();
+        };
+        if !set.is_scoped() {
+            return Vec::new();
+        }
+        set.rules_for(image, &Scope::UNKNOWN)
+            .into_iter()
+            .filter_map(|rule| {
+                let what = rule.conditions().unknowable()?;
+                Some((rule.name().to_string(), what))
+            })
+            .collect()
+    }
+
+    /// The verdict cache's word on the policy for `image` admitted in `scope`: the policy's
+    /// digest, or, under a set, what `unmatched` says and the digests of the rules that apply
+    /// to it, so that a changed rule misses only the entries of the images it applies to. (A
+    /// set whose rules read the scope works its key out every time; any other keeps it by
+    /// image.)
+    pub fn key_for(&self, image: &str, scope: &Scope<'_>) -> String {
         let Document::Set(set) = &self.document else {
             return self.digest.clone();
         };
+        let key_of = || {
+            let mut key = String::from(set.unmatched().name());
+            for rule in set.rules_for(image, scope) {
+                key.push(' ');
+                key.push_str(&rule.digest().to_string());
+            }
+            key
+        };
+        if set.is_scoped() {
+            return key_of();
+        }
         let mut keys = match self.keys.lock() {
             Ok(keys) => keys,
             Err(poisoned) => poisoned.into_inner(),
@@ -91,11 +124,7 @@ impl ActivePolicy {
         if let Some(key) = keys.get(image) {
             return key.clone();
         }
-        let mut key = String::from(set.unmatched().name());
-        for rule in set.rules_for(image, None) {
-            key.push(' ');
-            key.push_str(&rule.digest().to_string());
-        }
+        let key = key_of();
         if keys.len() >= MAX_KEYS_KEPT {
             keys.clear();
         }
@@ -107,9 +136,7 @@ impl ActivePolicy {
 /// Reads and checks the policy.
 ///
 /// # Errors
-/// When the file cannot be read, is not valid, or names no signer; a policy set whose rules
-/// name namespaces (the server does not match them yet, and Gatekeeper's provider is told no
-/// namespace).
+/// When the file cannot be read, is not valid, or names no signer.
 pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
     let (document, json) = match source {
         PolicySource::Policy(args) => {
@@ -130,17 +157,7 @@ pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
     };
     let digest = match &document {
         Document::Policy(policy) => policy.digest().to_string(),
-        Document::Set(set) => {
-            if let Some(rule) = set.rules().iter().find(|r| !r.namespaces().is_empty()) {
-                bail!(
-                    "rule {:?} names namespaces: ocisig serve does not match namespaces (its \
-                     Gatekeeper provider is told none), so the rule would apply everywhere; \
-                     remove its namespaces or use the Kubewarden policy",
-                    rule.name()
-                );
-            }
-            set.digest().to_string()
-        }
+        Document::Set(set) => set.digest().to_string(),
     };
     Ok(ActivePolicy {
         json,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::State;
-use super::checker::Checked;
+use super::checker::{Checked, Failure};
 
 /// The protocol versions read; the answer uses the request's.
 const API_VERSIONS: [&str; 2] = [
@@ -73,7 +73,29 @@ pub async fn handle(state: &Arc<State>, body: &[u8], answer: Answer) -> Result<V
     // Gatekeeper's keys are what the pod spec says, tags included.
     let checks = state
         .each_image(&keys, move |state, policy, key| async move {
-            state.checker.check(&key, &policy, true, deadline).await
+            // Gatekeeper tells the provider the image alone: a rule that would apply to it by
+            // namespace or resource cannot be decided here, and is refused rather than
+            // applied everywhere or nowhere (docs/gatekeeper.md).
+            let scoped = policy.scoped_rules_for(&key);
+            if !scoped.is_empty() {
+                let named: Vec<String> = scoped
+                    .iter()
+                    .map(|(name, what)| format!("rule {name:?} selects by {what}"))
+                    .collect();
+                return Checked::Failed {
+                    failure: Failure::Unscoped,
+                    message: format!(
+                        "{}, which Gatekeeper's provider is not told; decide this image with \
+                         the Lakom webhooks or the Kubewarden policy, or drop those conditions",
+                        named.join("; ")
+                    ),
+                };
+            }
+            let admitted = ocisig::host::workload::Admitted::default();
+            state
+                .checker
+                .check(&key, &admitted, &policy, true, deadline)
+                .await
         })
         .await;
     let items = keys

@@ -567,7 +567,7 @@ fn unmatched_images_follow_the_setting() {
 }
 
 /// A `policySet` in the settings (issue #30): policy-controller's globs, namespace globs
-/// matched against the request's namespace, warn mode admitting with a warning that names the
+/// matched against the request's namespace, `match` against its resource and labels, warn mode admitting with a warning that names the
 /// rule, and a static rule.
 #[test]
 fn a_policy_set_in_the_settings_decides_by_image_namespace_and_mode() {
@@ -603,6 +603,24 @@ fn a_policy_set_in_the_settings_decides_by_image_namespace_and_mode() {
         &policy.validate(&request, &here),
         &["no_matching_signature", "rule \"default\""],
     );
+
+    // `match` selects by the request's resource and the object's labels (the Job has none).
+    let for_jobs = |selector: Value| {
+        set(json!([
+            {"name": "team", "images": [team], "policy": keys(&alice, "alice")},
+            {"name": "jobs", "images": [team], "policy": keys(&mallory, "mallory"),
+             "match": [{"group": "batch", "version": "*", "resource": "jobs", "selector": selector}]}
+        ]))
+    };
+    assert_rejected(
+        &policy.validate(&request, &for_jobs(json!({}))),
+        &["no_matching_signature", "rule \"jobs\""],
+    );
+    let labelled = for_jobs(json!({"matchLabels": {"tier": "front"}}));
+    assert_eq!(policy.validate(&request, &labelled)["accepted"], true);
+    let unlabelled =
+        for_jobs(json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}));
+    assert_rejected(&policy.validate(&request, &unlabelled), &["rule \"jobs\""]);
 
     // The same rule in warn mode admits, with a warning that names it.
     let warned = set(json!([

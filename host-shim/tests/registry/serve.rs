@@ -1178,29 +1178,103 @@ fn a_policy_set_is_served_and_a_changed_rule_misses_only_its_images() {
         counts.all.load(Ordering::SeqCst) > before,
         "the vendor's rule changed: its image is verified again"
     );
+}
 
-    // A set whose rules name namespaces is refused at start, saying why.
-    let namespaced = tls.dir.join("namespaced.json");
-    std::fs::write(
-        &namespaced,
-        json!({"rules": [{"name": "prod", "images": ["**"], "namespaces": ["prod"], "static": "pass"}]})
-            .to_string(),
-    )
-    .unwrap();
-    let output = env::ocisig(&[
-        "serve",
-        "--tls-cert",
-        tls.cert.to_str().unwrap(),
-        "--tls-key",
-        tls.key.to_str().unwrap(),
-        "--policy",
-        namespaced.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("does not match namespaces"),
-        "{output:?}"
+/// A policy set whose rules read where an image is admitted: the verify webhook matches
+/// `namespaces` and `match` (resource and labels) against each AdmissionReview, a verdict cached
+/// for one scope is never reused for another that more rules apply to, the Gatekeeper provider
+/// (told no scope) refuses the image with `unknown_scope`, and `/v1/verify` applies every rule.
+#[test]
+fn a_scoped_policy_set_is_matched_against_the_admission_review() {
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let alice = Key::new("serve-scope-alice");
+    let digest = registry.push("serve scope", "serve-scope:v1");
+    let image = format!("{}@{digest}", registry.image("serve-scope"));
+    alice.sign(&image, &[]);
+    let pem = std::fs::read_to_string(&alice.public).unwrap();
+    let glob = format!("{}/serve-scope*", registry.host);
+    let set = json!({"rules": [
+        {"name": "base", "images": [glob], "policy": {"keys": [{"name": "alice", "publicKey": pem}]}},
+        {"name": "prod-strict", "images": [glob], "namespaces": ["prod-*"], "static": "fail",
+         "message": "production needs two signers"},
+        {"name": "front-audit", "images": [glob], "mode": "warn", "static": "fail",
+         "match": [{"group": "apps", "version": "*", "resource": "deployments",
+                    "selector": {"matchLabels": {"tier": "front"}}}]}
+    ]});
+    let tls = Tls::new("serve-scope");
+    let path = tls.dir.join("set.json");
+    std::fs::write(&path, set.to_string()).unwrap();
+    let server = Server::start(
+        &tls,
+        &[
+            "--policy",
+            path.to_str().unwrap(),
+            "--insecure-registry",
+            &registry.host,
+        ],
     );
+    let admit = |namespace: &str, resource: Value, object: Value| {
+        let kind = object["kind"].as_str().unwrap().to_string();
+        let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "uid-1", "kind": {"group": "", "version": "v1", "kind": kind},
+                "resource": resource, "operation": "CREATE", "namespace": namespace,
+                "object": object}});
+        let (status, review) = server.post("/lakom/verify-cosign-signature", &body);
+        assert_eq!(status, 200, "{review}");
+        review["response"].clone()
+    };
+    let pods = json!({"group": "", "version": "v1", "resource": "pods"});
+    let deployments = json!({"group": "apps", "version": "v1", "resource": "deployments"});
+    let deployment = |tier: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "labels": {"tier": tier}},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}})
+    };
+
+    // Only the base rule applies in "default": admitted, and the verdict is cached.
+    let response = admit("default", pods.clone(), pod(&[&image]));
+    assert_eq!(response["allowed"], true, "{response}");
+    assert!(response.get("warnings").is_none(), "{response}");
+    // The same image in "prod-eu" meets one more rule: never the cached answer.
+    let response = admit("prod-eu", pods.clone(), pod(&[&image]));
+    assert_eq!(response["allowed"], false, "{response}");
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("static_fail") && message.contains("prod-strict"),
+        "{response}"
+    );
+    // A Deployment labelled tier=front meets the warn rule; one labelled otherwise does not.
+    let response = admit("default", deployments.clone(), deployment("front"));
+    assert_eq!(response["allowed"], true, "{response}");
+    let warning = response["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("rule \"front-audit\""), "{response}");
+    let response = admit("default", deployments, deployment("back"));
+    assert_eq!(response["allowed"], true, "{response}");
+    assert!(response.get("warnings").is_none(), "{response}");
+
+    // Gatekeeper is told the image alone: refused, naming the rules it cannot decide.
+    let (status, answer) = server.post(
+        "/gatekeeper/verify",
+        &json!({"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+                "request": {"keys": [image]}}),
+    );
+    assert_eq!(status, 200);
+    let error = answer["response"]["items"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.starts_with("unknown_scope: ")
+            && error.contains("\"prod-strict\" selects by namespaces")
+            && error.contains("\"front-audit\" selects by resources"),
+        "{answer}"
+    );
+    // /v1/verify knows no scope either: every rule applies, so the image is denied.
+    let (status, answer) = server.post("/v1/verify", &json!({"images": [image]}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["results"][0]["allowed"], false, "{answer}");
+    assert_eq!(answer["results"][0]["reason"], "static_fail", "{answer}");
 }
 
 /// `POST /v1/verify` answers each image as the webhooks decide it, and `/gatekeeper/mutate`

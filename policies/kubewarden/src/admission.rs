@@ -2,7 +2,7 @@
 //! admit (pinning tags to the verified digests), or reject naming every failing image.
 
 use ocisig::evidence::plan::{FetchError, Plan, Source};
-use ocisig::host::workload;
+use ocisig::host::workload::{self, Admitted};
 use ocisig::{Evidence, Reason, Reference, SetVerdict, Sha256Digest, Unmatched};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -114,7 +114,8 @@ struct ValidationRequest<'a> {
 /// The subset of a Kubernetes `AdmissionRequest` the policy reads.
 struct AdmissionRequest {
     kind: String,
-    namespace: Option<String>,
+    /// Where the object is: what a policy set's namespaces and `match` read.
+    admitted: Admitted,
     object: Value,
 }
 
@@ -122,21 +123,19 @@ impl AdmissionRequest {
     /// Reads `kind.kind` and `object` with the core's strict JSON reader (duplicate keys are
     /// refused here as everywhere), walking the value rather than deriving a reader for it.
     fn parse(body: &[u8]) -> Result<Self, String> {
-        let Value::Object(mut request) = ocisig::encoding::json::parse_value(body)? else {
+        let value = ocisig::encoding::json::parse_value(body)?;
+        let admitted = Admitted::of_request(&value);
+        let Value::Object(mut request) = value else {
             return Err("not a JSON object".into());
         };
         let kind = match request.get("kind").and_then(|kind| kind.get("kind")) {
             Some(Value::String(kind)) => kind.clone(),
             _ => return Err("kind.kind is missing or not a string".into()),
         };
-        let namespace = match request.get("namespace") {
-            Some(Value::String(namespace)) if !namespace.is_empty() => Some(namespace.clone()),
-            _ => None,
-        };
         let object = request.remove("object").unwrap_or(Value::Null);
         Ok(Self {
             kind,
-            namespace,
+            admitted,
             object,
         })
     }
@@ -238,7 +237,7 @@ fn validate_evidence(body: &[u8], settings: &Settings) -> ValidationResponse {
         Err(err) => return ValidationResponse::reject(format!("invalid_evidence: {err}")),
     };
     let image = evidence.image().to_string();
-    let verdict = ocisig::verify_set(&settings.set, &evidence, None);
+    let verdict = ocisig::verify_set(&settings.set, &evidence, &ocisig::Scope::UNKNOWN);
     respond(settings, vec![(image, outcome(&verdict))], None, &[])
 }
 
@@ -264,7 +263,7 @@ fn validate_workload(
     let mut outcomes: Vec<(String, Outcome)> = Vec::new();
     for site in &sites {
         if outcomes.iter().all(|(image, _)| *image != site.image) {
-            let outcome = check_image(settings, &site.image, admission.namespace.as_deref(), host);
+            let outcome = check_image(settings, &site.image, &admission.admitted.scope(), host);
             outcomes.push((site.image.clone(), outcome));
         }
     }
@@ -330,14 +329,14 @@ fn respond(
 fn check_image(
     settings: &Settings,
     image: &str,
-    namespace: Option<&str>,
+    scope: &ocisig::Scope<'_>,
     host: &dyn Host,
 ) -> Outcome {
     let reference = match Reference::parse(image) {
         Ok(reference) => reference,
         Err(err) => return failed("invalid_reference", err.to_string()),
     };
-    let rules = settings.set.rules_for(image, namespace);
+    let rules = settings.set.rules_for(image, scope);
     if rules.is_empty() {
         return unmatched(settings);
     }
@@ -387,7 +386,7 @@ fn check_image(
         &settings.set,
         image,
         Some(digest.to_string()),
-        namespace,
+        scope,
         |rule, index| match (&evidence, rule.policies().get(index)) {
             (Some(evidence), Some(policy)) => ocisig::verify(
                 policy,

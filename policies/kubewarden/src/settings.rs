@@ -288,9 +288,26 @@ mod tests {
             {"image": "ghcr.io/*", "keys": [{"name": "a", "publicKey": KEY}]}
         ]))
         .unwrap_or_else(|err| unreachable!("{err}"));
-        assert_eq!(parsed.set.rules_for("nginx:1.27", None).len(), 2);
-        assert_eq!(parsed.set.rules_for("busybox", None).len(), 1);
-        assert!(parsed.set.rules_for("quay.io/x", None).is_empty());
+        assert_eq!(
+            parsed
+                .set
+                .rules_for("nginx:1.27", &ocisig::Scope::UNKNOWN)
+                .len(),
+            2
+        );
+        assert_eq!(
+            parsed
+                .set
+                .rules_for("busybox", &ocisig::Scope::UNKNOWN)
+                .len(),
+            1
+        );
+        assert!(
+            parsed
+                .set
+                .rules_for("quay.io/x", &ocisig::Scope::UNKNOWN)
+                .is_empty()
+        );
         assert!(parsed.modify_images_with_digest);
         assert_eq!(parsed.set.unmatched(), Unmatched::Deny);
     }
