@@ -148,11 +148,12 @@ pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
                 .with_context(|| format!("cannot read Lakom config {}", path.display()))?;
             let document = from_lakom(&bytes)
                 .with_context(|| format!("{} is not a usable Lakom config", path.display()))?;
-            let json = serde_json::to_vec(&document)?;
-            (
-                Document::Policy(ocisig::Policy::from_document(document)?),
-                json,
-            )
+            // A one-rule set: every image, Lakom's keys, so that its answers name the rule as
+            // a set's do and --warn-only reads it as it reads any set.
+            let json = serde_json::to_vec(&serde_json::json!({"rules": [
+                {"name": LAKOM_RULE, "images": ["**"], "policy": document}
+            ]}))?;
+            (Document::from_json(&json)?, json)
         }
     };
     let digest = match &document {
@@ -166,6 +167,9 @@ pub fn load(source: &PolicySource) -> anyhow::Result<ActivePolicy> {
         keys: std::sync::Mutex::default(),
     })
 }
+
+/// The name of the one rule a Lakom configuration becomes.
+pub const LAKOM_RULE: &str = "lakom";
 
 /// Lakom's configuration file.
 #[derive(Deserialize)]

@@ -838,6 +838,9 @@ fn lakom_config_is_read_unchanged_with_its_algorithms() {
         });
         let response = server.verify_pod(&[&rsa_image]);
         assert_eq!(response["allowed"], false, "{algorithm}: {response}");
+        // The configuration is a one-rule set: its denials name the rule.
+        let message = response["status"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("rule \"lakom\""), "{response}");
         assert_eq!(
             server.verify_pod(&[&ec_image])["allowed"],
             true,
