@@ -302,6 +302,61 @@ impl Translation<'_> {
         Ok(rule)
     }
 
+    /// `source[].oci`: the repository the authority's signatures are stored in (cosign's
+    /// `COSIGN_REPOSITORY`). One source; its pull secrets and tag prefix are refused (the
+    /// binary's registry credentials are used; cosign's tags have no prefix).
+    fn source(&self, at: &str, authority: &Map<String, Value>) -> anyhow::Result<Option<String>> {
+        let sources = list(authority, "source").map_err(self.at(at))?;
+        match sources {
+            [] => Ok(None),
+            [source] => {
+                let at = format!("{at}.source[0]");
+                let s = object(source, &["oci", "signaturePullSecrets", "tagPrefix"])
+                    .map_err(self.at(&at))?;
+                if !list(s, "signaturePullSecrets")
+                    .map_err(self.at(&at))?
+                    .is_empty()
+                {
+                    return Err(self.fail(
+                        &format!("{at}.signaturePullSecrets"),
+                        "pull secrets are not read; ocisig uses its own registry credentials \
+                         (the docker config it is given)",
+                    ));
+                }
+                if text(s, "tagPrefix")
+                    .map_err(self.at(&at))?
+                    .is_some_and(|p| !p.is_empty())
+                {
+                    return Err(self.fail(
+                        &format!("{at}.tagPrefix"),
+                        "prefixed signature tags are not supported",
+                    ));
+                }
+                let Some(oci) = text(s, "oci")
+                    .map_err(self.at(&at))?
+                    .filter(|o| !o.is_empty())
+                else {
+                    return Ok(None);
+                };
+                match ocisig::Reference::parse(oci) {
+                    Ok(r) if r.tag().is_none() && r.digest().is_none() => Ok(Some(oci.to_string())),
+                    Ok(_) => Err(self.fail(
+                        &format!("{at}.oci"),
+                        format!("{oci:?}: a repository, without a tag or digest"),
+                    )),
+                    Err(e) => Err(self.fail(&format!("{at}.oci"), format!("{oci:?}: {e}"))),
+                }
+            }
+            _ => Err(self.fail(
+                &format!("{at}.source"),
+                format!(
+                    "{} sources; ocisig reads one (policy-controller uses the last one given)",
+                    sources.len()
+                ),
+            )),
+        }
+    }
+
     fn authority(&self, at: &str, index: usize, value: &Value) -> anyhow::Result<Authority> {
         let a = object(
             value,
@@ -329,12 +384,7 @@ impl Translation<'_> {
         if kinds != 1 {
             return Err(self.fail(at, "exactly one of key, keyless and static is needed"));
         }
-        if !list(a, "source").map_err(self.at(at))?.is_empty() {
-            return Err(self.fail(
-                &format!("{at}.source"),
-                "signatures stored in another repository are not supported yet",
-            ));
-        }
+        let repository = self.source(at, a)?;
         if let Some(value) = a.get("static") {
             let s =
                 object(value, &["action", "message"]).map_err(self.at(&format!("{at}.static")))?;
@@ -362,6 +412,9 @@ impl Translation<'_> {
             }
         };
         policy.insert("formats".into(), json!([format]));
+        if let Some(repository) = repository {
+            policy.insert("signatureRepository".into(), json!(repository));
+        }
         let (keys, identities, root) = if let Some(key) = a.get("key") {
             let key = self.key(&format!("{at}.key"), &name, key)?;
             self.key_log(at, a, &mut policy)?;
@@ -835,8 +888,16 @@ mod tests {
                 "cips.yaml[0] spec.authorities[0].attestations[0].policy: CUE and Rego",
             ),
             (
-                format!("  images:\n  - glob: \"**\"\n  authorities:\n  - source:\n    - oci: registry.example/sigs\n    key:\n      data: |\n{key}"),
-                "cips.yaml[0] spec.authorities[0].source: signatures stored in another repository",
+                format!("  images:\n  - glob: \"**\"\n  authorities:\n  - source:\n    - oci: registry.example/sigs\n      signaturePullSecrets:\n      - name: pull\n    key:\n      data: |\n{key}"),
+                "cips.yaml[0] spec.authorities[0].source[0].signaturePullSecrets: pull secrets are not read",
+            ),
+            (
+                format!("  images:\n  - glob: \"**\"\n  authorities:\n  - source:\n    - oci: registry.example/a\n    - oci: registry.example/b\n    key:\n      data: |\n{key}"),
+                "cips.yaml[0] spec.authorities[0].source: 2 sources",
+            ),
+            (
+                format!("  images:\n  - glob: \"**\"\n  authorities:\n  - source:\n    - oci: \"registry.example/a:v1\"\n    key:\n      data: |\n{key}"),
+                "cips.yaml[0] spec.authorities[0].source[0].oci: \"registry.example/a:v1\": a repository, without a tag",
             ),
             (
                 "  images:\n  - glob: \"**\"\n  authorities:\n  - key:\n      secretRef:\n        name: k\n        namespace: ns\n".into(),

@@ -70,6 +70,8 @@ pub fn fetch(
     registry: Option<&Registry>,
     plan: &Plan,
 ) -> anyhow::Result<FetchedEvidence> {
+    // Where the signatures are (a policy's signatureRepository): an OCI layout holds its own.
+    let signature_repository = plan.signature_repository()?;
     let evidence = match source {
         Source::Layout(layout_source) => {
             let layout = Layout::open(layout_source)?;
@@ -90,14 +92,23 @@ pub fn fetch(
                     format!("{reference}: no such image (the registry answered 404)")
                 })?;
             let digest = manifest.digest;
+            let elsewhere = signature_repository
+                .map(Reference::parse)
+                .transpose()
+                .context("the policy's signatureRepository")?;
+            let signatures = elsewhere.as_ref().unwrap_or(reference);
             let repository = RepositorySource {
                 registry,
-                image: reference,
+                image: signatures,
             };
             plan.gather(&repository, source.image(), digest, Some(&manifest.bytes))
                 .with_context(|| {
+                    let from = elsewhere
+                        .as_ref()
+                        .map(|r| format!(" from {}", r.repository_name()))
+                        .unwrap_or_default();
                     format!(
-                        "fetching the signatures of {}@{digest}",
+                        "fetching the signatures of {}@{digest}{from}",
                         reference.repository_name()
                     )
                 })?

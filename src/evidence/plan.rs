@@ -76,6 +76,14 @@ pub enum FetchError {
         /// Which cap.
         detail: String,
     },
+    /// The plan cannot be carried out as asked (the policies that apply disagree on where the
+    /// signatures are): nothing was fetched.
+    Conflict {
+        /// What was asked for.
+        what: String,
+        /// Why.
+        detail: String,
+    },
     /// Anything else: transport, auth, TLS, a cap, a protocol error.
     Transport {
         /// What was asked for.
@@ -97,7 +105,9 @@ impl core::fmt::Display for FetchError {
         match self {
             Self::NotFound { what } => write!(f, "{what}: not found"),
             Self::Unsupported { what } => write!(f, "{what}: this source cannot fetch it"),
-            Self::LimitExceeded { what, detail } | Self::Transport { what, detail } => {
+            Self::LimitExceeded { what, detail }
+            | Self::Transport { what, detail }
+            | Self::Conflict { what, detail } => {
                 write!(f, "{what}: {detail}")
             }
         }
@@ -229,7 +239,7 @@ pub fn check_blob(bytes: &[u8], digest: &Sha256Digest, size: u64) -> Result<(), 
 /// read, and the caps they allow. Everything it fetches together stays within what the verifier
 /// accepts ([`crate::limits::MAX_EVIDENCE_BLOBS`] blobs, each blob and manifest within its
 /// cap), checked before each part is fetched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Plan {
     /// The `.sig` tag and the payloads its layers name.
@@ -242,6 +252,25 @@ pub struct Plan {
     pub platforms: bool,
     /// The caps (the widest of the policies').
     pub limits: LimitsDocument,
+    /// Where the signatures are stored ([`Plan::signature_repository`]).
+    pub repository: SignatureRepository,
+}
+
+/// Which repository a plan's signatures, attestations and bundles are read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SignatureRepository {
+    /// The image's own (the default).
+    #[default]
+    Image,
+    /// Another (`registry/path`): a policy's `signatureRepository`.
+    Other(String),
+    /// The policies that apply name different repositories: one fetch cannot serve them.
+    Conflict {
+        /// One repository named (`None`: the image's own).
+        first: Option<String>,
+        /// Another.
+        second: Option<String>,
+    },
 }
 
 impl Plan {
@@ -255,6 +284,36 @@ impl Plan {
             attestations: legacy && !policy.attestations().is_empty(),
             platforms: policy.verify_platforms(),
             limits: *policy.limits(),
+            repository: match policy.signature_repository() {
+                Some(repository) => SignatureRepository::Other(repository.into()),
+                None => SignatureRepository::Image,
+            },
+        }
+    }
+
+    /// The repository to read the signatures from: `None` for the image's own.
+    ///
+    /// # Errors
+    /// [`FetchError::Conflict`] when the policies that apply name different repositories.
+    pub fn signature_repository(&self) -> Result<Option<&str>, FetchError> {
+        match &self.repository {
+            SignatureRepository::Image => Ok(None),
+            SignatureRepository::Other(repository) => Ok(Some(repository)),
+            SignatureRepository::Conflict { first, second } => {
+                let name = |r: &Option<String>| match r {
+                    Some(r) => format!("{r:?}"),
+                    None => "the image's own".into(),
+                };
+                Err(FetchError::Conflict {
+                    what: "the signatures' repository".into(),
+                    detail: format!(
+                        "the rules that apply read signatures from {} and from {}; one \
+                         image's signatures are fetched from one repository",
+                        name(first),
+                        name(second)
+                    ),
+                })
+            }
         }
     }
 
@@ -265,6 +324,21 @@ impl Plan {
             return Self::everything(&LimitsDocument::default());
         };
         plans.fold(first, |a, b| Self {
+            repository: match (a.repository, b.repository) {
+                (conflict @ SignatureRepository::Conflict { .. }, _)
+                | (_, conflict @ SignatureRepository::Conflict { .. }) => conflict,
+                (a, b) if a == b => a,
+                (a, b) => {
+                    let named = |r: SignatureRepository| match r {
+                        SignatureRepository::Other(r) => Some(r),
+                        _ => None,
+                    };
+                    SignatureRepository::Conflict {
+                        first: named(a),
+                        second: named(b),
+                    }
+                }
+            },
             signatures: a.signatures || b.signatures,
             bundles: a.bundles || b.bundles,
             attestations: a.attestations || b.attestations,
@@ -294,6 +368,7 @@ impl Plan {
                         attestations: false,
                         platforms: false,
                         limits: LimitsDocument::default(),
+                        repository: SignatureRepository::Image,
                     };
                 }
                 Self::of_all(policies)
@@ -310,6 +385,7 @@ impl Plan {
             attestations: true,
             platforms: false,
             limits: *limits,
+            repository: SignatureRepository::Image,
         }
     }
 
@@ -772,6 +848,7 @@ mod tests {
             attestations: false,
             platforms: false,
             limits: *limits,
+            repository: SignatureRepository::Image,
         }
     }
 

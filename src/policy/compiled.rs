@@ -54,6 +54,7 @@ pub struct Policy {
     annotations: BTreeMap<String, String>,
     match_reference: bool,
     verify_platforms: bool,
+    signature_repository: Option<String>,
     limits: LimitsDocument,
     rekor_mode: RekorMode,
     log_keys: Vec<LogKey>,
@@ -178,6 +179,7 @@ impl Policy {
             annotations: BTreeMap::new(),
             match_reference: false,
             verify_platforms: false,
+            signature_repository: None,
             limits: document.limits,
             rekor_mode,
             log_keys,
@@ -191,6 +193,7 @@ impl Policy {
         policy.annotations = document.annotations;
         policy.match_reference = document.match_reference;
         policy.verify_platforms = document.verify_platforms;
+        policy.signature_repository = signature_repository(document.signature_repository)?;
         Ok(policy)
     }
 
@@ -372,6 +375,12 @@ impl Policy {
     /// Whether every manifest of an image index must verify too.
     pub fn verify_platforms(&self) -> bool {
         self.verify_platforms
+    }
+
+    /// The repository its signatures are fetched from (`registry/path`, normalized), when not
+    /// the image's own.
+    pub fn signature_repository(&self) -> Option<&str> {
+        self.signature_repository.as_deref()
     }
 
     /// The caps in force.
@@ -661,6 +670,9 @@ fn canonical_digest(
         if document.verify_platforms {
             object.insert("verifyPlatforms".into(), serde_json::Value::Bool(true));
         }
+        if let Some(repository) = &document.signature_repository {
+            object.insert("signatureRepository".into(), serde_json::json!(repository));
+        }
         if policy.formats.len() == 1 {
             object.insert("formats".into(), serde_json::json!(policy.formats));
         }
@@ -788,6 +800,25 @@ impl AttestationRule {
     }
 }
 
+/// A `signatureRepository` checked: a repository reference (`registry/path`, no tag or
+/// digest), normalized as the image references are (`ghcr.io/acme/sigs`,
+/// `index.docker.io/library/x` for `x`).
+fn signature_repository(written: Option<String>) -> Result<Option<String>, PolicyError> {
+    let Some(written) = written else {
+        return Ok(None);
+    };
+    let field = "signatureRepository";
+    let reference = crate::oci::reference::Reference::parse(&written)
+        .map_err(|e| invalid(field, format!("{written:?}: {e}")))?;
+    if reference.tag().is_some() || reference.digest().is_some() {
+        return Err(invalid(
+            field,
+            format!("{written:?}: a repository, without a tag or digest"),
+        ));
+    }
+    Ok(Some(reference.repository_name()))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -808,6 +839,51 @@ mod tests {
             }
             other => unreachable!("{document}: {other:?}"),
         }
+    }
+
+    /// Where the signatures are is part of the policy's meaning, normalized; a tag or digest,
+    /// or no reference at all, is refused. Plans of policies that disagree cannot be fetched.
+    #[test]
+    fn a_signature_repository_is_a_normalized_repository() {
+        let alice = Signer::new("alice", 1);
+        let with = |repository: &str| json!({"keys": [alice.key_entry()], "signatureRepository": repository});
+        let plain =
+            check(&json!({"keys": [alice.key_entry()]})).unwrap_or_else(|e| unreachable!("{e}"));
+        let sigs = check(&with("sigs")).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            sigs.signature_repository(),
+            Some("index.docker.io/library/sigs")
+        );
+        assert_ne!(sigs.digest(), plain.digest());
+        assert_eq!(plain.signature_repository(), None);
+        refused(&with("ghcr.io/acme/sigs:v1"), "signatureRepository");
+        refused(
+            &with(
+                "ghcr.io/acme/sigs@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            ),
+            "signatureRepository",
+        );
+        refused(&with("Not A Reference"), "signatureRepository");
+        let elsewhere = check(&with("ghcr.io/acme/sigs")).unwrap_or_else(|e| unreachable!("{e}"));
+        use crate::evidence::plan::{FetchError, Plan};
+        assert_eq!(
+            Plan::of_all([&elsewhere, &elsewhere]).signature_repository(),
+            Ok(Some("ghcr.io/acme/sigs"))
+        );
+        for (a, b) in [
+            (&elsewhere, &plain),
+            (&plain, &elsewhere),
+            (&sigs, &elsewhere),
+        ] {
+            assert!(matches!(
+                Plan::of_all([a, b]).signature_repository(),
+                Err(FetchError::Conflict { .. })
+            ));
+        }
+        assert_eq!(
+            Plan::of_all([&plain, &plain]).signature_repository(),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -109,6 +109,12 @@ pub struct PolicyDocument {
     /// Attestations the image must have: each rule must be met, beside the signature rules.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attestations: Vec<AttestationDocument>,
+    /// The repository (`registry/path`) the image's signatures, attestations and bundles are
+    /// stored in, when not the image's own (cosign's `COSIGN_REPOSITORY`; a
+    /// `ClusterImagePolicy`'s `source[].oci`). Where to look only: what is found there is
+    /// checked exactly as it would be in the image's repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_repository: Option<String>,
 }
 
 /// One attestation rule, as written: a predicate type, who must have signed it, and what the
@@ -311,6 +317,7 @@ impl Default for PolicyDocument {
             rekor: None,
             formats: None,
             attestations: Vec::new(),
+            signature_repository: None,
         }
     }
 }
@@ -331,6 +338,7 @@ impl PolicyDocument {
         "rekor",
         "formats",
         "attestations",
+        "signatureRepository",
     ];
 
     /// Parses a policy document strictly, without checking its rules (see
@@ -368,6 +376,7 @@ impl PolicyDocument {
                 .map(|()| f.list("formats", named::<Format>))
                 .transpose()?,
             attestations: f.list("attestations", AttestationDocument::read)?,
+            signature_repository: f.opt_string("signatureRepository")?,
         })
     }
 }

@@ -185,6 +185,12 @@ impl Key {
         self.cosign("sign", &extra, image_at_digest);
     }
 
+    /// [`Key::sign`], the signature stored in `repository` (`COSIGN_REPOSITORY`), not the
+    /// image's.
+    pub(crate) fn sign_into(&self, image_at_digest: &str, repository: &str) {
+        self.cosign_in("sign", &[], image_at_digest, Some(repository));
+    }
+
     /// `cosign attest` without the transparency log: a Sigstore bundle attached as an OCI
     /// referrer with `new_bundle` (what cosign v3 writes for `cosign sign`), else a legacy
     /// `.att` layer. `predicate_type` is cosign's `--type`.
@@ -217,7 +223,22 @@ impl Key {
     /// `cosign SUBCOMMAND --key KEY` without the transparency log, against a plain-HTTP
     /// registry, with `extra` flags, for `image_at_digest`; it must succeed.
     fn cosign(&self, subcommand: &str, extra: &[&std::ffi::OsStr], image_at_digest: &str) {
-        let output = Command::new("cosign")
+        self.cosign_in(subcommand, extra, image_at_digest, None);
+    }
+
+    /// [`Key::cosign`] with `COSIGN_REPOSITORY` set to `repository`, when given.
+    fn cosign_in(
+        &self,
+        subcommand: &str,
+        extra: &[&std::ffi::OsStr],
+        image_at_digest: &str,
+        repository: Option<&str>,
+    ) {
+        let mut command = Command::new("cosign");
+        if let Some(repository) = repository {
+            command.env("COSIGN_REPOSITORY", repository);
+        }
+        let output = command
             .args([subcommand, "--key"])
             .arg(&self.private)
             .args([

@@ -204,3 +204,102 @@ fn a_set_and_its_cluster_image_policies_decide_every_image_alike() {
     assert!(!decisions(&output)[2].0, "{output:?}");
     assert_eq!(decisions(&output)[2].1, "no_signatures");
 }
+
+/// Signatures stored in another repository (cosign's `COSIGN_REPOSITORY`): a policy's
+/// `signatureRepository` and a ClusterImagePolicy's `source[].oci` find them there, cosign
+/// agrees, and without it the image has no signatures. Rules that disagree on the repository
+/// leave the image unverified, saying so.
+#[test]
+fn signatures_in_another_repository_are_found_where_the_policy_says() {
+    let alice = Key::new("set-source-alice");
+    let Some(registry) = env::registry() else {
+        return;
+    };
+    let host = &registry.host;
+    let digest = registry.push("set-source/app", "set-source/app:v1");
+    let image = format!("{}@{digest}", registry.image("set-source/app"));
+    let store = format!("{host}/set-source/signatures");
+    alice.sign_into(&image, &store);
+    // cosign finds them only where they are.
+    let oracle = |repository: Option<&str>| {
+        let mut command = std::process::Command::new("cosign");
+        if let Some(repository) = repository {
+            command.env("COSIGN_REPOSITORY", repository);
+        }
+        command
+            .args(["verify", "--key"])
+            .arg(&alice.public)
+            .args(["--insecure-ignore-tlog", "--allow-http-registry", &image])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(oracle(Some(&store)));
+    assert!(!oracle(None));
+
+    let dir = env::tempdir("set-source");
+    let verify = |policy: &serde_json::Value, name: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, policy.to_string()).unwrap();
+        ocisig(&[
+            "verify",
+            "--policy",
+            path.to_str().unwrap(),
+            "--insecure-registry",
+            host,
+            "--output",
+            "json",
+            &image,
+        ])
+    };
+    let keys = serde_json::json!([{"name": "alice", "publicKey": pem(&alice)}]);
+    let elsewhere = serde_json::json!({"keys": keys, "signatureRepository": store});
+    let output = verify(&elsewhere, "elsewhere.json");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let output = verify(&serde_json::json!({"keys": keys}), "here.json");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        verdicts(&output)[0]["reason"],
+        "no_signatures",
+        "{output:?}"
+    );
+
+    // The same as a ClusterImagePolicy's source[].oci.
+    let indent: String = pem(&alice)
+        .lines()
+        .map(|l| format!("        {l}\n"))
+        .collect();
+    let cip = format!(
+        "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata:\n  name: sourced\n\
+         spec:\n  images:\n  - glob: \"{host}/set-source/*\"\n  authorities:\n  - name: alice\n    source:\n    - oci: {store}\n    key:\n      data: |\n{indent}"
+    );
+    let path = dir.join("cips.yaml");
+    std::fs::write(&path, cip).unwrap();
+    let output = ocisig(&[
+        "verify",
+        "--policy",
+        path.to_str().unwrap(),
+        "--insecure-registry",
+        host,
+        "--output",
+        "json",
+        &image,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(verdicts(&output)[0]["rules"][0]["name"], "sourced");
+
+    // Two rules that apply, each reading another repository: not verified, and why.
+    let conflict = serde_json::json!({"rules": [
+        {"name": "a", "images": ["**"], "policy": elsewhere},
+        {"name": "b", "images": ["**"], "policy": {"keys": keys}}
+    ]});
+    let output = verify(&conflict, "conflict.json");
+    assert_ne!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = stdout(&output);
+    assert!(
+        stderr.contains("read signatures from") || stdout.contains("read signatures from"),
+        "{output:?}"
+    );
+}

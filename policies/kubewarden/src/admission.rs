@@ -354,23 +354,23 @@ fn check_image(
             Err(err) => return failed("host_capability_error", err),
         },
     };
-    let repository = HostRepository {
-        host,
-        repository: reference.repository_name(),
-    };
     // What any matching rule's policies read (formats, platforms), under the widest caps any
     // allows; each policy's own caps are applied again when it verifies. Static rules read
     // nothing.
     let policies: Vec<_> = rules.iter().flat_map(|rule| rule.policies()).collect();
+    let plan = Plan::of_all(policies.iter().copied());
+    // The signatures' repository: the image's own, or the policies' signatureRepository.
+    let repository = match plan.signature_repository() {
+        Ok(elsewhere) => HostRepository {
+            host,
+            repository: elsewhere.map_or_else(|| reference.repository_name(), String::from),
+        },
+        Err(err) => return failed("invalid_policy", err.to_string()),
+    };
     let evidence = if policies.is_empty() {
         None
     } else {
-        match Plan::of_all(policies.iter().copied()).gather(
-            &repository,
-            image.to_string(),
-            digest,
-            None,
-        ) {
+        match plan.gather(&repository, image.to_string(), digest, None) {
             Ok(evidence) => Some(evidence),
             Err(err) => {
                 return failed(
