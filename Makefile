@@ -9,7 +9,7 @@ OCISIG     := $(TARGET_DIR)/release/ocisig
 EXAMPLE    ?= signed
 # wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-WEB_EXAMPLES := signed threshold tampered wrong-key other-image bundle mixed-formats
+WEB_EXAMPLES := signed threshold tampered wrong-key other-image bundle mixed-formats keyless
 # binaryen's wasm-opt shrinks each module by about a tenth and trims its instruction count
 # (`make bench` shows both); --converge repeats its passes until they gain nothing more (another
 # 0.4 KB). The features are those rustc enables for wasm32-unknown-unknown;

@@ -1,6 +1,8 @@
 //! The bundled examples (real cosign output, see examples/regenerate.sh) give the verdicts
 //! recorded beside them.
 
+use serde_json::{Value, json};
+
 use crate::support::*;
 
 #[test]
@@ -70,4 +72,57 @@ fn payloads_rebuilt_from_the_manifest_alone_admit_no_more_than_the_blobs() {
             }
         }
     }
+}
+
+/// `examples/keyless` (the browser demo's keyless button): an image signed keyless, as cosign
+/// v3 signs (a Sigstore bundle referrer with a Fulcio-style certificate, its SCT, a Rekor
+/// entry and a signed timestamp), by the test PKI of `tests/pki`, not Sigstore's: its policy
+/// trusts that PKI's root and one identity. The files are what the generator makes, byte for
+/// byte; `OCISIG_REGENERATE_EXAMPLES=1` writes them again.
+#[test]
+fn the_keyless_example_is_what_the_test_pki_makes() {
+    use ocisig_testpki::{ISSUER, Proof, SUBJECT, Spec};
+    let pki = Spec::valid().build();
+    let digest = sha256(b"the ocisig keyless demo image");
+    let bundle = pki.image_bundle(&digest, Proof::Both);
+    let evidence = evidence_with_referrers(
+        "registry.example/team/app:v1",
+        &digest,
+        &[(referrer(&digest, &bundle), Some(bundle))],
+        None,
+    );
+    let pretty = |value: &Value| serde_json::to_string_pretty(value).unwrap() + "\n";
+    let evidence = pretty(&serde_json::from_slice(&evidence).unwrap());
+    let policy = pretty(&json!({
+        "identities": [{"name": "release", "issuer": ISSUER, "subject": SUBJECT}],
+        "trustedRoot": pki.trusted_root(),
+    }));
+    let dir = repo_root().join("examples/keyless");
+    let files = [
+        ("policy.json", policy),
+        ("evidence.json", evidence),
+        ("expected-reason", "verified\n".to_string()),
+    ];
+    if std::env::var_os("OCISIG_REGENERATE_EXAMPLES").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in &files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+    for (name, text) in &files {
+        assert_eq!(
+            &read_text(&dir.join(name)),
+            text,
+            "examples/keyless/{name} is not what the generator makes \
+             (OCISIG_REGENERATE_EXAMPLES=1 writes it)"
+        );
+    }
+    let verdict = expect(files[0].1.as_bytes(), files[1].1.as_bytes(), "verified");
+    assert!(
+        verdict["bundles"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(SUBJECT),
+        "{verdict}"
+    );
 }

@@ -72,6 +72,7 @@ const EXAMPLES = {
   'other-image': ['denied', 'claim_digest_mismatch'],
   bundle: ['verified', 'verified'],
   'mixed-formats': ['verified', 'verified'],
+  keyless: ['verified', 'verified'],
 };
 
 test('each example shows the verdict the core gives, in words and not only colour', { skip }, async () => {
