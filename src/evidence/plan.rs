@@ -1257,6 +1257,44 @@ mod tests {
         );
     }
 
+    /// Policies that read signatures from different repositories cannot share one fetch: the
+    /// plan says so rather than picking one.
+    #[test]
+    fn policies_that_disagree_on_the_signature_repository_cannot_share_a_plan() {
+        let alice = crate::testing::Signer::new("alice", 1);
+        let policy = |repository: Option<&str>| {
+            let mut document = serde_json::json!({"keys": [alice.key_entry()]});
+            if let Some(repository) = repository {
+                document["signatureRepository"] = repository.into();
+            }
+            Policy::from_json(document.to_string().as_bytes())
+                .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let (plain, elsewhere, other) = (
+            policy(None),
+            policy(Some("ghcr.io/acme/sigs")),
+            policy(Some("sigs")),
+        );
+        assert_eq!(
+            Plan::of_all([&elsewhere, &elsewhere]).signature_repository(),
+            Ok(Some("ghcr.io/acme/sigs"))
+        );
+        assert_eq!(
+            Plan::of_all([&plain, &plain]).signature_repository(),
+            Ok(None)
+        );
+        for (a, b) in [
+            (&elsewhere, &plain),
+            (&plain, &elsewhere),
+            (&other, &elsewhere),
+        ] {
+            assert!(matches!(
+                Plan::of_all([a, b]).signature_repository(),
+                Err(FetchError::Conflict { .. })
+            ));
+        }
+    }
+
     /// The worst a repository can hold, every part at its cap: a plan's evidence is never more
     /// than the verifier accepts. A full `.sig` manifest and a full referrers list fill the
     /// budget exactly, and the verifier reads the evidence back; one `.att` layer more ends the

@@ -864,26 +864,6 @@ mod tests {
             "signatureRepository",
         );
         refused(&with("Not A Reference"), "signatureRepository");
-        let elsewhere = check(&with("ghcr.io/acme/sigs")).unwrap_or_else(|e| unreachable!("{e}"));
-        use crate::evidence::plan::{FetchError, Plan};
-        assert_eq!(
-            Plan::of_all([&elsewhere, &elsewhere]).signature_repository(),
-            Ok(Some("ghcr.io/acme/sigs"))
-        );
-        for (a, b) in [
-            (&elsewhere, &plain),
-            (&plain, &elsewhere),
-            (&sigs, &elsewhere),
-        ] {
-            assert!(matches!(
-                Plan::of_all([a, b]).signature_repository(),
-                Err(FetchError::Conflict { .. })
-            ));
-        }
-        assert_eq!(
-            Plan::of_all([&plain, &plain]).signature_repository(),
-            Ok(None)
-        );
     }
 
     #[test]
