@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("crypto", &["encoding", "limits"]),
     ("x509", &["crypto", "encoding", "limits"]),
     ("oci", &["crypto", "encoding", "limits"]),
+    ("tuf", &["crypto", "encoding", "limits"]),
     ("claim", &["oci", "crypto", "encoding", "limits"]),
     (
         "sigstore",

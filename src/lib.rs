@@ -83,6 +83,7 @@ pub mod limits;
 pub mod oci;
 pub mod policy;
 pub mod sigstore;
+pub mod tuf;
 pub mod verdict;
 pub mod verify;
 pub mod x509;

@@ -102,3 +102,13 @@ pub const MAX_RULE_GLOBS: usize = 64;
 /// The most policies one rule of a set may offer (`anyOf`, a `ClusterImagePolicy`'s
 /// authorities), which bounds the work per rule.
 pub const MAX_RULE_POLICIES: usize = 16;
+/// The largest TUF root metadata read (python-tuf's default).
+pub const MAX_TUF_ROOT_BYTES: usize = 512_000;
+/// The largest TUF timestamp metadata read (python-tuf's default).
+pub const MAX_TUF_TIMESTAMP_BYTES: usize = 16_384;
+/// The largest TUF snapshot metadata read (python-tuf's default).
+pub const MAX_TUF_SNAPSHOT_BYTES: usize = 2_000_000;
+/// The largest TUF targets metadata read, delegated roles too (python-tuf's default).
+pub const MAX_TUF_TARGETS_BYTES: usize = 5_000_000;
+/// The most root versions one TUF update walks through (python-tuf's default).
+pub const MAX_TUF_ROOT_ROTATIONS: usize = 256;
