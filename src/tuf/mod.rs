@@ -10,3 +10,4 @@ pub mod error;
 mod fixtures;
 pub mod metadata;
 pub mod trusted;
+pub mod update;
