@@ -30,7 +30,7 @@ define wasm_opt
 		cp $(1) $(2); fi
 endef
 
-.PHONY: sizes deps all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
+.PHONY: test-tuf sizes deps all build wasm-target wasm opa kubewarden web wasm-bindgen-cli demo test-web native run run-example test lint fmt test-rust test-opa fixtures fuzz fuzz-smoke bench examples clean help
 
 all: build
 
@@ -110,7 +110,7 @@ run-example: native ## Evaluate a bundled evidence example (EXAMPLE=signed|thres
 
 # `make test` first installs what the suites need (the same idempotent steps CI runs), so that
 # no suite of real parts (docker-registry, cosign, chromium, the fuzzers) is skipped.
-test: deps wasm opa kubewarden web sizes lint test-rust test-opa test-web fuzz-smoke ## Install what is missing, then run every check and test
+test: deps wasm opa kubewarden web sizes lint test-rust test-opa test-web test-tuf fuzz-smoke ## Install what is missing, then run every check and test
 
 sizes: wasm kubewarden web ## Check the artifacts against their size budgets
 	bash scripts/check-sizes.sh
@@ -128,6 +128,11 @@ test-web: web node_modules
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 		$(CARGO) test --locked -p ocisig-web --target wasm32-unknown-unknown
 	node --test tests/web/
+
+# The TUF conformance suite (../shared/tuf-conformance) against the core's TUF client.
+test-tuf: ## Run the TUF conformance suite against ocisig's TUF client (no expected failures)
+	$(CARGO) build --locked --release -p ocisig-host --example tuf-conformance-client
+	bash scripts/tuf-conformance.sh $(TARGET_DIR)/release/examples/tuf-conformance-client
 
 # OPA's own JavaScript SDK loads dist/ocisig-opa.wasm; compared with `ocisig eval`.
 test-opa: opa native node_modules

@@ -13,5 +13,6 @@ pub mod policy_args;
 pub mod registry;
 pub mod serve;
 pub mod trust;
+pub mod tuf_client;
 
 pub use module::{ModuleLimits, VerifierModule};
