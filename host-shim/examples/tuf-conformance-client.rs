@@ -30,7 +30,9 @@ fn run() -> anyhow::Result<()> {
     let mut positional = Vec::new();
     while let Some(arg) = args.next() {
         if let Some(name) = arg.strip_prefix("--") {
-            let value = args.next().with_context(|| format!("--{name} needs a value"))?;
+            let value = args
+                .next()
+                .with_context(|| format!("--{name} needs a value"))?;
             flags.insert(name.to_string(), value);
         } else {
             positional.push(arg);
