@@ -175,7 +175,8 @@ enum Command {
         the inclusion promise, the inclusion proof to a checkpoint the log signed, and that the\n\
         entry records this very signature and key or certificate.\n\n\
         Without --trusted-root, the public-good production root embedded in ocisig is used; ocisig\n\
-        says how old it is. There is no TUF client yet: pass a fresh root with --trusted-root.\n\n\
+        says how old it is. Keep a fresh root with `ocisig trust update`, and pass it with\n\
+        --trusted-root <(ocisig trust show) (verify-bundle does not read the TUF state by itself yet).\n\n\
         FILE_OR_DIGEST is the artifact, or its digest as sha256:<64 hex> (when no such file\n\
         exists). For a DSSE bundle, it must be a subject of the signed in-toto statement.\n\n\
         Examples:\n  \
@@ -242,6 +243,9 @@ enum Command {
     /// Work with policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Keep Sigstore trust material fresh through TUF: `trusted_root.json`, verified.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Verify an evidence document against a policy and print the verdict JSON.
     #[command(after_help = "Examples:\n  \
         ocisig eval --policy examples/signed/policy.json --evidence examples/signed/evidence.json\n\n\
@@ -260,6 +264,66 @@ enum Command {
         /// Run this verifier module instead of the one built into the binary.
         #[arg(long, value_name = "FILE")]
         module: Option<PathBuf>,
+    },
+}
+
+/// Where TUF state is kept, per mirror.
+#[derive(Args)]
+struct MirrorFlags {
+    /// The TUF repository: an http(s):// URL (metadata at URL/N.root.json, URL/timestamp.json,
+    /// …; targets under URL/targets/), or a local directory laid out the same way (air-gapped).
+    #[arg(long, value_name = "URL|DIR", default_value = ocisig_host::tuf_client::DEFAULT_MIRROR)]
+    mirror: String,
+    /// Where the trusted metadata is kept, one directory per mirror [default:
+    /// $XDG_CACHE_HOME/ocisig/tuf or ~/.cache/ocisig/tuf]. It carries the rollback and freeze
+    /// protection: it is state, not a cache to clear.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl MirrorFlags {
+    fn cache_dir(&self) -> anyhow::Result<PathBuf> {
+        self.cache_dir
+            .clone()
+            .or_else(ocisig_host::tuf_client::default_cache_dir)
+            .context("no --cache-dir, and neither XDG_CACHE_HOME nor HOME is set")
+    }
+}
+
+/// `ocisig trust …`.
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Refresh the trusted metadata from a TUF repository (the TUF client workflow: root
+    /// rotation, timestamp, snapshot, targets, each verified) and fetch `trusted_root.json`.
+    #[command(after_help = "Examples:\n  \
+        ocisig trust update                                  (Sigstore's public-good repository)\n  \
+        ocisig trust update --mirror https://tuf.corp.example --root corp-root.json\n  \
+        ocisig trust update --mirror /media/usb/sigstore-tuf (air-gapped: a copy of the repository)\n\n\
+        A mirror with no kept state starts from --root FILE, else from Sigstore's TUF root.json\n\
+        built into ocisig; once it has state, --root is not used, so that it never replaces a\n\
+        newer trusted root.\n\n\
+        Exit status:\n  \
+        0  refreshed: prints the root version reached and the trusted root's sha256\n  \
+        1  the refresh failed (the message names the file and why)\n  \
+        2  usage error")]
+    Update {
+        #[command(flatten)]
+        mirror: MirrorFlags,
+        /// The TUF root.json to start from when the mirror has no kept state.
+        #[arg(long, value_name = "FILE")]
+        root: Option<PathBuf>,
+    },
+    /// Print the verified `trusted_root.json` of the kept state, byte for byte, checked against
+    /// the kept metadata now, without fetching anything.
+    #[command(after_help = "Examples:\n  \
+        ocisig trust show > trusted_root.json\n\n\
+        Exit status:\n  \
+        0  printed\n  \
+        1  nothing was ever verified, or the kept metadata has expired (run ocisig trust update)\n  \
+        2  usage error")]
+    Show {
+        #[command(flatten)]
+        mirror: MirrorFlags,
     },
 }
 
@@ -904,6 +968,38 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Serve(flags) => flags.run(),
+        Command::Trust(TrustCommand::Update { mirror, root }) => {
+            let cache = mirror.cache_dir()?;
+            match ocisig_host::tuf_client::update(&mirror.mirror, root.as_deref(), &cache) {
+                Ok(updated) => {
+                    print_line(&format!(
+                        "root version {}; trusted_root.json {} ({})",
+                        updated.root_version,
+                        updated.trusted_root,
+                        updated.path.display()
+                    ));
+                    Ok(EXIT_VERIFIED)
+                }
+                Err(err) => {
+                    eprintln!("ocisig trust update: {}: {err:#}", mirror.mirror);
+                    Ok(EXIT_NOT_VERIFIED)
+                }
+            }
+        }
+        Command::Trust(TrustCommand::Show { mirror }) => {
+            let cache = mirror.cache_dir()?;
+            match ocisig_host::tuf_client::kept_trusted_root(&mirror.mirror, &cache) {
+                Ok(bytes) => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&bytes)?;
+                    Ok(EXIT_VERIFIED)
+                }
+                Err(err) => {
+                    eprintln!("ocisig trust show: {}: {err:#}", mirror.mirror);
+                    Ok(EXIT_NOT_VERIFIED)
+                }
+            }
+        }
         Command::Policy(PolicyCommand::Explain { file, sets, output }) => {
             let mut args = PolicyArgs {
                 file: Some(file),

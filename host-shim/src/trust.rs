@@ -23,8 +23,8 @@ pub fn embedded_root_notice() -> String {
     let age = age.map_or_else(String::new, |days| format!(", {days} days old"));
     format!(
         "using the embedded Sigstore production trusted root (snapshot of \
-         {PRODUCTION_SNAPSHOT_DATE}{age}); there is no TUF client yet, so pass a fresh root with \
-         --trusted-root FILE"
+         {PRODUCTION_SNAPSHOT_DATE}{age}); for a fresh one, run `ocisig trust update` and pass \
+         --trusted-root <(ocisig trust show)"
     )
 }
 

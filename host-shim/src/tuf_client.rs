@@ -179,3 +179,123 @@ pub fn download(
 fn matches(path: &str, bytes: &[u8], file: &TargetFile) -> bool {
     check_file(path, bytes, Some(file.length), &file.hashes).is_ok()
 }
+
+/// Sigstore's TUF `root.json` (sigstore/root-signing, `metadata/root.json`, version 15; see
+/// `host-shim/trust/README.md`): where a mirror without kept state starts, unless `--root`.
+pub const SIGSTORE_TUF_ROOT: &[u8] = include_bytes!("../trust/sigstore_tuf_root.json");
+
+/// Sigstore's public-good TUF repository.
+pub const DEFAULT_MIRROR: &str = "https://tuf-repo-cdn.sigstore.dev";
+
+/// The target that holds the trust material `verify` reads.
+pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
+
+/// Where ocisig keeps TUF state by default: `$XDG_CACHE_HOME/ocisig/tuf`, else
+/// `~/.cache/ocisig/tuf`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("ocisig").join("tuf"))
+}
+
+/// The state of one mirror under `cache`: a directory named by the SHA-256 of the mirror as
+/// written (its first 16 hex digits), holding `mirror` (the name), `metadata/` and `targets/`.
+pub fn state_dir(cache: &Path, mirror: &str) -> PathBuf {
+    let digest = ocisig::Sha256Digest::of(mirror.trim_end_matches('/').as_bytes());
+    cache.join(&digest.hex()[..16])
+}
+
+/// What an update reached.
+pub struct Updated {
+    /// The trusted root's version.
+    pub root_version: u64,
+    /// The SHA-256 of the verified `trusted_root.json`.
+    pub trusted_root: ocisig::Sha256Digest,
+    /// Where it is kept.
+    pub path: PathBuf,
+}
+
+/// Refreshes the state of `mirror` under `cache` and fetches `trusted_root.json`. A mirror
+/// without state starts from `root` (or Sigstore's embedded TUF root); one with state starts
+/// from it, and `root` is not used, so that it can never replace a newer trusted root.
+///
+/// # Errors
+/// The step that failed.
+pub fn update(mirror: &str, root: Option<&Path>, cache: &Path) -> anyhow::Result<Updated> {
+    let state = state_dir(cache, mirror);
+    let metadata = state.join("metadata");
+    std::fs::create_dir_all(&metadata)
+        .with_context(|| format!("creating {}", metadata.display()))?;
+    std::fs::write(state.join("mirror"), mirror)?;
+    if !metadata.join("root.json").exists() {
+        let initial = match root {
+            Some(path) => {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+            }
+            None => SIGSTORE_TUF_ROOT.to_vec(),
+        };
+        // Kept only once it is a root signed by its own keys, so that a wrong --root never
+        // becomes the mirror's state (a later --root could not replace it).
+        TrustedSet::new(&initial, now()?).context("the initial root")?;
+        Kept::new(&metadata)?
+            .keep("root.json", &initial)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let base = mirror.trim_end_matches('/');
+    let remote = Remote::new(base)?;
+    let targets = Remote::new(&format!("{base}/targets"))?;
+    let path = download(
+        &metadata,
+        &remote,
+        &targets,
+        TRUSTED_ROOT_TARGET,
+        &state.join("targets"),
+    )?;
+    let bytes = std::fs::read(&path)?;
+    let set = update::load_kept(&Kept::new(&metadata)?, now()?)?;
+    Ok(Updated {
+        root_version: set.root().common.version,
+        trusted_root: ocisig::Sha256Digest::of(&bytes),
+        path,
+    })
+}
+
+/// A repository that has nothing: for reading kept state offline.
+struct Offline;
+
+impl Repository for Offline {
+    fn metadata(&self, _: &str, _: usize) -> Result<Vec<u8>, FetchError> {
+        Err(FetchError::Failed(
+            "offline: only kept metadata is read".into(),
+        ))
+    }
+}
+
+/// The verified `trusted_root.json` of `mirror`'s kept state, checked now against the kept
+/// metadata (which must not have expired), and how old its timestamp's signature is not known
+/// here: the caller says when it was updated.
+///
+/// # Errors
+/// Nothing kept, kept metadata that has expired, or a kept file that does not match it.
+pub fn kept_trusted_root(mirror: &str, cache: &Path) -> anyhow::Result<Vec<u8>> {
+    let state = state_dir(cache, mirror);
+    let mut kept = Kept {
+        dir: state.join("metadata"),
+    };
+    let mut set = update::load_kept(&kept, now()?)?;
+    let Some(file) = update::target(&mut set, &mut kept, &Offline, TRUSTED_ROOT_TARGET)? else {
+        bail!("the kept metadata names no {TRUSTED_ROOT_TARGET}");
+    };
+    let path = state
+        .join("targets")
+        .join(update::escape(TRUSTED_ROOT_TARGET));
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "{}: nothing was fetched yet (run ocisig trust update)",
+            path.display()
+        )
+    })?;
+    check_file(TRUSTED_ROOT_TARGET, &bytes, Some(file.length), &file.hashes)?;
+    Ok(bytes)
+}

@@ -71,6 +71,8 @@ pub enum UpdateProblem {
     Refused(TufError),
     /// The host could not keep it.
     Store(String),
+    /// Nothing is kept to start from.
+    NotKept,
 }
 
 impl core::fmt::Display for UpdateError {
@@ -82,6 +84,11 @@ impl core::fmt::Display for UpdateError {
             UpdateProblem::Fetch(FetchError::Failed(why)) => write!(f, "{}: {why}", self.step),
             UpdateProblem::Refused(error) => write!(f, "{}: {error}", self.step),
             UpdateProblem::Store(why) => write!(f, "{}: cannot keep it: {why}", self.step),
+            UpdateProblem::NotKept => write!(
+                f,
+                "{}: nothing was ever verified (update from the repository first)",
+                self.step
+            ),
         }
     }
 }
@@ -113,13 +120,35 @@ pub fn refresh(
 ) -> Result<TrustedSet, UpdateError> {
     let root = store.load("root.json").ok_or_else(|| UpdateError {
         step: "root.json".into(),
-        error: UpdateProblem::Store("no trusted root is kept (initialize first)".into()),
+        error: UpdateProblem::NotKept,
     })?;
     let mut set = TrustedSet::new(&root, now).map_err(refused("the kept root.json"))?;
     update_root(&mut set, store, repository)?;
     update_timestamp(&mut set, store, repository)?;
     update_snapshot(&mut set, store, repository)?;
     load_targets(&mut set, store, repository, "targets", "root")?;
+    Ok(set)
+}
+
+/// The kept metadata alone, checked at `now` without fetching anything: what was verified
+/// last, while it is still fresh (a kept timestamp or snapshot that has expired is refused).
+///
+/// # Errors
+/// Nothing kept, or kept metadata that no longer holds at `now`.
+pub fn load_kept(store: &dyn Store, now: i64) -> Result<TrustedSet, UpdateError> {
+    let kept = |name: &str| {
+        store.load(name).ok_or_else(|| UpdateError {
+            step: name.to_string(),
+            error: UpdateProblem::NotKept,
+        })
+    };
+    let mut set = TrustedSet::new(&kept("root.json")?, now).map_err(refused("root.json"))?;
+    set.update_timestamp(&kept("timestamp.json")?)
+        .map_err(refused("timestamp.json"))?;
+    set.update_snapshot(&kept("snapshot.json")?, true)
+        .map_err(refused("snapshot.json"))?;
+    set.update_targets(&kept("targets.json")?)
+        .map_err(refused("targets.json"))?;
     Ok(set)
 }
 
@@ -394,6 +423,13 @@ mod tests {
         );
         assert_eq!(kept.0.get("root.json"), Some(&repo.root(3)));
         assert!(kept.0.contains_key("targets.json"));
+        // What was kept holds on its own, offline, until it expires.
+        assert!(load_kept(&kept, NOW).is_ok());
+        assert!(
+            load_kept(&kept, 1_900_000_000).is_err(),
+            "in 2030, all of it has expired"
+        );
+        assert!(load_kept(&Kept::default(), NOW).is_err(), "nothing kept");
         // Again: the kept snapshot and targets still match, so only root and timestamp are
         // asked for.
         files.asked.borrow_mut().clear();
