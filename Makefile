@@ -130,9 +130,8 @@ test-web: web node_modules
 	node --test tests/web/
 
 # The TUF conformance suite (../shared/tuf-conformance) against the core's TUF client.
-test-tuf: ## Run the TUF conformance suite against ocisig's TUF client (no expected failures)
-	$(CARGO) build --locked --release -p ocisig-host --example tuf-conformance-client
-	bash scripts/tuf-conformance.sh $(TARGET_DIR)/release/examples/tuf-conformance-client
+test-tuf: native ## Run the TUF conformance suite against ocisig's TUF client (no expected failures)
+	bash scripts/tuf-conformance.sh $(OCISIG)
 
 # OPA's own JavaScript SDK loads dist/ocisig-opa.wasm; compared with `ocisig eval`.
 test-opa: opa native node_modules

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The TUF conformance suite (theupdateframework/tuf-conformance v2.4.0, kept in
-# ../shared/tuf-conformance with its PROVENANCE.md) against ocisig's TUF client: the core's
-# src/tuf driven by host-shim/examples/tuf-conformance-client.rs. Every test must pass: there is
-# no list of expected failures. The suite's pinned Python packages go to a virtual environment
-# under ~/.cache/ocisig; some tests run the client under Debian's faketime.
+# ../shared/tuf-conformance with its PROVENANCE.md) against ocisig's TUF client: the ocisig
+# binary through tests/tuf/conformance-client (`ocisig trust conformance-client`, the same code
+# as `ocisig trust update`). Every test must pass: there is no list of expected failures. The
+# suite's pinned Python packages go to a virtual environment under ~/.cache/ocisig (outside
+# ../shared, which is only read); some tests run the client under Debian's faketime.
 #
-# Usage: scripts/tuf-conformance.sh CLIENT_BINARY
+# Usage: scripts/tuf-conformance.sh OCISIG_BINARY   run the suite
+#        scripts/tuf-conformance.sh --venv          only make the virtual environment
 # Without the suite it says so and passes, except under CI, where it fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-client=$1
+ocisig=$1
 suite=${TUF_CONFORMANCE_DIR:-$here/../shared/tuf-conformance}
 
 missing() {
@@ -21,7 +23,6 @@ missing() {
     exit 0
 }
 [ -f "$suite/pyproject.toml" ] || missing "the suite is not at $suite"
-command -v faketime >/dev/null || missing "faketime is not installed (.ci/install-deps installs it)"
 
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/ocisig/tuf-conformance-venv
 stamp=$(sha256sum "$suite/pyproject.toml" | cut -d' ' -f1)
@@ -37,8 +38,12 @@ PY
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$venv/requirements.txt"
     echo "$stamp" >"$venv/.ocisig-stamp"
 fi
+[ "$ocisig" = --venv ] && exit 0
+command -v faketime >/dev/null || missing "faketime is not installed (.ci/install-deps installs it)"
+OCISIG=$(cd "$(dirname "$ocisig")" && pwd)/$(basename "$ocisig")
+export OCISIG
 
 # The suite is read, never written: no bytecode, no pytest cache.
 cd "$suite"
 PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-    tuf_conformance --entrypoint "$client"
+    tuf_conformance --entrypoint "$here/tests/tuf/conformance-client"

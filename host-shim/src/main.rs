@@ -325,6 +325,28 @@ enum TrustCommand {
         #[command(flatten)]
         mirror: MirrorFlags,
     },
+    /// The TUF conformance suite's client protocol (its CLIENT-CLI.md) over the same code as
+    /// `update`: `--metadata-dir DIR init ROOT`, `… --metadata-url URL refresh`, `…
+    /// --target-name PATH --target-base-url URL --target-dir DIR download`. For
+    /// tests/tuf/conformance-client; exit 0 or 1.
+    #[command(hide = true)]
+    ConformanceClient {
+        #[arg(long, value_name = "DIR")]
+        metadata_dir: PathBuf,
+        #[arg(long, value_name = "URL")]
+        metadata_url: Option<String>,
+        #[arg(long, value_name = "PATH")]
+        target_name: Option<String>,
+        #[arg(long, value_name = "URL")]
+        target_base_url: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        target_dir: Option<PathBuf>,
+        /// init, refresh or download.
+        #[arg(value_parser = ["init", "refresh", "download"])]
+        command: String,
+        /// For init: the trusted root.json.
+        root: Option<PathBuf>,
+    },
 }
 
 /// `ocisig policy …`.
@@ -982,6 +1004,43 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
                 Err(err) => {
                     eprintln!("ocisig trust update: {}: {err:#}", mirror.mirror);
+                    Ok(EXIT_NOT_VERIFIED)
+                }
+            }
+        }
+        Command::Trust(TrustCommand::ConformanceClient {
+            metadata_dir,
+            metadata_url,
+            target_name,
+            target_base_url,
+            target_dir,
+            command,
+            root,
+        }) => {
+            use ocisig_host::tuf_client::{self, Remote};
+            let need = |value: Option<String>, flag: &str| {
+                value.with_context(|| format!("{command} needs --{flag}"))
+            };
+            let result = match command.as_str() {
+                "init" => {
+                    let root = root.context("init needs the root.json to trust")?;
+                    tuf_client::init(&metadata_dir, &std::fs::read(&root)?)
+                }
+                "refresh" => Remote::new(&need(metadata_url, "metadata-url")?)
+                    .and_then(|remote| tuf_client::refresh(&metadata_dir, &remote).map(|_| ())),
+                _ => {
+                    let metadata = Remote::new(&need(metadata_url, "metadata-url")?)?;
+                    let targets = Remote::new(&need(target_base_url, "target-base-url")?)?;
+                    let path = need(target_name, "target-name")?;
+                    let dir = target_dir.context("download needs --target-dir")?;
+                    tuf_client::download(&metadata_dir, &metadata, &targets, &path, &dir)
+                        .map(|_| ())
+                }
+            };
+            match result {
+                Ok(()) => Ok(EXIT_VERIFIED),
+                Err(err) => {
+                    eprintln!("ocisig trust conformance-client {command}: {err:#}");
                     Ok(EXIT_NOT_VERIFIED)
                 }
             }

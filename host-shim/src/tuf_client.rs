@@ -133,6 +133,18 @@ pub fn now() -> anyhow::Result<i64> {
     Ok(i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Starts the kept metadata in `dir` from `root`, which must be a root signed by its own keys
+/// (an expired one is allowed: a refresh may rotate past it). Nothing is kept otherwise.
+///
+/// # Errors
+/// A root that does not verify, or one that cannot be written.
+pub fn init(dir: &Path, root: &[u8]) -> anyhow::Result<()> {
+    TrustedSet::new(root, now()?).context("the initial root")?;
+    Kept::new(dir)?
+        .keep("root.json", root)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Refreshes the metadata kept in `dir` from `remote`.
 ///
 /// # Errors
@@ -237,10 +249,7 @@ pub fn update(mirror: &str, root: Option<&Path>, cache: &Path) -> anyhow::Result
         };
         // Kept only once it is a root signed by its own keys, so that a wrong --root never
         // becomes the mirror's state (a later --root could not replace it).
-        TrustedSet::new(&initial, now()?).context("the initial root")?;
-        Kept::new(&metadata)?
-            .keep("root.json", &initial)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        init(&metadata, &initial)?;
     }
     let base = mirror.trim_end_matches('/');
     let remote = Remote::new(base)?;
