@@ -693,9 +693,7 @@ impl Translation<'_> {
                 Some(root) => Ok(root.clone()),
                 None => {
                     self.embedded.set(true);
-                    Ok(serde_json::from_slice(
-                        crate::trust::PRODUCTION_TRUSTED_ROOT,
-                    )?)
+                    crate::trust::DefaultRoot::get()?.value()
                 }
             },
         }

@@ -175,8 +175,8 @@ enum Command {
         the inclusion promise, the inclusion proof to a checkpoint the log signed, and that the\n\
         entry records this very signature and key or certificate.\n\n\
         Without --trusted-root, the public-good production root embedded in ocisig is used; ocisig\n\
-        says how old it is. Keep a fresh root with `ocisig trust update`, and pass it with\n\
-        --trusted-root <(ocisig trust show) (verify-bundle does not read the TUF state by itself yet).\n\n\
+        says how old it is; after `ocisig trust update`, the root it verified through TUF is used\n\
+        instead (and kept metadata that has expired is an error, never silently replaced).\n\n\
         FILE_OR_DIGEST is the artifact, or its digest as sha256:<64 hex> (when no such file\n\
         exists). For a DSSE bundle, it must be a subject of the signed in-toto statement.\n\n\
         Examples:\n  \
@@ -946,8 +946,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let root = match &trusted_root {
                 Some(path) => read(path, "trusted root")?,
                 None => {
-                    eprintln!("ocisig: {}", trust::embedded_root_notice());
-                    trust::PRODUCTION_TRUSTED_ROOT.to_vec()
+                    let root = trust::DefaultRoot::get()?;
+                    eprintln!("ocisig: {}", root.notice);
+                    root.bytes.clone()
                 }
             };
             let digest = artifact_digest(&artifact)?;

@@ -117,9 +117,9 @@ impl PolicyArgs {
                 if let Some(file) = &self.trusted_root {
                     options.default_root = Some(read_root(file)?);
                 }
-                let (set, embedded) = crate::cip::to_policy_set(&documents, &options)?;
-                if embedded {
-                    eprintln!("ocisig: {}", crate::trust::embedded_root_notice());
+                let (set, default_used) = crate::cip::to_policy_set(&documents, &options)?;
+                if default_used {
+                    eprintln!("ocisig: {}", crate::trust::DefaultRoot::get()?.notice);
                 }
                 return Ok(Some((
                     serde_json::to_vec(&set)?,
@@ -274,11 +274,10 @@ impl PolicyArgs {
                 .iter()
                 .any(|rule| !rule.identities.is_empty());
         if keyless && !has_root {
-            // Keyless needs certificate authorities; without a root given, the embedded one.
-            eprintln!("ocisig: {}", crate::trust::embedded_root_notice());
-            document.trusted_root = Some(serde_json::from_slice(
-                crate::trust::PRODUCTION_TRUSTED_ROOT,
-            )?);
+            // Keyless needs certificate authorities; without a root given, the default one.
+            let root = crate::trust::DefaultRoot::get()?;
+            eprintln!("ocisig: {}", root.notice);
+            document.trusted_root = Some(root.value()?);
         }
         if !self.rekor_keys.is_empty() || self.rekor_mode.is_some() {
             let rekor = document.rekor.get_or_insert_with(Default::default);

@@ -23,9 +23,85 @@ pub fn embedded_root_notice() -> String {
     let age = age.map_or_else(String::new, |days| format!(", {days} days old"));
     format!(
         "using the embedded Sigstore production trusted root (snapshot of \
-         {PRODUCTION_SNAPSHOT_DATE}{age}); for a fresh one, run `ocisig trust update` and pass \
-         --trusted-root <(ocisig trust show)"
+         {PRODUCTION_SNAPSHOT_DATE}{age}); `ocisig trust update` keeps a fresh one through TUF, \
+         which is then used instead"
     )
+}
+
+/// The trusted root used where none is given: the one `ocisig trust update` verified through
+/// TUF from Sigstore's repository, when that state exists (under `$OCISIG_TUF_CACHE`, else the
+/// default cache directory); else the embedded snapshot, as before any update. Kept metadata
+/// that has expired is never used, nor silently replaced by the older embedded snapshot: that
+/// is an error saying what to do.
+pub struct DefaultRoot {
+    /// The `trusted_root.json` bytes.
+    pub bytes: Vec<u8>,
+    /// What to tell the user on standard error when it is used.
+    pub notice: String,
+}
+
+impl DefaultRoot {
+    /// Works it out (once per process).
+    ///
+    /// # Errors
+    /// Kept TUF state that no longer verifies (expired metadata, a tampered file).
+    pub fn get() -> anyhow::Result<&'static Self> {
+        static ROOT: std::sync::OnceLock<Result<DefaultRoot, String>> = std::sync::OnceLock::new();
+        ROOT.get_or_init(|| Self::load().map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    fn load() -> anyhow::Result<Self> {
+        use crate::tuf_client::{DEFAULT_MIRROR, default_cache_dir, kept_trusted_root, state_dir};
+        let cache = std::env::var_os("OCISIG_TUF_CACHE")
+            .map(std::path::PathBuf::from)
+            .or_else(default_cache_dir);
+        let state = cache
+            .as_deref()
+            .map(|cache| state_dir(cache, DEFAULT_MIRROR));
+        let Some((cache, state)) = cache
+            .zip(state)
+            .filter(|(_, state)| state.join("metadata").join("timestamp.json").exists())
+        else {
+            return Ok(Self {
+                bytes: PRODUCTION_TRUSTED_ROOT.to_vec(),
+                notice: embedded_root_notice(),
+            });
+        };
+        let bytes = kept_trusted_root(DEFAULT_MIRROR, &cache).map_err(|e| {
+            anyhow::anyhow!(
+                "the trusted root kept by `ocisig trust update` ({}) cannot be used: {e:#}; run \
+                 `ocisig trust update`, or pass --trusted-root FILE",
+                state.display()
+            )
+        })?;
+        let age = std::fs::metadata(state.join("metadata").join("timestamp.json"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|when| when.elapsed().ok())
+            .map_or_else(String::new, |age| {
+                format!(
+                    ", its timestamp verified {} hours ago",
+                    age.as_secs() / 3600
+                )
+            });
+        Ok(Self {
+            bytes,
+            notice: format!(
+                "using the Sigstore trusted root verified through TUF by `ocisig trust update` \
+                 ({DEFAULT_MIRROR}{age})"
+            ),
+        })
+    }
+
+    /// The root as JSON.
+    ///
+    /// # Errors
+    /// Bytes that are not JSON.
+    pub fn value(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_slice(&self.bytes)?)
+    }
 }
 
 /// The sha256 of everything `reader` yields, read in pieces.

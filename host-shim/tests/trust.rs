@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ocisig_testpki::Key;
+use ocisig_testpki::{ISSUER, Key, Proof, SUBJECT, Spec};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -45,8 +45,8 @@ fn repository(dir: &Path, expires: &str, content: &[u8]) -> Vec<u8> {
     root["roles"] = json!({"root": role, "timestamp": role, "snapshot": role, "targets": role});
     root["consistent_snapshot"] = json!(false);
     let mut targets = common("targets");
-    targets["targets"] = json!({"trusted_root.json": {"length": CONTENT.len(),
-        "hashes": {"sha256": hex(&Sha256::digest(CONTENT))}}});
+    targets["targets"] = json!({"trusted_root.json": {"length": content.len(),
+        "hashes": {"sha256": hex(&Sha256::digest(content))}}});
     let targets = sign(&targets, &key);
     let mut snapshot = common("snapshot");
     snapshot["meta"] = json!({"targets.json": describe(1, &targets)});
@@ -188,5 +188,98 @@ fn expired_metadata_is_refused_and_a_bad_root_never_starts_a_mirror() {
     assert_eq!(
         ocisig(&["trust", "update", "--colour"]).status.code(),
         Some(2)
+    );
+}
+
+/// A keyless bundle that verifies only with the trusted root kept through TUF: `verify-bundle`
+/// without --trusted-root reads the kept state of Sigstore's mirror (here in a test cache,
+/// `OCISIG_TUF_CACHE`), says so, and verifies; without that state the embedded production root
+/// does not know the test's CA; with kept metadata that has expired, nothing is used silently.
+#[test]
+fn verify_bundle_uses_the_trusted_root_kept_through_tuf() {
+    const ARTIFACT: &[u8] = b"an artifact signed keyless by the test CA";
+    let dir = tempdir("e2e");
+    let pki = Spec::valid().build();
+    std::fs::write(dir.join("artifact"), ARTIFACT).unwrap();
+    std::fs::write(
+        dir.join("bundle.json"),
+        pki.artifact_bundle(ARTIFACT, Proof::Both).to_string(),
+    )
+    .unwrap();
+    let trusted_root = pki.trusted_root().to_string().into_bytes();
+    let verify = |cache: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_ocisig"))
+            .args([
+                "verify-bundle",
+                "--bundle",
+                dir.join("bundle.json").to_str().unwrap(),
+                "--certificate-identity",
+                SUBJECT,
+                "--certificate-oidc-issuer",
+                ISSUER,
+                dir.join("artifact").to_str().unwrap(),
+            ])
+            .env("OCISIG_TUF_CACHE", cache)
+            .output()
+            .unwrap()
+    };
+    // Kept state for Sigstore's mirror, made by updating from a local copy and kept under the
+    // mirror's name, as `ocisig trust update` keeps it.
+    let keep = |name: &str, expires: &str| {
+        let mirror = dir.join(format!("{name}-mirror"));
+        let cache = dir.join(format!("{name}-cache"));
+        let root = repository(&mirror, expires, &trusted_root);
+        let root_file = dir.join(format!("{name}-root.json"));
+        std::fs::write(&root_file, &root).unwrap();
+        trust(
+            "update",
+            &mirror,
+            &cache,
+            &["--root", root_file.to_str().unwrap()],
+        );
+        let local = ocisig_host::tuf_client::state_dir(&cache, mirror.to_str().unwrap());
+        let sigstore =
+            ocisig_host::tuf_client::state_dir(&cache, ocisig_host::tuf_client::DEFAULT_MIRROR);
+        std::fs::rename(local, sigstore).unwrap();
+        cache
+    };
+
+    let fresh = keep("fresh", "2099-01-01T00:00:00Z");
+    let output = verify(&fresh);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("verified through TUF"),
+        "{output:?}"
+    );
+
+    let output = verify(&dir.join("no-state"));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("embedded Sigstore production"),
+        "{output:?}"
+    );
+
+    // Metadata that expired after it was verified: refused, saying what to do.
+    let expired = keep("expiring", "2099-01-01T00:00:00Z");
+    let state =
+        ocisig_host::tuf_client::state_dir(&expired, ocisig_host::tuf_client::DEFAULT_MIRROR);
+    repository(
+        &dir.join("stale-mirror"),
+        "2001-01-01T00:00:00Z",
+        &trusted_root,
+    );
+    for name in ["timestamp.json", "snapshot.json", "targets.json"] {
+        std::fs::copy(
+            dir.join("stale-mirror").join(name),
+            state.join("metadata").join(name),
+        )
+        .unwrap();
+    }
+    let output = verify(&expired);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot be used") && stderr.contains("ocisig trust update"),
+        "{stderr}"
     );
 }
