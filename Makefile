@@ -163,7 +163,7 @@ bench: build ## Benchmarks: medians and ratios measured in one run; writes targe
 # Fuzzing (cargo-fuzz, nightly). New inputs go to $(FUZZ_CORPUS), the committed seeds in
 # fuzz/corpus are read only. `make test` runs each target for FUZZ_SECONDS (30).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := verify parsers bundle attestation abi differential ecdsa_tables rsa
+FUZZ_TARGETS := verify parsers bundle attestation abi differential ecdsa_tables rsa tuf
 FUZZ_CORPUS  := $(abspath $(TARGET_DIR))/fuzz-corpus
 
 fuzz-smoke: wasm ## Run every fuzz target for FUZZ_SECONDS each
