@@ -122,24 +122,25 @@ impl Envelope {
         })
     }
 
-    /// Checks that `threshold` distinct keys of `role`, among `keys`, signed.
+    /// Checks that `threshold` distinct keys of `role`, among `keys`, signed. Distinct by the
+    /// key itself, not its id: one key listed under two ids counts once.
     ///
     /// # Errors
     /// [`TufError::Threshold`] naming the role and how many signed.
     pub fn verify(&self, role: &str, keys: &Keys, delegation: &RoleKeys) -> Result<(), TufError> {
-        let mut signed_by: Vec<&str> = Vec::new();
+        let mut signed_by: Vec<&[u8]> = Vec::new();
         for keyid in &delegation.keyids {
-            if signed_by.contains(&keyid.as_str()) {
-                continue;
-            }
             let Some(Some(key)) = keys.get(keyid) else {
                 continue;
             };
+            if signed_by.contains(&key.spki_der()) {
+                continue;
+            }
             let Some((_, signature)) = self.signatures.iter().find(|(id, _)| id == keyid) else {
                 continue;
             };
             if key.verify(&self.canonical, signature).is_ok() {
-                signed_by.push(keyid);
+                signed_by.push(key.spki_der());
             }
         }
         let valid = u32::try_from(signed_by.len()).unwrap_or(u32::MAX);

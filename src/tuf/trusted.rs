@@ -549,6 +549,27 @@ mod tests {
         }
     }
 
+    /// One key under two ids is one signer: a threshold of 2 is not met by it alone. A role
+    /// that lists one id twice is refused.
+    #[test]
+    fn a_threshold_counts_keys_not_key_ids() {
+        let repo = Repo::new();
+        let mut signed = repo.root_signed(1, LATER, &repo.root);
+        signed["keys"]["root-again"] = crate::tuf::fixtures::key(&repo.root);
+        signed["roles"]["root"] = json!({"keyids": ["root", "root-again"], "threshold": 2});
+        let again = Signer::new("root-again", 1);
+        let bytes = sign(&signed, &[&repo.root, &again]);
+        assert!(matches!(
+            TrustedSet::new(&bytes, NOW),
+            Err(TufError::Threshold { valid: 1, .. })
+        ));
+        signed["roles"]["root"] = json!({"keyids": ["root", "root"], "threshold": 1});
+        assert!(matches!(
+            TrustedSet::new(&sign(&signed, &[&repo.root]), NOW),
+            Err(TufError::Malformed(_))
+        ));
+    }
+
     #[test]
     fn malformed_envelopes_are_refused() {
         let repo = Repo::new();

@@ -457,6 +457,30 @@ mod tests {
         assert_eq!(fresh.0.get("root.json"), Some(&repo.root(1)));
     }
 
+    /// Endless data: a file is asked for with its parent's length as the cap (else the role's),
+    /// so a repository that serves more is refused before it is read.
+    #[test]
+    fn a_file_is_read_no_further_than_its_parent_allows() {
+        let repo = Repo::new();
+        let mut files = published(&repo, &[repo.root(1)]);
+        let targets = repo.targets(1);
+        let snapshot = repo.snapshot(1, &targets, 1);
+        let mut description = describe(1, &snapshot);
+        description["length"] = json!(snapshot.len() - 1);
+        files.files.insert(
+            "timestamp.json".into(),
+            repo.timestamp_of(1, description, LATER),
+        );
+        let mut kept = Kept::default();
+        kept.0.insert("root.json".into(), repo.root(1));
+        let error = refresh(&mut kept, &files, NOW).err();
+        assert!(
+            matches!(&error, Some(UpdateError { step, error: UpdateProblem::Fetch(FetchError::Failed(_)) }) if step == "1.snapshot.json"),
+            "{error:?}"
+        );
+        assert!(!kept.0.contains_key("snapshot.json"));
+    }
+
     #[test]
     fn delegated_roles_are_fetched_by_escaped_versioned_name() {
         let repo = Repo::new();
