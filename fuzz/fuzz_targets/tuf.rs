@@ -1,6 +1,6 @@
 //! TUF metadata on arbitrary bytes: every role's reader and the trusted set give an error or a
-//! value, never a panic; canonical JSON is stable (encoding what it encoded gives the same
-//! bytes); delegated path patterns match any text without panicking.
+//! value, never a panic; canonical JSON is stable (where its bytes are JSON, encoding them
+//! again gives the same bytes); delegated path patterns match any text without panicking.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,10 +18,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = Timestamp::read(&envelope.signed);
             let _ = Snapshot::read(&envelope.signed);
             let _ = Targets::read(&envelope.signed);
-            let again: serde_json::Value =
-                serde_json::from_slice(&envelope.canonical).expect("canonical JSON parses");
-            let twice = ocisig::tuf::canonical::encode(&again).expect("encodes again");
-            assert_eq!(twice.as_bytes(), envelope.canonical.as_slice());
+            // Canonical JSON leaves control characters in strings raw, so it is not always
+            // JSON; where it is, reading and encoding it again gives the same bytes.
+            if let Ok(again) = serde_json::from_slice::<serde_json::Value>(&envelope.canonical) {
+                let twice = ocisig::tuf::canonical::encode(&again).expect("encodes again");
+                assert_eq!(twice.as_bytes(), envelope.canonical.as_slice());
+            }
         }
     }
     if let Ok(mut set) = ocisig::tuf::trusted::TrustedSet::new(data, 1_800_000_000) {
