@@ -41,18 +41,12 @@ pub struct DefaultRoot {
 }
 
 impl DefaultRoot {
-    /// Works it out (once per process).
+    /// Works it out afresh, every time a policy is built (so that a long-lived `serve` picks up
+    /// a newer kept root, or refuses kept metadata that has since expired, at its next reload).
     ///
     /// # Errors
     /// Kept TUF state that no longer verifies (expired metadata, a tampered file).
-    pub fn get() -> anyhow::Result<&'static Self> {
-        static ROOT: std::sync::OnceLock<Result<DefaultRoot, String>> = std::sync::OnceLock::new();
-        ROOT.get_or_init(|| Self::load().map_err(|e| format!("{e:#}")))
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e}"))
-    }
-
-    fn load() -> anyhow::Result<Self> {
+    pub fn get() -> anyhow::Result<Self> {
         use crate::tuf_client::{DEFAULT_MIRROR, default_cache_dir, kept_trusted_root, state_dir};
         let cache = std::env::var_os("OCISIG_TUF_CACHE")
             .map(std::path::PathBuf::from)
