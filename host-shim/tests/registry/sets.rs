@@ -239,9 +239,10 @@ fn signatures_in_another_repository_are_found_where_the_policy_says() {
     assert!(!oracle(None));
 
     let dir = env::tempdir("set-source");
-    let verify = |policy: &serde_json::Value, name: &str| {
+    // `ocisig verify` of the image under the policy file `name`, written with `text`.
+    let verify_file = |name: &str, text: &str| {
         let path = dir.join(name);
-        std::fs::write(&path, policy.to_string()).unwrap();
+        std::fs::write(&path, text).unwrap();
         ocisig(&[
             "verify",
             "--policy",
@@ -253,6 +254,7 @@ fn signatures_in_another_repository_are_found_where_the_policy_says() {
             &image,
         ])
     };
+    let verify = |policy: &serde_json::Value, name: &str| verify_file(name, &policy.to_string());
     let keys = serde_json::json!([{"name": "alice", "publicKey": pem(&alice)}]);
     let elsewhere = serde_json::json!({"keys": keys, "signatureRepository": store});
     let output = verify(&elsewhere, "elsewhere.json");
@@ -274,18 +276,7 @@ fn signatures_in_another_repository_are_found_where_the_policy_says() {
         "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata:\n  name: sourced\n\
          spec:\n  images:\n  - glob: \"{host}/set-source/*\"\n  authorities:\n  - name: alice\n    source:\n    - oci: {store}\n    key:\n      data: |\n{indent}"
     );
-    let path = dir.join("cips.yaml");
-    std::fs::write(&path, cip).unwrap();
-    let output = ocisig(&[
-        "verify",
-        "--policy",
-        path.to_str().unwrap(),
-        "--insecure-registry",
-        host,
-        "--output",
-        "json",
-        &image,
-    ]);
+    let output = verify_file("cips.yaml", &cip);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(verdicts(&output)[0]["rules"][0]["name"], "sourced");
 
